@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host.h"
+#include "log.h"
+#include "queue.h"
+
+struct nu_host {
+	char *name;
+	unsigned nr_queues;
+	unsigned backend_depth;
+	const struct nu_transport_ops *tops;
+	void *tpriv;
+	struct nu_queue **queues;
+	struct nu_volume_stats stats[NU_HOST_MAX_VOLS];
+};
+
+struct nu_host *nu_host_create(const char *name, unsigned nr_queues, unsigned backend_depth,
+			       const struct nu_transport_ops *ops, void *tpriv)
+{
+	struct nu_host *h;
+
+	if (!nr_queues || nr_queues > 64 || !backend_depth || backend_depth > 4096) {
+		nu_err("host %s: invalid queues %u or depth %u", name, nr_queues, backend_depth);
+		return NULL;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->name = strdup(name);
+	h->nr_queues = nr_queues;
+	h->backend_depth = backend_depth;
+	h->tops = ops;
+	h->tpriv = tpriv;
+	h->queues = calloc(nr_queues, sizeof(*h->queues));
+	if (!h->name || !h->queues)
+		goto fail;
+	for (unsigned i = 0; i < nr_queues; i++) {
+		h->queues[i] = nu_queue_create(h, i, backend_depth);
+		if (!h->queues[i])
+			goto fail;
+	}
+	return h;
+fail:
+	nu_host_destroy(h);
+	return NULL;
+}
+
+int nu_host_start(struct nu_host *h)
+{
+	for (unsigned i = 0; i < h->nr_queues; i++) {
+		int ret = nu_queue_start(h->queues[i]);
+
+		if (ret < 0) {
+			nu_err("host %s: queue %u failed to start: %s", h->name, i, strerror(-ret));
+			nu_host_stop(h);
+			return ret;
+		}
+	}
+	nu_info("host %s: %u queues, %u %s tags each", h->name, h->nr_queues, h->backend_depth,
+		h->tops->name);
+	return 0;
+}
+
+void nu_host_stop(struct nu_host *h)
+{
+	for (unsigned i = 0; i < h->nr_queues; i++)
+		nu_queue_stop(h->queues[i]);
+}
+
+void nu_host_destroy(struct nu_host *h)
+{
+	if (!h)
+		return;
+	if (h->queues) {
+		for (unsigned i = 0; i < h->nr_queues; i++)
+			nu_queue_destroy(h->queues[i]);
+	}
+	free(h->queues);
+	free(h->name);
+	free(h);
+}
+
+const char *nu_host_name(const struct nu_host *h)
+{
+	return h->name;
+}
+
+unsigned nu_host_nr_queues(const struct nu_host *h)
+{
+	return h->nr_queues;
+}
+
+unsigned nu_host_backend_depth(const struct nu_host *h)
+{
+	return h->backend_depth;
+}
+
+struct nu_queue *nu_host_queue(struct nu_host *h, unsigned qid)
+{
+	return qid < h->nr_queues ? h->queues[qid] : NULL;
+}
+
+const struct nu_transport_ops *nu_host_transport(const struct nu_host *h)
+{
+	return h->tops;
+}
+
+void *nu_host_transport_priv(const struct nu_host *h)
+{
+	return h->tpriv;
+}
+
+struct nu_volume_stats *nu_host_vol_stats(struct nu_host *h, unsigned vol)
+{
+	return &h->stats[vol % NU_HOST_MAX_VOLS];
+}

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+/* Leveled logging to stderr; one fprintf per line so threads do not interleave. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <errno.h>
+
+#include "log.h"
+
+static enum nu_log_level log_level = NU_LOG_INFO;
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+void nu_log_set_level(enum nu_log_level level)
+{
+	__atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
+}
+
+enum nu_log_level nu_log_get_level(void)
+{
+	return __atomic_load_n(&log_level, __ATOMIC_RELAXED);
+}
+
+int nu_log_level_parse(const char *name, enum nu_log_level *level)
+{
+	for (unsigned i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (!strcmp(name, level_names[i])) {
+			*level = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+void nu_log(enum nu_log_level level, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	if (level > nu_log_get_level())
+		return;
+	n = snprintf(line, sizeof(line), "netublk: %s: ", level_names[level]);
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s\n", line);
+}

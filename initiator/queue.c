@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+
+#include "queue.h"
+#include "host.h"
+#include "log.h"
+#include "tagset.h"
+#include "transport.h"
+#include "udata.h"
+
+#define QUEUE_SQ_ENTRIES 1024
+#define QUEUE_CQ_ENTRIES 4096
+#define QUEUE_MAX_CLIENTS 256
+#define QUEUE_FILE_SLOTS 256
+/* io_uring's limit for one ring's buffer table. */
+#define QUEUE_BUF_SLOTS 16384
+
+struct nu_msg {
+	nu_queue_call_fn fn;
+	void *arg;
+	int ret;
+	bool done;
+	struct nu_msg *next;
+};
+
+struct nu_queue {
+	struct nu_host *host;
+	unsigned id;
+	pthread_t thread;
+	bool thread_started;
+	struct io_uring ring;
+	bool ring_ready;
+	int start_ret;
+
+	struct nu_tagset tags;
+	const struct nu_transport_ops *tops;
+	void *tpriv;
+	bool stopping;
+
+	struct {
+		nu_queue_cqe_fn fn;
+		void *ctx;
+	} clients[QUEUE_MAX_CLIENTS];
+	unsigned nr_clients;
+	bool file_used[QUEUE_FILE_SLOTS];
+	uint8_t *buf_used; /* QUEUE_BUF_SLOTS flags */
+
+	/* mailbox */
+	int efd;
+	uint64_t efd_val;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct nu_msg *msgs;
+	bool started; /* thread finished start-up (ring_ready tells if it worked) */
+};
+
+uint64_t nu_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+unsigned nu_queue_id(const struct nu_queue *q)
+{
+	return q->id;
+}
+
+struct nu_host *nu_queue_host(const struct nu_queue *q)
+{
+	return q->host;
+}
+
+struct io_uring *nu_queue_ring(struct nu_queue *q)
+{
+	return &q->ring;
+}
+
+struct io_uring_sqe *nu_queue_get_sqe(struct nu_queue *q)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
+
+	if (!sqe) {
+		/* SQ full: hand what we have to the kernel and retry once. */
+		io_uring_submit(&q->ring);
+		sqe = io_uring_get_sqe(&q->ring);
+	}
+	return sqe;
+}
+
+int nu_queue_client_add(struct nu_queue *q, nu_queue_cqe_fn fn, void *ctx)
+{
+	for (unsigned i = 0; i < QUEUE_MAX_CLIENTS; i++) {
+		if (!q->clients[i].fn) {
+			q->clients[i].fn = fn;
+			q->clients[i].ctx = ctx;
+			q->nr_clients++;
+			return i;
+		}
+	}
+	return -ENOSPC;
+}
+
+void nu_queue_client_remove(struct nu_queue *q, unsigned slot)
+{
+	if (slot < QUEUE_MAX_CLIENTS && q->clients[slot].fn) {
+		q->clients[slot].fn = NULL;
+		q->clients[slot].ctx = NULL;
+		q->nr_clients--;
+	}
+}
+
+int nu_queue_file_add(struct nu_queue *q, int fd)
+{
+	for (int i = 0; i < QUEUE_FILE_SLOTS; i++) {
+		int ret;
+
+		if (q->file_used[i])
+			continue;
+		ret = io_uring_register_files_update(&q->ring, i, &fd, 1);
+		if (ret < 0)
+			return ret;
+		q->file_used[i] = true;
+		return i;
+	}
+	return -ENOSPC;
+}
+
+void nu_queue_file_remove(struct nu_queue *q, int index)
+{
+	int fd = -1;
+
+	if (index < 0 || index >= QUEUE_FILE_SLOTS || !q->file_used[index])
+		return;
+	io_uring_register_files_update(&q->ring, index, &fd, 1);
+	q->file_used[index] = false;
+}
+
+int nu_queue_bufs_alloc(struct nu_queue *q, unsigned n)
+{
+	unsigned run = 0;
+
+	for (unsigned i = 0; i < QUEUE_BUF_SLOTS; i++) {
+		run = q->buf_used[i] ? 0 : run + 1;
+		if (run == n) {
+			unsigned base = i + 1 - n;
+
+			memset(q->buf_used + base, 1, n);
+			return base;
+		}
+	}
+	return -ENOSPC;
+}
+
+void nu_queue_bufs_free(struct nu_queue *q, int base, unsigned n)
+{
+	if (base >= 0 && base + n <= QUEUE_BUF_SLOTS)
+		memset(q->buf_used + base, 0, n);
+}
+
+static void dispatch(struct nu_queue *q, struct nu_io *io)
+{
+	int ret = q->tops->submit(q->tpriv, io);
+
+	if (ret < 0)
+		nu_queue_complete(q, io, ret);
+}
+
+void nu_queue_submit_io(struct nu_queue *q, struct nu_io *io)
+{
+	io->start_ns = nu_now_ns();
+	if (q->stopping) {
+		io->done(io, -ESHUTDOWN);
+		return;
+	}
+	if (nu_tagset_get(&q->tags, io) == 0)
+		dispatch(q, io);
+}
+
+void nu_queue_complete(struct nu_queue *q, struct nu_io *io, int res)
+{
+	struct nu_volume_stats *st = nu_host_vol_stats(q->host, io->vol);
+	struct nu_io *next;
+
+	nu_volume_stats_add(st, io->op, io->len, res);
+	if (res < 0) {
+		uint64_t n = __atomic_load_n(&st->errors, __ATOMIC_RELAXED);
+
+		/* The first errors, then every power of two: enough to see, never a flood. */
+		if (n <= 8 || !(n & (n - 1)))
+			nu_err("%s volume %u: %s of %u bytes at %llu failed: %s (error %llu)",
+			       nu_host_name(q->host), io->vol, nu_op_name(io->op), io->len,
+			       (unsigned long long)io->offset, strerror(-res),
+			       (unsigned long long)n);
+	}
+	next = nu_tagset_put(&q->tags, io->tag);
+	io->done(io, res);
+	/* Dispatch after done(): a frontend may resubmit from its callback. */
+	while (next) {
+		dispatch(q, next);
+		next = nu_tagset_next_waiter(&q->tags);
+	}
+}
+
+void nu_queue_set_credit_limit(struct nu_queue *q, unsigned limit)
+{
+	struct nu_io *io;
+
+	nu_tagset_set_limit(&q->tags, limit ? limit : 1);
+	while ((io = nu_tagset_next_waiter(&q->tags)))
+		dispatch(q, io);
+}
+
+static void mailbox_arm(struct nu_queue *q)
+{
+	struct io_uring_sqe *sqe = nu_queue_get_sqe(q);
+
+	io_uring_prep_read(sqe, q->efd, &q->efd_val, sizeof(q->efd_val), 0);
+	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_MAILBOX, 0, 0));
+}
+
+static void mailbox_run(struct nu_queue *q)
+{
+	struct nu_msg *m, *next;
+
+	pthread_mutex_lock(&q->lock);
+	m = q->msgs;
+	q->msgs = NULL;
+	pthread_mutex_unlock(&q->lock);
+
+	/* Oldest first: the list was built by pushing at the head. */
+	struct nu_msg *rev = NULL;
+	for (; m; m = next) {
+		next = m->next;
+		m->next = rev;
+		rev = m;
+	}
+	for (m = rev; m; m = next) {
+		next = m->next;
+		m->ret = m->fn(q, m->arg);
+		pthread_mutex_lock(&q->lock);
+		m->done = true;
+		pthread_cond_broadcast(&q->cond);
+		pthread_mutex_unlock(&q->lock);
+	}
+}
+
+int nu_queue_call(struct nu_queue *q, nu_queue_call_fn fn, void *arg)
+{
+	struct nu_msg m = { .fn = fn, .arg = arg };
+	uint64_t one = 1;
+
+	if (pthread_equal(pthread_self(), q->thread) && q->thread_started)
+		return fn(q, arg);
+	pthread_mutex_lock(&q->lock);
+	if (!q->ring_ready) {
+		pthread_mutex_unlock(&q->lock);
+		return -ESHUTDOWN;
+	}
+	m.next = q->msgs;
+	q->msgs = &m;
+	pthread_mutex_unlock(&q->lock);
+	if (write(q->efd, &one, sizeof(one)) != sizeof(one))
+		nu_warn("queue %u: mailbox write: %s", q->id, strerror(errno));
+	pthread_mutex_lock(&q->lock);
+	while (!m.done)
+		pthread_cond_wait(&q->cond, &q->lock);
+	pthread_mutex_unlock(&q->lock);
+	return m.ret;
+}
+
+static void handle_cqe(struct nu_queue *q, const struct io_uring_cqe *cqe)
+{
+	uint64_t ud = cqe->user_data;
+	unsigned slot;
+
+	switch (nu_ud_kind(ud)) {
+	case NU_UD_MAILBOX:
+		mailbox_run(q);
+		mailbox_arm(q);
+		break;
+	case NU_UD_CLIENT:
+		slot = nu_ud_slot(ud);
+		if (slot < QUEUE_MAX_CLIENTS && q->clients[slot].fn)
+			q->clients[slot].fn(q->clients[slot].ctx, cqe);
+		else
+			nu_warn("queue %u: completion for gone client %u (res %d)", q->id, slot,
+				cqe->res);
+		break;
+	case NU_UD_TRANSPORT:
+		q->tops->cqe(q->tpriv, cqe);
+		break;
+	default:
+		break;
+	}
+}
+
+static int ring_setup(struct nu_queue *q)
+{
+	struct io_uring_params p = {
+		.flags = IORING_SETUP_SQE128 | IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN |
+			 IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		.cq_entries = QUEUE_CQ_ENTRIES,
+	};
+	int ret;
+
+	ret = io_uring_queue_init_params(QUEUE_SQ_ENTRIES, &q->ring, &p);
+	if (ret < 0) {
+		nu_err("queue %u: io_uring setup: %s", q->id, strerror(-ret));
+		return ret;
+	}
+	ret = io_uring_register_files_sparse(&q->ring, QUEUE_FILE_SLOTS);
+	if (ret < 0) {
+		nu_err("queue %u: register file table: %s", q->id, strerror(-ret));
+		goto fail;
+	}
+	ret = io_uring_register_buffers_sparse(&q->ring, QUEUE_BUF_SLOTS);
+	if (ret < 0) {
+		nu_err("queue %u: register buffer table: %s", q->id, strerror(-ret));
+		goto fail;
+	}
+	/* Saves an fdget per io_uring_enter; failure only costs speed. */
+	io_uring_register_ring_fd(&q->ring);
+	return 0;
+fail:
+	io_uring_queue_exit(&q->ring);
+	return ret;
+}
+
+static bool queue_done(struct nu_queue *q)
+{
+	return q->stopping && !q->nr_clients && !q->tags.used && !q->tags.nr_waiting;
+}
+
+static void *queue_thread(void *arg)
+{
+	struct nu_queue *q = arg;
+	int ret;
+
+	ret = ring_setup(q);
+	if (!ret) {
+		ret = q->tops->queue_start(nu_host_transport_priv(q->host), q, &q->tpriv);
+		if (ret < 0) {
+			nu_err("queue %u: %s transport start: %s", q->id, q->tops->name,
+			       strerror(-ret));
+			io_uring_queue_exit(&q->ring);
+		}
+	}
+	pthread_mutex_lock(&q->lock);
+	q->start_ret = ret;
+	q->ring_ready = !ret;
+	q->started = true;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	if (ret)
+		return NULL;
+
+	mailbox_arm(q);
+	while (!queue_done(q)) {
+		struct io_uring_cqe *cqe;
+		unsigned head, n = 0;
+
+		ret = io_uring_submit_and_wait(&q->ring, 1);
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+			nu_err("queue %u: io_uring_enter: %s", q->id, strerror(-ret));
+			break;
+		}
+		io_uring_for_each_cqe(&q->ring, head, cqe)
+		{
+			handle_cqe(q, cqe);
+			n++;
+		}
+		io_uring_cq_advance(&q->ring, n);
+	}
+
+	q->tops->queue_stop(q->tpriv);
+	pthread_mutex_lock(&q->lock);
+	q->ring_ready = false;
+	pthread_mutex_unlock(&q->lock);
+	/* A call that raced with the stop must not wait forever. */
+	mailbox_run(q);
+	io_uring_queue_exit(&q->ring);
+	return NULL;
+}
+
+struct nu_queue *nu_queue_create(struct nu_host *host, unsigned id, unsigned backend_depth)
+{
+	struct nu_queue *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return NULL;
+	q->host = host;
+	q->id = id;
+	q->tops = nu_host_transport(host);
+	q->efd = -1;
+	q->buf_used = calloc(QUEUE_BUF_SLOTS, 1);
+	if (!q->buf_used || nu_tagset_init(&q->tags, backend_depth))
+		goto fail;
+	q->efd = eventfd(0, EFD_CLOEXEC);
+	if (q->efd < 0)
+		goto fail;
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->cond, NULL);
+	return q;
+fail:
+	nu_queue_destroy(q);
+	return NULL;
+}
+
+int nu_queue_start(struct nu_queue *q)
+{
+	int ret = pthread_create(&q->thread, NULL, queue_thread, q);
+
+	if (ret)
+		return -ret;
+	q->thread_started = true;
+	pthread_mutex_lock(&q->lock);
+	while (!q->started)
+		pthread_cond_wait(&q->cond, &q->lock);
+	ret = q->start_ret;
+	pthread_mutex_unlock(&q->lock);
+	if (ret) {
+		pthread_join(q->thread, NULL);
+		q->thread_started = false;
+	}
+	return ret;
+}
+
+static int queue_set_stopping(struct nu_queue *q, void *arg)
+{
+	(void)arg;
+	q->stopping = true;
+	if (q->nr_clients)
+		nu_warn("queue %u: stopping with %u clients attached", q->id, q->nr_clients);
+	return 0;
+}
+
+void nu_queue_stop(struct nu_queue *q)
+{
+	if (!q->thread_started)
+		return;
+	nu_queue_call(q, queue_set_stopping, NULL);
+	pthread_join(q->thread, NULL);
+	q->thread_started = false;
+}
+
+void nu_queue_destroy(struct nu_queue *q)
+{
+	if (!q)
+		return;
+	nu_queue_stop(q);
+	if (q->efd >= 0) {
+		close(q->efd);
+		pthread_mutex_destroy(&q->lock);
+		pthread_cond_destroy(&q->cond);
+	}
+	nu_tagset_exit(&q->tags);
+	free(q->buf_used);
+	free(q);
+}

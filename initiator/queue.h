@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NETUBLK_QUEUE_H
+#define NETUBLK_QUEUE_H
+
+#include <stdint.h>
+#include <liburing.h>
+
+#include "io.h"
+
+/*
+ * One queue of a host: one thread, one io_uring ring. The ring carries the
+ * ublk commands of every device of the host on this queue, the transport's
+ * socket I/O, and a mailbox through which other threads run code here.
+ */
+struct nu_queue;
+struct nu_host;
+
+typedef void (*nu_queue_cqe_fn)(void *ctx, const struct io_uring_cqe *cqe);
+typedef int (*nu_queue_call_fn)(struct nu_queue *q, void *arg);
+
+struct nu_queue *nu_queue_create(struct nu_host *host, unsigned id, unsigned backend_depth);
+int nu_queue_start(struct nu_queue *q);
+void nu_queue_stop(struct nu_queue *q);
+void nu_queue_destroy(struct nu_queue *q);
+
+/* Runs fn(q, arg) on the queue thread and returns its result. */
+int nu_queue_call(struct nu_queue *q, nu_queue_call_fn fn, void *arg);
+
+/* Everything below is for code that runs on the queue thread. */
+unsigned nu_queue_id(const struct nu_queue *q);
+struct nu_host *nu_queue_host(const struct nu_queue *q);
+struct io_uring *nu_queue_ring(struct nu_queue *q);
+struct io_uring_sqe *nu_queue_get_sqe(struct nu_queue *q);
+
+/* Frontends own a client slot; their completions come back by slot. */
+int nu_queue_client_add(struct nu_queue *q, nu_queue_cqe_fn fn, void *ctx);
+void nu_queue_client_remove(struct nu_queue *q, unsigned slot);
+
+/* Entries of the ring's registered file and buffer tables. */
+int nu_queue_file_add(struct nu_queue *q, int fd);
+void nu_queue_file_remove(struct nu_queue *q, int index);
+int nu_queue_bufs_alloc(struct nu_queue *q, unsigned n);
+void nu_queue_bufs_free(struct nu_queue *q, int base, unsigned n);
+
+/* Frontend -> backend: waits for a tag if none is free. */
+void nu_queue_submit_io(struct nu_queue *q, struct nu_io *io);
+/* Backend -> frontend: frees the tag and calls io->done. */
+void nu_queue_complete(struct nu_queue *q, struct nu_io *io, int res);
+
+/* Backend credit window (e.g. iSCSI MaxCmdSN - CmdSN + 1). */
+void nu_queue_set_credit_limit(struct nu_queue *q, unsigned limit);
+
+uint64_t nu_now_ns(void);
+
+#endif

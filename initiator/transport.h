@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NETUBLK_TRANSPORT_H
+#define NETUBLK_TRANSPORT_H
+
+#include <stdint.h>
+#include <stdbool.h>
+
+struct io_uring_cqe;
+struct nu_queue;
+struct nu_io;
+
+/* What a transport can do with an I/O's buffer. */
+#define NU_TCAP_FIXED_BUF (1u << 0) /* can move data to/from ring buffer-table entries */
+
+/*
+ * A backend that serves the volumes of one host: iSCSI, NVMe/TCP, memory.
+ * Host-level calls run on the control thread; queue-level calls run on the
+ * queue's own thread and may only use that queue's ring.
+ */
+struct nu_transport_ops {
+	const char *name;
+	unsigned caps;
+
+	/* Per queue, on the queue thread, before any I/O. */
+	int (*queue_start)(void *host_priv, struct nu_queue *q, void **qpriv);
+	/* Per queue, on the queue thread, once nothing is in flight. */
+	void (*queue_stop)(void *qpriv);
+	/*
+	 * Start one I/O holding io->tag. Data ops go through the queue ring;
+	 * completion is reported with nu_queue_complete(). A negative return
+	 * fails the I/O at once.
+	 */
+	int (*submit)(void *qpriv, struct nu_io *io);
+	/* A completion whose user_data kind is NU_UD_TRANSPORT. */
+	void (*cqe)(void *qpriv, const struct io_uring_cqe *cqe);
+};
+
+#endif

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ublk_ctrl.h"
+#include "ublk_features.h"
+#include "log.h"
+
+#define UBLK_CONTROL "/dev/ublk-control"
+
+static int ctrl_cmd(struct ublk_ctrl *c, unsigned cmd_op, uint32_t dev_id, void *buf,
+		    uint16_t len, uint64_t data)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	struct ublksrv_ctrl_cmd *cmd;
+	int ret;
+
+	pthread_mutex_lock(&c->lock);
+	sqe = io_uring_get_sqe(&c->ring);
+	if (!sqe) {
+		ret = -EBUSY;
+		goto out;
+	}
+	io_uring_prep_uring_cmd(sqe, cmd_op, c->fd);
+	cmd = (struct ublksrv_ctrl_cmd *)sqe->cmd;
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->dev_id = dev_id;
+	cmd->queue_id = (uint16_t)-1;
+	cmd->addr = (uint64_t)(uintptr_t)buf;
+	cmd->len = len;
+	cmd->data[0] = data;
+	ret = io_uring_submit(&c->ring);
+	if (ret < 0)
+		goto out;
+	do {
+		ret = io_uring_wait_cqe(&c->ring, &cqe);
+	} while (ret == -EINTR);
+	if (ret < 0)
+		goto out;
+	ret = cqe->res;
+	io_uring_cqe_seen(&c->ring, cqe);
+out:
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+int ublk_ctrl_open(struct ublk_ctrl *c)
+{
+	char feat[512];
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = open(UBLK_CONTROL, O_RDWR | O_CLOEXEC);
+	if (c->fd < 0) {
+		ret = -errno;
+		if (ret == -ENOENT || ret == -ENODEV || ret == -ENXIO)
+			nu_err("%s is missing: the kernel's ublk driver is not loaded "
+			       "(run 'modprobe ublk_drv'; it needs CONFIG_BLK_DEV_UBLK)",
+			       UBLK_CONTROL);
+		else if (ret == -EACCES || ret == -EPERM)
+			nu_err("cannot open %s: permission denied (run as root, or with "
+			       "CAP_SYS_ADMIN and access to the device)",
+			       UBLK_CONTROL);
+		else
+			nu_err("cannot open %s: %s", UBLK_CONTROL, strerror(-ret));
+		return ret;
+	}
+	ret = io_uring_queue_init(4, &c->ring, IORING_SETUP_SQE128);
+	if (ret < 0) {
+		nu_err("io_uring with 128-byte SQEs is unavailable (%s): ublk needs Linux 6.0 or "
+		       "newer with io_uring enabled",
+		       strerror(-ret));
+		close(c->fd);
+		return ret;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	ret = ctrl_cmd(c, UBLK_U_CMD_GET_FEATURES, 0, &c->features, sizeof(c->features), 0);
+	if (ret < 0 || !(c->features & UBLK_F_CMD_IOCTL_ENCODE)) {
+		nu_err("this kernel's ublk driver is too old (no GET_FEATURES or ioctl-encoded "
+		       "commands: %s); netublk needs Linux 6.5 or newer",
+		       ret < 0 ? strerror(-ret) : "missing flag");
+		ublk_ctrl_close(c);
+		return ret < 0 ? ret : -EOPNOTSUPP;
+	}
+	ublk_features_format(c->features, feat, sizeof(feat));
+	nu_info("ublk features 0x%llx: %s", (unsigned long long)c->features, feat);
+	return 0;
+}
+
+void ublk_ctrl_close(struct ublk_ctrl *c)
+{
+	if (c->fd < 0)
+		return;
+	io_uring_queue_exit(&c->ring);
+	close(c->fd);
+	c->fd = -1;
+	pthread_mutex_destroy(&c->lock);
+}
+
+int ublk_ctrl_add_dev(struct ublk_ctrl *c, struct ublksrv_ctrl_dev_info *info)
+{
+	return ctrl_cmd(c, UBLK_U_CMD_ADD_DEV, info->dev_id, info, sizeof(*info), 0);
+}
+
+int ublk_ctrl_del_dev(struct ublk_ctrl *c, uint32_t dev_id)
+{
+	return ctrl_cmd(c, UBLK_U_CMD_DEL_DEV, dev_id, NULL, 0, 0);
+}
+
+int ublk_ctrl_set_params(struct ublk_ctrl *c, uint32_t dev_id, struct ublk_params *p)
+{
+	p->len = sizeof(*p);
+	return ctrl_cmd(c, UBLK_U_CMD_SET_PARAMS, dev_id, p, sizeof(*p), 0);
+}
+
+int ublk_ctrl_get_params(struct ublk_ctrl *c, uint32_t dev_id, struct ublk_params *p)
+{
+	p->len = sizeof(*p);
+	return ctrl_cmd(c, UBLK_U_CMD_GET_PARAMS, dev_id, p, sizeof(*p), 0);
+}
+
+int ublk_ctrl_start_dev(struct ublk_ctrl *c, uint32_t dev_id, int pid)
+{
+	return ctrl_cmd(c, UBLK_U_CMD_START_DEV, dev_id, NULL, 0, pid);
+}
+
+int ublk_ctrl_stop_dev(struct ublk_ctrl *c, uint32_t dev_id)
+{
+	return ctrl_cmd(c, UBLK_U_CMD_STOP_DEV, dev_id, NULL, 0, 0);
+}
+
+int ublk_ctrl_get_info(struct ublk_ctrl *c, uint32_t dev_id, struct ublksrv_ctrl_dev_info *info)
+{
+	return ctrl_cmd(c, UBLK_U_CMD_GET_DEV_INFO, dev_id, info, sizeof(*info), 0);
+}
+
+int ublk_ctrl_update_size(struct ublk_ctrl *c, uint32_t dev_id, uint64_t sectors)
+{
+	if (!(c->features & UBLK_F_UPDATE_SIZE))
+		return -EOPNOTSUPP;
+	return ctrl_cmd(c, UBLK_U_CMD_UPDATE_SIZE, dev_id, NULL, 0, sectors);
+}
+
+int ublk_ctrl_start_recovery(struct ublk_ctrl *c, uint32_t dev_id)
+{
+	return ctrl_cmd(c, UBLK_U_CMD_START_USER_RECOVERY, dev_id, NULL, 0, 0);
+}
+
+int ublk_ctrl_end_recovery(struct ublk_ctrl *c, uint32_t dev_id, int pid)
+{
+	return ctrl_cmd(c, UBLK_U_CMD_END_USER_RECOVERY, dev_id, NULL, 0, pid);
+}

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: MIT
+/* Life of one ublk device, on the control thread: add, start, stop, delete. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ublk_dev.h"
+#include "ublk_features.h"
+#include "ublk_params.h"
+#include "ublk_qdev.h"
+#include "fault.h"
+#include "host.h"
+#include "log.h"
+#include "queue.h"
+
+#define CDEV_WAIT_MS 3000
+#define STOP_WAIT_MS 30000
+
+struct ublk_dev {
+	struct ublk_ctrl *ctrl;
+	struct nu_host *host;
+	unsigned vol;
+	struct ublksrv_ctrl_dev_info info;
+	int mode;
+	int cdev_fd;
+	bool added;
+	unsigned nr_queues;
+	struct ublk_qdev **qdevs;
+	bool *attached;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned nr_live_queues;
+};
+
+int ublk_dev_id(const struct ublk_dev *d)
+{
+	return d->info.dev_id;
+}
+
+int ublk_dev_data_mode(const struct ublk_dev *d)
+{
+	return d->mode;
+}
+
+unsigned ublk_dev_volume(const struct ublk_dev *d)
+{
+	return d->vol;
+}
+
+void ublk_dev_qdev_gone(struct ublk_dev *d)
+{
+	pthread_mutex_lock(&d->lock);
+	d->nr_live_queues--;
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static int open_cdev(struct ublk_dev *d)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/dev/ublkc%u", d->info.dev_id);
+	/* devtmpfs creates the node right after ADD_DEV, udev may still be relabelling it. */
+	for (int waited = 0; waited < CDEV_WAIT_MS; waited += 10) {
+		d->cdev_fd = open(path, O_RDWR | O_CLOEXEC);
+		if (d->cdev_fd >= 0)
+			return 0;
+		if (errno != ENOENT && errno != EACCES)
+			break;
+		usleep(10000);
+	}
+	nu_err("cannot open %s: %s", path, strerror(errno));
+	return -errno;
+}
+
+/* Waits until every queue saw all its tags aborted, after STOP_DEV. */
+static bool wait_queues_gone(struct ublk_dev *d, int timeout_ms)
+{
+	struct timespec ts;
+	bool gone;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&d->lock);
+	while (d->nr_live_queues) {
+		if (pthread_cond_timedwait(&d->cond, &d->lock, &ts) == ETIMEDOUT)
+			break;
+	}
+	gone = !d->nr_live_queues;
+	pthread_mutex_unlock(&d->lock);
+	return gone;
+}
+
+static void teardown(struct ublk_dev *d, bool started)
+{
+	int ret;
+
+	if (d->nr_live_queues || started) {
+		ret = ublk_ctrl_stop_dev(d->ctrl, d->info.dev_id);
+		if (ret < 0)
+			nu_warn("ublk%u: STOP_DEV: %s", d->info.dev_id, strerror(-ret));
+		if (!wait_queues_gone(d, STOP_WAIT_MS))
+			nu_err("ublk%u: queues did not release their tags after STOP_DEV",
+			       d->info.dev_id);
+	}
+	for (unsigned i = 0; i < d->nr_queues; i++) {
+		if (d->attached[i]) {
+			ret = nu_queue_call(nu_host_queue(d->host, i), ublk_qdev_detach,
+					    d->qdevs[i]);
+			if (ret == 0 || ret == -ESHUTDOWN)
+				d->attached[i] = false;
+		}
+	}
+	for (unsigned i = 0; i < d->nr_queues; i++) {
+		/* A queue still holding the device keeps its memory; better a leak than a crash. */
+		if (!d->attached[i])
+			ublk_qdev_destroy(d->qdevs[i]);
+	}
+	if (d->cdev_fd >= 0)
+		close(d->cdev_fd);
+	if (d->added) {
+		ret = ublk_ctrl_del_dev(d->ctrl, d->info.dev_id);
+		if (ret < 0)
+			nu_err("ublk%u: DEL_DEV: %s", d->info.dev_id, strerror(-ret));
+		else
+			nu_info("ublk%u: deleted", d->info.dev_id);
+	}
+	free(d->qdevs);
+	free(d->attached);
+	pthread_mutex_destroy(&d->lock);
+	pthread_cond_destroy(&d->cond);
+	free(d);
+}
+
+static int attach_queues(struct ublk_dev *d, const struct ublk_dev_config *cfg)
+{
+	for (unsigned i = 0; i < d->nr_queues; i++) {
+		struct ublk_qdev_config qc = {
+			.dev = d,
+			.dev_id = d->info.dev_id,
+			.qid = i,
+			.depth = d->info.queue_depth,
+			.vol = d->vol,
+			.mode = d->mode,
+			.cdev_fd = d->cdev_fd,
+			.max_io_bytes = cfg->max_io_bytes,
+		};
+		int ret;
+
+		d->qdevs[i] = ublk_qdev_create(&qc);
+		if (!d->qdevs[i])
+			return -ENOMEM;
+		ret = nu_queue_call(nu_host_queue(d->host, i), ublk_qdev_attach, d->qdevs[i]);
+		if (ret < 0)
+			return ret;
+		d->attached[i] = true;
+		pthread_mutex_lock(&d->lock);
+		d->nr_live_queues++;
+		pthread_mutex_unlock(&d->lock);
+	}
+	return 0;
+}
+
+int ublk_dev_create(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol,
+		    const struct nu_volume_geom *geom, const struct ublk_dev_config *cfg,
+		    struct ublk_dev **out)
+{
+	struct ublk_params params;
+	struct ublk_dev *d;
+	const char *why;
+	int ret;
+
+	*out = NULL;
+	if (!cfg->depth || cfg->depth > UBLK_MAX_QUEUE_DEPTH) {
+		nu_err("queue depth %u is out of range 1..%u", cfg->depth, UBLK_MAX_QUEUE_DEPTH);
+		return -EINVAL;
+	}
+	ret = ublk_params_from_geom(geom, cfg->max_io_bytes, &params, &why);
+	if (ret < 0) {
+		nu_err("volume %u of %s: %s", vol, nu_host_name(host), why);
+		return ret;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->ctrl = ctrl;
+	d->host = host;
+	d->vol = vol;
+	d->cdev_fd = -1;
+	d->nr_queues = nu_host_nr_queues(host);
+	d->qdevs = calloc(d->nr_queues, sizeof(*d->qdevs));
+	d->attached = calloc(d->nr_queues, sizeof(*d->attached));
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	if (!d->qdevs || !d->attached) {
+		teardown(d, false);
+		return -ENOMEM;
+	}
+
+	ret = ublk_pick_data_mode(ctrl->features, nu_host_transport(host)->caps, cfg->data_mode,
+				  &d->mode, &why);
+	if (ret < 0) {
+		nu_err("data mode %s is not available: %s", ublk_data_mode_name(cfg->data_mode),
+		       why);
+		teardown(d, false);
+		return ret;
+	}
+
+	d->info.nr_hw_queues = d->nr_queues;
+	d->info.queue_depth = cfg->depth;
+	d->info.max_io_buf_bytes = cfg->max_io_bytes;
+	d->info.dev_id = cfg->dev_id < 0 ? (uint32_t)-1 : (uint32_t)cfg->dev_id;
+	d->info.flags = ublk_data_mode_flags(d->mode);
+	ret = ublk_ctrl_add_dev(ctrl, &d->info);
+	if (ret < 0) {
+		nu_err("ADD_DEV failed: %s", strerror(-ret));
+		teardown(d, false);
+		return ret;
+	}
+	d->added = true;
+
+	ret = ublk_ctrl_set_params(ctrl, d->info.dev_id, &params);
+	if (ret < 0) {
+		nu_err("ublk%u: SET_PARAMS failed: %s", d->info.dev_id, strerror(-ret));
+		goto fail;
+	}
+	ret = open_cdev(d);
+	if (ret < 0)
+		goto fail;
+	ret = attach_queues(d, cfg);
+	if (ret < 0)
+		goto fail;
+	ret = nu_fault("start_dev") ? -EIO : ublk_ctrl_start_dev(ctrl, d->info.dev_id, getpid());
+	if (ret < 0) {
+		nu_err("ublk%u: START_DEV failed: %s", d->info.dev_id, strerror(-ret));
+		goto fail;
+	}
+	nu_info("/dev/ublkb%u: volume %u of %s, %llu bytes, %u-byte blocks, %u queues x %u, "
+		"data mode %s",
+		d->info.dev_id, vol, nu_host_name(host), (unsigned long long)geom->size, geom->lbs,
+		d->nr_queues, cfg->depth, ublk_data_mode_name(d->mode));
+	*out = d;
+	return 0;
+fail:
+	teardown(d, false);
+	return ret;
+}
+
+void ublk_dev_destroy(struct ublk_dev *d)
+{
+	if (d)
+		teardown(d, true);
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NETUBLK_UBLK_DEV_H
+#define NETUBLK_UBLK_DEV_H
+
+#include <stdint.h>
+#include "ublk_ctrl.h"
+#include "volume.h"
+
+struct nu_host;
+struct ublk_dev;
+
+struct ublk_dev_config {
+	int dev_id;	       /* -1: let the kernel choose */
+	uint16_t depth;	       /* ublk tags per queue */
+	uint32_t max_io_bytes; /* largest request */
+	int data_mode;	       /* enum ublk_data_mode or UBLK_DM_BEST */
+};
+
+/*
+ * Creates /dev/ublkbN for volume vol of host, served on every queue of the
+ * host. On failure nothing is left behind and the reason is logged.
+ */
+int ublk_dev_create(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol,
+		    const struct nu_volume_geom *geom, const struct ublk_dev_config *cfg,
+		    struct ublk_dev **out);
+/* Stops and deletes the device: /dev/ublkbN and /dev/ublkcN go away. */
+void ublk_dev_destroy(struct ublk_dev *d);
+
+int ublk_dev_id(const struct ublk_dev *d);
+int ublk_dev_data_mode(const struct ublk_dev *d);
+unsigned ublk_dev_volume(const struct ublk_dev *d);
+
+#endif

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: MIT
+/*
+ * One ublk device on one queue ring: FETCH every tag, turn each request
+ * into an nu_io for the host's backend, COMMIT_AND_FETCH the result.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <linux/ublk_cmd.h>
+
+#include "ublk_qdev.h"
+#include "ublk_features.h"
+#include "log.h"
+#include "queue.h"
+#include "udata.h"
+
+enum tag_state {
+	TAG_DEAD,
+	TAG_IN_KERNEL,
+	TAG_IN_BACKEND,
+};
+
+struct ublk_tag {
+	struct nu_io io;
+	struct ublk_qdev *qd;
+	void *buf;
+	uint16_t tag;
+	uint8_t state;
+};
+
+struct ublk_qdev {
+	struct ublk_dev *dev;
+	struct nu_queue *q;
+	unsigned dev_id, qid, depth, vol;
+	int mode;
+	int cdev_fd;
+	int slot, buf_base;
+	const struct ublksrv_io_desc *iods;
+	size_t iods_len;
+	void *bufs;
+	size_t bufs_len;
+	uint32_t max_io_bytes;
+	unsigned nr_live;
+	struct ublk_tag tags[];
+};
+
+static size_t page_round(size_t n)
+{
+	size_t ps = sysconf(_SC_PAGESIZE);
+
+	return (n + ps - 1) & ~(ps - 1);
+}
+
+struct ublk_qdev *ublk_qdev_create(const struct ublk_qdev_config *cfg)
+{
+	struct ublk_qdev *qd = calloc(1, sizeof(*qd) + cfg->depth * sizeof(struct ublk_tag));
+	off_t off;
+
+	if (!qd)
+		return NULL;
+	qd->dev = cfg->dev;
+	qd->dev_id = cfg->dev_id;
+	qd->qid = cfg->qid;
+	qd->depth = cfg->depth;
+	qd->vol = cfg->vol;
+	qd->mode = cfg->mode;
+	qd->cdev_fd = cfg->cdev_fd;
+	qd->max_io_bytes = cfg->max_io_bytes;
+	qd->slot = qd->buf_base = -1;
+
+	qd->iods_len = page_round(cfg->depth * sizeof(struct ublksrv_io_desc));
+	off = UBLKSRV_CMD_BUF_OFFSET +
+	      cfg->qid * page_round(UBLK_MAX_QUEUE_DEPTH * sizeof(struct ublksrv_io_desc));
+	qd->iods = mmap(NULL, qd->iods_len, PROT_READ, MAP_SHARED | MAP_POPULATE, cfg->cdev_fd,
+			off);
+	if (qd->iods == MAP_FAILED) {
+		nu_err("ublk%u queue %u: mmap of the descriptors: %s", cfg->dev_id, cfg->qid,
+		       strerror(errno));
+		qd->iods = NULL;
+		goto fail;
+	}
+	if (cfg->mode != UBLK_DM_AUTO_ZC) {
+		/* Untouched pages cost nothing: only tags that carry data fault them in. */
+		qd->bufs_len = (size_t)cfg->depth * cfg->max_io_bytes;
+		qd->bufs = mmap(NULL, qd->bufs_len, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (qd->bufs == MAP_FAILED) {
+			qd->bufs = NULL;
+			goto fail;
+		}
+	}
+	for (unsigned i = 0; i < cfg->depth; i++) {
+		struct ublk_tag *t = &qd->tags[i];
+
+		t->qd = qd;
+		t->tag = i;
+		t->buf = qd->bufs ? (char *)qd->bufs + (size_t)i * cfg->max_io_bytes : NULL;
+	}
+	return qd;
+fail:
+	ublk_qdev_destroy(qd);
+	return NULL;
+}
+
+void ublk_qdev_destroy(struct ublk_qdev *qd)
+{
+	if (!qd)
+		return;
+	if (qd->iods)
+		munmap((void *)qd->iods, qd->iods_len);
+	if (qd->bufs)
+		munmap(qd->bufs, qd->bufs_len);
+	free(qd);
+}
+
+static uint64_t user_copy_pos(unsigned qid, unsigned tag)
+{
+	return UBLKSRV_IO_BUF_OFFSET + ((uint64_t)qid << UBLK_QID_OFF) +
+	       ((uint64_t)tag << UBLK_TAG_OFF);
+}
+
+static void queue_io_cmd(struct ublk_qdev *qd, struct ublk_tag *t, unsigned cmd_op, int result)
+{
+	struct io_uring_sqe *sqe = nu_queue_get_sqe(qd->q);
+	struct ublksrv_io_cmd *cmd;
+
+	if (!sqe) {
+		/* Cannot happen with the ring sized for every tag; the tag would hang. */
+		nu_err("ublk%u queue %u: no SQE for tag %u", qd->dev_id, qd->qid, t->tag);
+		abort();
+	}
+	io_uring_prep_uring_cmd(sqe, cmd_op, qd->cdev_fd);
+	cmd = (struct ublksrv_io_cmd *)sqe->cmd;
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->q_id = qd->qid;
+	cmd->tag = t->tag;
+	cmd->result = result;
+	if (qd->mode == UBLK_DM_COPY)
+		cmd->addr = (uint64_t)(uintptr_t)t->buf;
+	if (qd->mode == UBLK_DM_AUTO_ZC) {
+		struct ublk_auto_buf_reg reg = { .index = qd->buf_base + t->tag };
+
+		sqe->addr = ublk_auto_buf_reg_to_sqe_addr(&reg);
+	}
+	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_CLIENT, qd->slot, t->tag));
+	t->state = TAG_IN_KERNEL;
+}
+
+static void tag_done(struct nu_io *io, int res)
+{
+	struct ublk_tag *t = (struct ublk_tag *)((char *)io - offsetof(struct ublk_tag, io));
+	struct ublk_qdev *qd = t->qd;
+
+	if (!res && io->op == NU_OP_READ && qd->mode == UBLK_DM_USER_COPY) {
+		ssize_t n = pwrite(qd->cdev_fd, t->buf, io->len, user_copy_pos(qd->qid, t->tag));
+
+		if (n != (ssize_t)io->len) {
+			nu_err("ublk%u queue %u tag %u: user copy out: %s", qd->dev_id, qd->qid,
+			       t->tag, n < 0 ? strerror(errno) : "short");
+			res = -EIO;
+		}
+	}
+	if (!res && nu_op_has_data(io->op))
+		res = io->len;
+	queue_io_cmd(qd, t, UBLK_U_IO_COMMIT_AND_FETCH_REQ, res);
+}
+
+static int map_op(const struct ublksrv_io_desc *iod, struct nu_io *io)
+{
+	unsigned flags = ublksrv_get_flags(iod);
+
+	io->flags = 0;
+	if (flags & (UBLK_IO_F_FUA >> 8))
+		io->flags |= NU_IO_FUA;
+	switch (ublksrv_get_op(iod)) {
+	case UBLK_IO_OP_READ:
+		io->op = NU_OP_READ;
+		break;
+	case UBLK_IO_OP_WRITE:
+		io->op = NU_OP_WRITE;
+		break;
+	case UBLK_IO_OP_FLUSH:
+		io->op = NU_OP_FLUSH;
+		break;
+	case UBLK_IO_OP_DISCARD:
+		io->op = NU_OP_DISCARD;
+		break;
+	case UBLK_IO_OP_WRITE_ZEROES:
+		io->op = NU_OP_WRITE_ZEROES;
+		if (flags & (UBLK_IO_F_NOUNMAP >> 8))
+			io->flags |= NU_IO_NOUNMAP;
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static void handle_request(struct ublk_qdev *qd, struct ublk_tag *t)
+{
+	const struct ublksrv_io_desc *iod = &qd->iods[t->tag];
+	struct nu_io *io = &t->io;
+	int ret;
+
+	t->state = TAG_IN_BACKEND;
+	ret = map_op(iod, io);
+	if (ret < 0) {
+		nu_warn("ublk%u: unsupported op %u", qd->dev_id, ublksrv_get_op(iod));
+		queue_io_cmd(qd, t, UBLK_U_IO_COMMIT_AND_FETCH_REQ, ret);
+		return;
+	}
+	io->vol = qd->vol;
+	/* A flush has no range: its sector field is not meaningful (seen as ~0). */
+	io->offset = io->op == NU_OP_FLUSH ? 0 : iod->start_sector << 9;
+	io->len = io->op == NU_OP_FLUSH ? 0 : iod->nr_sectors << 9;
+	io->done = tag_done;
+	io->buf.addr = t->buf;
+	io->buf.fixed_index = -1;
+	if (nu_op_has_data(io->op)) {
+		if (io->len > qd->max_io_bytes) {
+			queue_io_cmd(qd, t, UBLK_U_IO_COMMIT_AND_FETCH_REQ, -EIO);
+			return;
+		}
+		if (qd->mode == UBLK_DM_AUTO_ZC) {
+			io->buf.addr = NULL;
+			io->buf.fixed_index = qd->buf_base + t->tag;
+		} else if (qd->mode == UBLK_DM_USER_COPY && io->op == NU_OP_WRITE) {
+			ssize_t n = pread(qd->cdev_fd, t->buf, io->len,
+					  user_copy_pos(qd->qid, t->tag));
+
+			if (n != (ssize_t)io->len) {
+				nu_err("ublk%u queue %u tag %u: user copy in: %s", qd->dev_id,
+				       qd->qid, t->tag, n < 0 ? strerror(errno) : "short");
+				queue_io_cmd(qd, t, UBLK_U_IO_COMMIT_AND_FETCH_REQ, -EIO);
+				return;
+			}
+		}
+	}
+	nu_queue_submit_io(qd->q, io);
+}
+
+static void qdev_cqe(void *ctx, const struct io_uring_cqe *cqe)
+{
+	struct ublk_qdev *qd = ctx;
+	unsigned tag = nu_ud_data(cqe->user_data);
+	struct ublk_tag *t;
+
+	if (tag >= qd->depth)
+		return;
+	t = &qd->tags[tag];
+	if (cqe->res == UBLK_IO_RES_OK) {
+		handle_request(qd, t);
+		return;
+	}
+	if (cqe->res != UBLK_IO_RES_ABORT)
+		nu_err("ublk%u queue %u tag %u: io command failed: %s", qd->dev_id, qd->qid, tag,
+		       strerror(-cqe->res));
+	t->state = TAG_DEAD;
+	if (--qd->nr_live == 0)
+		ublk_dev_qdev_gone(qd->dev);
+}
+
+int ublk_qdev_attach(struct nu_queue *q, void *arg)
+{
+	struct ublk_qdev *qd = arg;
+	int ret;
+
+	/*
+	 * /dev/ublkcN is used as a plain fd, not a registered file: before
+	 * Linux 6.13, a file dropped from the table stays referenced until every
+	 * request issued before the drop completes, and the FETCHes of the
+	 * host's other devices can wait forever: DEL_DEV would never return.
+	 */
+	qd->q = q;
+	if (qd->mode == UBLK_DM_AUTO_ZC) {
+		ret = nu_queue_bufs_alloc(q, qd->depth);
+		if (ret < 0)
+			goto fail;
+		qd->buf_base = ret;
+	}
+	ret = nu_queue_client_add(q, qdev_cqe, qd);
+	if (ret < 0)
+		goto fail;
+	qd->slot = ret;
+	for (unsigned i = 0; i < qd->depth; i++)
+		queue_io_cmd(qd, &qd->tags[i], UBLK_U_IO_FETCH_REQ, 0);
+	qd->nr_live = qd->depth;
+	/* START_DEV waits for every FETCH: send them now, not at the next loop turn. */
+	io_uring_submit(nu_queue_ring(q));
+	return 0;
+fail:
+	nu_err("ublk%u queue %u: cannot join the queue ring: %s", qd->dev_id, qd->qid,
+	       strerror(-ret));
+	ublk_qdev_detach(q, qd);
+	return ret;
+}
+
+int ublk_qdev_detach(struct nu_queue *q, void *arg)
+{
+	struct ublk_qdev *qd = arg;
+
+	if (qd->nr_live)
+		return -EBUSY;
+	if (qd->slot >= 0)
+		nu_queue_client_remove(q, qd->slot);
+	if (qd->buf_base >= 0)
+		nu_queue_bufs_free(q, qd->buf_base, qd->depth);
+	qd->slot = qd->buf_base = -1;
+	return 0;
+}

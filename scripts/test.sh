@@ -1,0 +1,81 @@
+#!/bin/bash
+# The whole netublk test suite, from a bare Debian bookworm machine:
+# installs what it needs, builds (normal and ASan/UBSan), runs unit and
+# host tests in both builds, the unit tests and a host engine run under
+# valgrind, then the VM suites on Debian sid's kernel (zero copy) and
+# trixie's 6.12 (copy fallback). Ends with "N passed, N failed, N skipped".
+#
+#   scripts/test.sh [--no-vm]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=$ROOT/results
+rm -rf "$OUT"; mkdir -p "$OUT"
+passed=0 failed=0 skipped=0
+
+tally() { # tally FILE PREFIX: counts PASS/FAIL/SKIP lines of FILE
+	local p f s
+	p=$(grep -c '^PASS: ' "$1"); f=$(grep -c -E '^(FAIL|ERROR|XPASS): ' "$1")
+	s=$(grep -c -E '^(SKIP|XFAIL): ' "$1")
+	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+	grep -E '^(FAIL|ERROR|XPASS): ' "$1" | sed "s/^/[$2] /"
+}
+result() { # result NAME STATUS
+	if [ "$2" = 0 ]; then echo "PASS: $1"; else echo "FAIL: $1"; fi
+}
+
+echo "== setup"
+scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+
+echo "== build"
+if ! scripts/build.sh --asan >"$OUT/build.log" 2>&1; then
+	cat "$OUT/build.log"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+for b in build build-asan; do
+	echo "== make check ($b)"
+	(cd $b && make -s check >"$OUT/check-$b.log" 2>&1)
+	grep -E '^(PASS|FAIL|SKIP|ERROR|XFAIL|XPASS): ' "$OUT/check-$b.log" | tee "$OUT/check-$b.res"
+	if grep -qE '^(FAIL|ERROR)' "$OUT/check-$b.res"; then
+		for l in $b/test/unit/*.log $b/test/host/*.log; do
+			grep -qE '^(FAIL|ERROR)' "$l" 2>/dev/null && { echo "--- $l"; tail -n 40 "$l"; }
+		done
+	fi
+	tally "$OUT/check-$b.res" "$b"
+done
+
+echo "== valgrind"
+: >"$OUT/valgrind.res"
+vg() { # vg NAME CMD...
+	local name=$1; shift
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+		"$@" >"$OUT/valgrind-$name.log" 2>&1
+	local rc=$?
+	result "valgrind $name" $rc | tee -a "$OUT/valgrind.res"
+	[ $rc = 0 ] || tail -n 30 "$OUT/valgrind-$name.log"
+}
+for t in build/test/unit/test_*; do
+	[ -x "$t" ] && vg "$(basename "$t")" "$t"
+done
+vg netublk-perf build/netublk-perf --mem 16M --queues 2 --qd 8 --rw randrw --time 1 --verify
+tally "$OUT/valgrind.res" valgrind
+
+if [ "${1:-}" != --no-vm ]; then
+	for k in sid trixie; do
+		echo "== VM tests, Debian $k kernel"
+		test/vm/run-suite.sh build "$k" >"$OUT/vm-$k.log" 2>&1
+		rc=$?
+		grep -E '^(PASS|FAIL|SKIP): |^guest: ' "$OUT/vm-$k.log" | tee "$OUT/vm-$k.res"
+		if [ $rc != 0 ]; then
+			echo "--- VM $k: guest log (tail)"; tail -n 60 "$OUT/vm-$k.log"
+			grep -q '^FAIL: ' "$OUT/vm-$k.res" || echo "FAIL: VM $k suite did not complete" >>"$OUT/vm-$k.res"
+		fi
+		tally "$OUT/vm-$k.res" "vm-$k"
+	done
+fi
+
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <cmocka.h>
+
+#include "units.h"
+
+static void test_sizes(void **state)
+{
+	static const struct {
+		const char *s;
+		uint64_t v;
+	} good[] = {
+		{ "0", 0 },	       { "4096", 4096 },	 { "64k", 65536 },
+		{ "64K", 65536 },      { "256M", 256ull << 20 }, { "1G", 1ull << 30 },
+		{ "1GiB", 1ull << 30 }, { "2TB", 2ull << 40 },	 { "1p", 1ull << 50 },
+	};
+	static const char *const bad[] = {
+		"", "k", "-1", "1x", "1kk", "1 G", "99999999999999999999", "16777216T", "1Gi",
+	};
+	uint64_t v;
+
+	for (unsigned i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(nu_parse_size(good[i].s, &v), 0);
+		assert_true(v == good[i].v);
+	}
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(nu_parse_size(bad[i], &v), -EINVAL);
+	assert_int_equal(nu_parse_size(NULL, &v), -EINVAL);
+}
+
+static void test_uints(void **state)
+{
+	unsigned v;
+
+	assert_int_equal(nu_parse_uint("7", 1, 10, &v), 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(nu_parse_uint("0", 1, 10, &v), -EINVAL);
+	assert_int_equal(nu_parse_uint("11", 1, 10, &v), -EINVAL);
+	assert_int_equal(nu_parse_uint("3a", 1, 10, &v), -EINVAL);
+	assert_int_equal(nu_parse_uint("-3", 0, 10, &v), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_uints),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,19 @@
+#!/bin/bash
+# Runs guest tests inside the VM: run.sh BUILD_DIR TEST...
+# Prints PASS/FAIL/SKIP lines and a summary; exits non-zero on any failure.
+BUILD=$(realpath "$1"); shift
+export BUILD
+HERE=$(cd "$(dirname "$0")" && pwd)
+FAILED=0
+export LOGDIR=/share/logs
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+echo "guest: kernel $(uname -r), tests: $*"
+for t in "$@"; do
+	echo "=== $t"
+	# shellcheck disable=SC1090
+	( FAILED=0; . "$HERE/$t.sh"; exit $FAILED ) || FAILED=1
+	# A test that died mid-way must not leave its daemon to the next one.
+	pkill -9 -x netublkd 2>/dev/null && sleep 0.5
+done
+exit $FAILED
