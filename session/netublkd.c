@@ -20,12 +20,15 @@
 #include "ublk_dev.h"
 #include "ublk_features.h"
 #include "units.h"
+#include "target_spec.h"
+#include "iscsi_transport.h"
 
 #define MAX_MEM_VOLS 16
 
 struct options {
 	uint64_t mem_size[MAX_MEM_VOLS];
 	unsigned nr_mem;
+	const char *iscsi;
 	unsigned queues;
 	unsigned depth;
 	unsigned backend_depth;
@@ -38,10 +41,13 @@ struct options {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: netublkd --mem SIZE [--mem SIZE ...] [options]\n"
+		"Usage: netublkd (--iscsi SPEC | --mem SIZE [--mem SIZE ...]) [options]\n"
 		"\n"
 		"Serves volumes as /dev/ublkbN until SIGINT or SIGTERM, then removes them.\n"
 		"\n"
+		"  --iscsi SPEC          an iSCSI target: portal=HOST:PORT,target=IQN[,chap_user=U,\n"
+		"                        chap_secret=S,header_digest=crc32c,...]; every LUN\n"
+		"                        becomes a device\n"
 		"  --mem SIZE            a RAM-backed TEST volume (e.g. 256M); repeatable\n"
 		"  --queues N            queues (threads, io_uring rings) [2]\n"
 		"  --depth N             ublk tags per queue and device [64]\n"
@@ -58,6 +64,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "mem", required_argument, NULL, 'm' },
+		{ "iscsi", required_argument, NULL, 'I' },
 		{ "queues", required_argument, NULL, 'q' },
 		{ "depth", required_argument, NULL, 'd' },
 		{ "backend-depth", required_argument, NULL, 'b' },
@@ -88,6 +95,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -EINVAL;
 			}
 			o->nr_mem++;
+			break;
+		case 'I':
+			o->iscsi = optarg;
 			break;
 		case 'q':
 			if (nu_parse_uint(optarg, 1, 64, &o->queues)) {
@@ -151,8 +161,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "netublkd: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (!o->nr_mem) {
-		fprintf(stderr, "netublkd: nothing to serve: give at least one --mem SIZE\n");
+	if (!o->nr_mem && !o->iscsi) {
+		fprintf(stderr, "netublkd: nothing to serve: give --iscsi SPEC or --mem SIZE\n");
+		return -EINVAL;
+	}
+	if (o->nr_mem && o->iscsi) {
+		fprintf(stderr, "netublkd: --iscsi and --mem do not mix (one host per process "
+				"until the config file lands)\n");
 		return -EINVAL;
 	}
 	for (unsigned i = 0; i < o->nr_mem; i++) {
@@ -199,8 +214,11 @@ static int write_ready_file(const char *path, struct ublk_dev **devs, unsigned n
 
 int main(int argc, char **argv)
 {
-	struct ublk_dev *devs[MAX_MEM_VOLS] = { 0 };
+	struct ublk_dev *devs[ISCSI_MAX_LUNS] = { 0 };
 	struct nu_mem_backend *mem = NULL;
+	struct iscsi_host *ih = NULL;
+	struct iscsi_target_config tc;
+	unsigned nr_vols;
 	struct nu_host *host = NULL;
 	struct ublk_ctrl ctrl = { .fd = -1 };
 	struct options o;
@@ -210,6 +228,14 @@ int main(int argc, char **argv)
 
 	if (parse_options(argc, argv, &o))
 		return 2;
+	if (o.iscsi) {
+		char err[256];
+
+		if (nu_iscsi_spec_parse(o.iscsi, &tc, err, sizeof(err))) {
+			fprintf(stderr, "netublkd: --iscsi: %s\n", err);
+			return 2;
+		}
+	}
 
 	/* Every thread inherits this mask; the main thread takes signals with sigwait. */
 	sigemptyset(&sigs);
@@ -221,20 +247,32 @@ int main(int argc, char **argv)
 
 	if (ublk_ctrl_open(&ctrl) < 0)
 		return 1;
-	mem = nu_mem_create(o.mem_size, o.nr_mem, o.block_size);
-	if (!mem)
-		goto out;
-	nu_warn("serving the memory TEST backend: data is lost when netublkd exits");
-	host = nu_host_create("mem", o.queues, o.backend_depth, &nu_mem_transport, mem);
+	if (o.iscsi) {
+		if (iscsi_host_create(&tc, &ih) < 0)
+			goto out;
+		nr_vols = iscsi_host_nr_luns(ih);
+		host = nu_host_create(tc.target, o.queues, o.backend_depth, &nu_iscsi_transport,
+				      ih);
+	} else {
+		mem = nu_mem_create(o.mem_size, o.nr_mem, o.block_size);
+		if (!mem)
+			goto out;
+		nu_warn("serving the memory TEST backend: data is lost when netublkd exits");
+		nr_vols = o.nr_mem;
+		host = nu_host_create("mem", o.queues, o.backend_depth, &nu_mem_transport, mem);
+	}
 	if (!host || nu_host_start(host) < 0)
 		goto out;
-	for (unsigned i = 0; i < o.nr_mem; i++) {
+	for (unsigned i = 0; i < nr_vols; i++) {
 		struct ublk_dev_config cfg = { .dev_id = -1, .depth = o.depth,
 					       .max_io_bytes = o.max_io,
 					       .data_mode = o.data_mode };
 		struct nu_volume_geom g;
 
-		nu_mem_geom(mem, i, &g);
+		if (ih)
+			g = iscsi_host_lun(ih, i)->geom;
+		else
+			nu_mem_geom(mem, i, &g);
 		ret = ublk_dev_create(&ctrl, host, i, &g, &cfg, &devs[nr_devs]);
 		if (ret < 0)
 			goto out;
@@ -262,6 +300,7 @@ out:
 		nu_host_destroy(host);
 	}
 	nu_mem_destroy(mem);
+	iscsi_host_destroy(ih);
 	ublk_ctrl_close(&ctrl);
 	if (o.ready_file)
 		unlink(o.ready_file);

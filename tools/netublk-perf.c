@@ -19,11 +19,15 @@
 #include "membackend.h"
 #include "queue.h"
 #include "units.h"
+#include "target_spec.h"
+#include "iscsi_transport.h"
 
 enum pattern { PAT_RAND, PAT_SEQ };
 
 struct perf_opts {
 	uint64_t mem_size;
+	const char *iscsi;
+	unsigned vol;
 	unsigned queues, qd, backend_depth;
 	uint64_t bs;
 	enum pattern pattern;
@@ -127,7 +131,7 @@ static void issue(struct perf_queue *pq, struct perf_io *pio)
 	pio->block = block;
 	memset(io, 0, sizeof(*io));
 	io->op = (rng_next(&pq->rng) % 100) < o->read_pct ? NU_OP_READ : NU_OP_WRITE;
-	io->vol = 0;
+	io->vol = o->vol;
 	io->len = o->bs;
 	io->offset = (pq->region_start + block) * o->bs;
 	io->buf.addr = pio->buf;
@@ -227,9 +231,12 @@ static void perf_queue_free(struct perf_queue *pq)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: netublk-perf --mem SIZE [options]\n"
+	fprintf(f, "Usage: netublk-perf (--mem SIZE | --iscsi SPEC) [options]\n"
 		   "\n"
 		   "  --mem SIZE          benchmark the memory TEST backend of SIZE\n"
+		   "  --iscsi SPEC        an iSCSI target: portal=H:P,target=IQN[,chap_user=U,\n"
+		   "                      chap_secret=S,header_digest=crc32c,...]\n"
+		   "  --lun-index N       which of the target's LUNs, in REPORT LUNS order [0]\n"
 		   "  --queues N          queue threads [1]\n"
 		   "  --qd N              I/Os in flight per queue [32]\n"
 		   "  --backend-depth N   backend tags per queue [qd]\n"
@@ -268,6 +275,8 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "mem", required_argument, NULL, 'm' },
+		{ "iscsi", required_argument, NULL, 'I' },
+		{ "lun-index", required_argument, NULL, 'L' },
 		{ "queues", required_argument, NULL, 'q' },
 		{ "qd", required_argument, NULL, 'Q' },
 		{ "backend-depth", required_argument, NULL, 'b' },
@@ -286,6 +295,7 @@ int main(int argc, char **argv)
 	unsigned read_pct = 50;
 	bool read_pct_set = false;
 	struct nu_mem_backend *mem = NULL;
+	struct iscsi_host *ih = NULL;
 	struct nu_host *host = NULL;
 	struct perf_queue *pqs = NULL;
 	struct nu_latency lat;
@@ -299,6 +309,13 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'm':
 			if (nu_parse_size(optarg, &o.mem_size) || !o.mem_size)
+				goto bad;
+			break;
+		case 'I':
+			o.iscsi = optarg;
+			break;
+		case 'L':
+			if (nu_parse_uint(optarg, 0, 255, &o.vol))
 				goto bad;
 			break;
 		case 'q':
@@ -350,10 +367,28 @@ int main(int argc, char **argv)
 		goto bad;
 	if (!read_pct_set && o.verify && !strcmp(rw, "randread"))
 		o.read_pct = 50; /* verify needs writes to check */
-	if (!o.mem_size || optind < argc)
+	if (!o.mem_size == !o.iscsi || optind < argc)
 		goto bad;
 	if (!o.backend_depth)
 		o.backend_depth = o.qd;
+	if (o.iscsi) {
+		struct iscsi_target_config tc;
+		char err[256];
+
+		if (nu_iscsi_spec_parse(o.iscsi, &tc, err, sizeof(err))) {
+			fprintf(stderr, "netublk-perf: --iscsi: %s\n", err);
+			return 2;
+		}
+		if (iscsi_host_create(&tc, &ih))
+			return 1;
+		if (o.vol >= iscsi_host_nr_luns(ih)) {
+			fprintf(stderr, "netublk-perf: the target has %u LUN(s)\n",
+				iscsi_host_nr_luns(ih));
+			iscsi_host_destroy(ih);
+			return 2;
+		}
+		o.mem_size = iscsi_host_lun(ih, o.vol)->geom.size;
+	}
 	if (o.mem_size / o.bs / o.queues < o.qd) {
 		fprintf(stderr, "netublk-perf: volume too small for %u queues x QD%u of %llu-byte "
 				"blocks\n",
@@ -361,10 +396,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	mem = nu_mem_create(&o.mem_size, 1, 512);
-	if (!mem)
-		goto out;
-	host = nu_host_create("mem", o.queues, o.backend_depth, &nu_mem_transport, mem);
+	if (ih) {
+		host = nu_host_create("iscsi", o.queues, o.backend_depth, &nu_iscsi_transport, ih);
+	} else {
+		mem = nu_mem_create(&o.mem_size, 1, 512);
+		if (!mem)
+			goto out;
+		host = nu_host_create("mem", o.queues, o.backend_depth, &nu_mem_transport, mem);
+	}
 	pqs = calloc(o.queues, sizeof(*pqs));
 	if (!host || !pqs || nu_host_start(host) < 0)
 		goto out;
@@ -400,8 +439,9 @@ int main(int argc, char **argv)
 			     (ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
 			     (ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
 
-		printf("backend memory, %u queue(s) x QD%u, bs %llu, %s, read %u%%, %.1f s\n",
-		       o.queues, o.qd, (unsigned long long)o.bs, rw, o.read_pct, secs);
+		printf("backend %s, %u queue(s) x QD%u, bs %llu, %s, read %u%%, %.1f s\n",
+		       ih ? "iscsi" : "memory", o.queues, o.qd, (unsigned long long)o.bs, rw,
+		       o.read_pct, secs);
 		printf("IOPS %.0f  MB/s %.1f  ios %llu  errors %llu\n", lat.count / secs,
 		       bytes / secs / 1e6, (unsigned long long)lat.count,
 		       (unsigned long long)errors);
@@ -431,6 +471,7 @@ out:
 			perf_queue_free(&pqs[i]);
 	free(pqs);
 	nu_mem_destroy(mem);
+	iscsi_host_destroy(ih);
 	return status;
 bad:
 	usage(stderr);

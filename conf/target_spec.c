@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "target_spec.h"
+#include "units.h"
+
+static int set_str(char *dst, size_t cap, const char *val, const char *key, char *err,
+		   unsigned err_len)
+{
+	if (!*val || strlen(val) >= cap) {
+		snprintf(err, err_len, "%s must be 1 to %zu characters", key, cap - 1);
+		return -EINVAL;
+	}
+	memcpy(dst, val, strlen(val) + 1);
+	return 0;
+}
+
+static int set_bool(bool *dst, const char *val, const char *key, char *err, unsigned err_len)
+{
+	if (!strcasecmp(val, "yes") || !strcasecmp(val, "true") || !strcmp(val, "1")) {
+		*dst = true;
+		return 0;
+	}
+	if (!strcasecmp(val, "no") || !strcasecmp(val, "false") || !strcmp(val, "0")) {
+		*dst = false;
+		return 0;
+	}
+	snprintf(err, err_len, "%s must be yes or no, not '%s'", key, val);
+	return -EINVAL;
+}
+
+static int set_digest(bool *dst, const char *val, const char *key, char *err, unsigned err_len)
+{
+	if (!strcasecmp(val, "crc32c")) {
+		*dst = true;
+		return 0;
+	}
+	if (!strcasecmp(val, "none")) {
+		*dst = false;
+		return 0;
+	}
+	snprintf(err, err_len, "%s must be crc32c or none, not '%s'", key, val);
+	return -EINVAL;
+}
+
+static int set_len(uint32_t *dst, const char *val, const char *key, char *err, unsigned err_len)
+{
+	uint64_t v;
+
+	if (nu_parse_size(val, &v) || v < 512 || v > 16777215) {
+		snprintf(err, err_len, "%s must be a size from 512 to 16777215, not '%s'", key,
+			 val);
+		return -EINVAL;
+	}
+	*dst = v;
+	return 0;
+}
+
+int nu_iscsi_key_set(struct iscsi_target_config *t, const char *k, const char *v, char *err,
+		     unsigned err_len)
+{
+	if (!strcmp(k, "portal"))
+		return set_str(t->portal, sizeof(t->portal), v, k, err, err_len);
+	if (!strcmp(k, "target"))
+		return set_str(t->target, sizeof(t->target), v, k, err, err_len);
+	if (!strcmp(k, "initiator"))
+		return set_str(t->initiator, sizeof(t->initiator), v, k, err, err_len);
+	if (!strcmp(k, "chap_user"))
+		return set_str(t->chap_user, sizeof(t->chap_user), v, k, err, err_len);
+	if (!strcmp(k, "chap_secret"))
+		return set_str(t->chap_secret, sizeof(t->chap_secret), v, k, err, err_len);
+	if (!strcmp(k, "mutual_user"))
+		return set_str(t->mutual_user, sizeof(t->mutual_user), v, k, err, err_len);
+	if (!strcmp(k, "mutual_secret"))
+		return set_str(t->mutual_secret, sizeof(t->mutual_secret), v, k, err, err_len);
+	if (!strcmp(k, "chap_algs")) {
+		/* "7,6,5" in the config file, "7:6:5" where commas separate keys. */
+		int ret = set_str(t->chap_algs, sizeof(t->chap_algs), v, k, err, err_len);
+
+		for (char *p = t->chap_algs; !ret && *p; p++) {
+			if (*p == ':')
+				*p = ',';
+			if (!strchr("5678,", *p) || (*p == ',' && (p[1] == ',' || !p[1]))) {
+				snprintf(err, err_len, "chap_algs is a list of 5 (MD5), 6 (SHA-1), "
+						       "7 (SHA-256), 8 (SHA3-256)");
+				ret = -EINVAL;
+			}
+		}
+		if (!ret && t->chap_algs[0] == ',')
+			ret = -EINVAL;
+		return ret;
+	}
+	if (!strcmp(k, "header_digest"))
+		return set_digest(&t->header_digest, v, k, err, err_len);
+	if (!strcmp(k, "data_digest"))
+		return set_digest(&t->data_digest, v, k, err, err_len);
+	if (!strcmp(k, "immediate_data"))
+		return set_bool(&t->immediate_data, v, k, err, err_len);
+	if (!strcmp(k, "initial_r2t"))
+		return set_bool(&t->initial_r2t, v, k, err, err_len);
+	if (!strcmp(k, "first_burst"))
+		return set_len(&t->first_burst, v, k, err, err_len);
+	if (!strcmp(k, "max_burst"))
+		return set_len(&t->max_burst, v, k, err, err_len);
+	if (!strcmp(k, "max_recv_dlen"))
+		return set_len(&t->max_recv_dlen, v, k, err, err_len);
+	snprintf(err, err_len, "unknown key '%s'", k);
+	return -EINVAL;
+}
+
+int nu_iscsi_spec_parse(const char *spec, struct iscsi_target_config *t, char *err,
+			unsigned err_len)
+{
+	char *copy = strdup(spec), *save = NULL, *tok;
+	int ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	iscsi_target_config_defaults(t);
+	for (tok = strtok_r(copy, ",", &save); tok && !ret; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (!eq) {
+			snprintf(err, err_len, "'%s' is not key=value", tok);
+			ret = -EINVAL;
+			break;
+		}
+		*eq = '\0';
+		ret = nu_iscsi_key_set(t, tok, eq + 1, err, err_len);
+	}
+	free(copy);
+	if (ret)
+		return ret;
+	if (!t->portal[0] || !t->target[0]) {
+		snprintf(err, err_len, "portal= and target= are required");
+		return -EINVAL;
+	}
+	if (!t->chap_user[0] != !t->chap_secret[0] || !t->mutual_user[0] != !t->mutual_secret[0]) {
+		snprintf(err, err_len, "a CHAP user needs its secret and the other way round");
+		return -EINVAL;
+	}
+	if (t->mutual_user[0] && !t->chap_user[0]) {
+		snprintf(err, err_len, "mutual CHAP needs one-way CHAP (chap_user) too");
+		return -EINVAL;
+	}
+	if (t->mutual_secret[0] && !strcmp(t->mutual_secret, t->chap_secret)) {
+		/* RFC 7143 9.2.1: the two directions must not share a secret. */
+		snprintf(err, err_len, "mutual_secret must differ from chap_secret");
+		return -EINVAL;
+	}
+	if (t->first_burst > t->max_burst) {
+		snprintf(err, err_len, "first_burst may not exceed max_burst");
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "conn.h"
+
+static int split_portal(const char *portal, char *host, size_t hlen, char *port, size_t plen)
+{
+	const char *colon;
+
+	if (portal[0] == '[') {
+		const char *end = strchr(portal, ']');
+
+		if (!end || (size_t)(end - portal - 1) >= hlen)
+			return -EINVAL;
+		memcpy(host, portal + 1, end - portal - 1);
+		host[end - portal - 1] = '\0';
+		colon = end[1] == ':' ? end + 1 : NULL;
+	} else {
+		colon = strrchr(portal, ':');
+		size_t n = colon ? (size_t)(colon - portal) : strlen(portal);
+
+		if (n >= hlen || !n)
+			return -EINVAL;
+		memcpy(host, portal, n);
+		host[n] = '\0';
+	}
+	snprintf(port, plen, "%s", colon ? colon + 1 : "3260");
+	/* A portal may carry ",TPGT" from SendTargets. */
+	char *comma = strchr(port, ',');
+	if (comma)
+		*comma = '\0';
+	return 0;
+}
+
+int iscsi_tcp_connect(const char *portal, int timeout_ms, char *err, unsigned err_len)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	char host[256], port[16];
+	int fd = -1, ret, one = 1;
+
+	if (split_portal(portal, host, sizeof(host), port, sizeof(port))) {
+		snprintf(err, err_len, "invalid portal '%s'", portal);
+		return -EINVAL;
+	}
+	ret = getaddrinfo(host, port, &hints, &res);
+	if (ret) {
+		snprintf(err, err_len, "%s: %s", portal, gai_strerror(ret));
+		return -EHOSTUNREACH;
+	}
+	ret = -ECONNREFUSED;
+	for (ai = res; ai; ai = ai->ai_next) {
+		struct pollfd pfd;
+		socklen_t sl = sizeof(ret);
+
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
+			ret = -errno;
+			goto next;
+		}
+		pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
+		if (poll(&pfd, 1, timeout_ms) != 1) {
+			ret = -ETIMEDOUT;
+			goto next;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &ret, &sl) < 0 || ret) {
+			ret = -(ret ? ret : errno);
+			goto next;
+		}
+		/* Blocking from here on; reads and writes poll with their own timeouts. */
+		fcntl(fd, F_SETFL, 0);
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		freeaddrinfo(res);
+		return fd;
+next:
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	snprintf(err, err_len, "connect to %s: %s", portal, strerror(-ret));
+	return ret;
+}
+
+static int wait_fd(int fd, short ev, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = ev };
+	int n = poll(&pfd, 1, timeout_ms);
+
+	if (n < 0)
+		return -errno;
+	return n ? 0 : -ETIMEDOUT;
+}
+
+int iscsi_read_full(int fd, void *buf, size_t n, int timeout_ms)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		int ret = wait_fd(fd, POLLIN, timeout_ms);
+		ssize_t r;
+
+		if (ret)
+			return ret;
+		r = recv(fd, (char *)buf + got, n - got, 0);
+		if (r == 0)
+			return -ECONNRESET;
+		if (r < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		got += r;
+	}
+	return 0;
+}
+
+int iscsi_write_full(int fd, const void *buf, size_t n, int timeout_ms)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		int ret = wait_fd(fd, POLLOUT, timeout_ms);
+		ssize_t w;
+
+		if (ret)
+			return ret;
+		w = send(fd, (const char *)buf + done, n - done, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		done += w;
+	}
+	return 0;
+}
+
+#define LOGIN_TEXT_MAX 8192
+
+int iscsi_login_blocking(int fd, struct iscsi_login *l, int timeout_ms)
+{
+	uint8_t bhs[ISCSI_BHS_LEN];
+	char *text = malloc(LOGIN_TEXT_MAX);
+	uint8_t *rx = malloc(LOGIN_TEXT_MAX + 4);
+	int ret = -ENOMEM;
+
+	if (!text || !rx)
+		goto out;
+	for (int round = 0; round < 16; round++) {
+		struct iscsi_hdr h;
+		uint32_t dlen;
+		const char *why;
+		static const uint8_t pad[4];
+
+		ret = iscsi_login_request(l, bhs, text, LOGIN_TEXT_MAX, &dlen);
+		if (ret < 0)
+			goto out;
+		ret = iscsi_write_full(fd, bhs, sizeof(bhs), timeout_ms);
+		if (!ret && dlen)
+			ret = iscsi_write_full(fd, text, dlen, timeout_ms);
+		if (!ret && iscsi_pad4(dlen))
+			ret = iscsi_write_full(fd, pad, iscsi_pad4(dlen), timeout_ms);
+		if (!ret)
+			ret = iscsi_read_full(fd, bhs, sizeof(bhs), timeout_ms);
+		if (ret) {
+			snprintf(l->error, sizeof(l->error), "login I/O: %s", strerror(-ret));
+			goto out;
+		}
+		iscsi_hdr_decode(bhs, &h);
+		ret = iscsi_hdr_check(&h, LOGIN_TEXT_MAX, &why);
+		if (ret) {
+			snprintf(l->error, sizeof(l->error), "bad login response: %s", why);
+			goto out;
+		}
+		ret = iscsi_read_full(fd, rx, h.dlen + iscsi_pad4(h.dlen), timeout_ms);
+		if (ret) {
+			snprintf(l->error, sizeof(l->error), "login I/O: %s", strerror(-ret));
+			goto out;
+		}
+		ret = iscsi_login_response(l, &h, rx, h.dlen);
+		if (ret != ISCSI_LOGIN_SEND)
+			goto out;
+	}
+	snprintf(l->error, sizeof(l->error), "login did not finish in 16 exchanges");
+	ret = -EPROTO;
+out:
+	free(text);
+	free(rx);
+	return ret == ISCSI_LOGIN_DONE ? 0 : ret;
+}

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+
+#include "discover.h"
+#include "log.h"
+
+void iscsi_target_config_defaults(struct iscsi_target_config *t)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->initiator, sizeof(t->initiator), "iqn.2026-11.org.netublk:initiator");
+	t->immediate_data = true;
+	t->initial_r2t = false;
+	t->first_burst = 262144;
+	t->max_burst = 16776192;
+	t->max_recv_dlen = 262144;
+}
+
+static struct iscsi_context *login_ctx(const struct iscsi_target_config *t, char *err,
+				       unsigned err_len)
+{
+	struct iscsi_context *ctx = iscsi_create_context(t->initiator);
+
+	if (!ctx) {
+		snprintf(err, err_len, "out of memory");
+		return NULL;
+	}
+	iscsi_set_targetname(ctx, t->target);
+	iscsi_set_session_type(ctx, ISCSI_SESSION_NORMAL);
+	iscsi_set_header_digest(ctx, t->header_digest ? ISCSI_HEADER_DIGEST_CRC32C_NONE :
+							ISCSI_HEADER_DIGEST_NONE);
+	if (t->chap_user[0])
+		iscsi_set_initiator_username_pwd(ctx, t->chap_user, t->chap_secret);
+	if (t->mutual_user[0])
+		iscsi_set_target_username_pwd(ctx, t->mutual_user, t->mutual_secret);
+	iscsi_set_timeout(ctx, 15);
+	if (iscsi_full_connect_sync(ctx, t->portal, -1) != 0) {
+		snprintf(err, err_len, "login to %s at %s: %s", t->target, t->portal,
+			 iscsi_get_error(ctx));
+		iscsi_destroy_context(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+static void *unmarshall(struct scsi_task *task)
+{
+	if (!task || task->status != SCSI_STATUS_GOOD)
+		return NULL;
+	return scsi_datain_unmarshall(task);
+}
+
+static void hexify(const char *in, int len, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (int i = 0; i < len && o + 3 < cap; i++)
+		o += snprintf(out + o, cap - o, "%02x", (unsigned char)in[i]);
+}
+
+static void read_wwid(struct iscsi_context *ctx, uint32_t lun, struct iscsi_lun_info *li)
+{
+	struct scsi_task *task = iscsi_inquiry_sync(ctx, lun, 1, SCSI_INQUIRY_PAGECODE_DEVICE_IDENTIFICATION, 255);
+	struct scsi_inquiry_device_identification *id = unmarshall(task);
+	struct scsi_inquiry_device_designator *best = NULL;
+	int best_rank = 0;
+	char hex[128];
+
+	for (struct scsi_inquiry_device_designator *d = id ? id->designators : NULL; d; d = d->next) {
+		int rank = 0;
+
+		if (d->association != SCSI_ASSOCIATION_LOGICAL_UNIT)
+			continue;
+		if (d->designator_type == SCSI_DESIGNATOR_TYPE_NAA)
+			rank = 3;
+		else if (d->designator_type == SCSI_DESIGNATOR_TYPE_EUI_64)
+			rank = 2;
+		else if (d->designator_type == SCSI_DESIGNATOR_TYPE_T10_VENDORT_ID)
+			rank = 1;
+		if (rank > best_rank) {
+			best = d;
+			best_rank = rank;
+		}
+	}
+	if (best) {
+		if (best_rank == 1) {
+			snprintf(li->wwid, sizeof(li->wwid), "t10.%.*s", best->designator_length,
+				 best->designator);
+			for (char *p = li->wwid; *p; p++)
+				if (*p == ' ')
+					*p = '_';
+		} else {
+			hexify(best->designator, best->designator_length, hex, sizeof(hex));
+			snprintf(li->wwid, sizeof(li->wwid), "%s.%s", best_rank == 3 ? "naa" : "eui",
+				 hex);
+		}
+	}
+	if (task)
+		scsi_free_scsi_task(task);
+}
+
+static uint32_t pow2_at_least(uint64_t v, uint32_t floor)
+{
+	uint32_t p = floor;
+
+	while (p < v && p < (1u << 30))
+		p <<= 1;
+	return p;
+}
+
+static int read_geometry(struct iscsi_context *ctx, uint32_t lun, struct iscsi_lun_info *li,
+			 char *err, unsigned err_len)
+{
+	struct nu_volume_geom *g = &li->geom;
+	struct scsi_task *task;
+	struct scsi_readcapacity16 *rc;
+	struct scsi_inquiry_standard *std;
+	struct scsi_inquiry_block_limits *bl;
+	struct scsi_inquiry_logical_block_provisioning *lbp;
+	struct scsi_mode_sense *ms;
+	bool lbpme = false, lbpu = false, lbpws = false;
+
+	memset(li, 0, sizeof(*li));
+	li->lun = lun;
+	/* A unit attention (power on, reset) may answer the first command: retry once. */
+	for (int i = 0; i < 3; i++) {
+		task = iscsi_readcapacity16_sync(ctx, lun);
+		rc = unmarshall(task);
+		if (rc)
+			break;
+		if (task)
+			scsi_free_scsi_task(task);
+	}
+	if (!rc) {
+		snprintf(err, err_len, "LUN %u: READ CAPACITY(16) failed: %s", lun,
+			 iscsi_get_error(ctx));
+		return -EIO;
+	}
+	g->lbs = rc->block_length;
+	g->pbs = rc->block_length << rc->lbppbe;
+	g->size = (rc->returned_lba + 1) * (uint64_t)rc->block_length;
+	lbpme = rc->lbpme;
+	scsi_free_scsi_task(task);
+
+	task = iscsi_inquiry_sync(ctx, lun, 0, 0, 255);
+	std = unmarshall(task);
+	if (std) {
+		snprintf(li->vendor, sizeof(li->vendor), "%s", std->vendor_identification);
+		snprintf(li->product, sizeof(li->product), "%s", std->product_identification);
+	}
+	if (task)
+		scsi_free_scsi_task(task);
+
+	task = iscsi_inquiry_sync(ctx, lun, 1, SCSI_INQUIRY_PAGECODE_LOGICAL_BLOCK_PROVISIONING, 255);
+	lbp = unmarshall(task);
+	if (lbp) {
+		lbpu = lbp->lbpu;
+		lbpws = lbp->lbpws;
+	}
+	if (task)
+		scsi_free_scsi_task(task);
+
+	task = iscsi_inquiry_sync(ctx, lun, 1, SCSI_INQUIRY_PAGECODE_BLOCK_LIMITS, 255);
+	bl = unmarshall(task);
+	if (bl) {
+		uint64_t mt = (uint64_t)bl->max_xfer_len * g->lbs;
+
+		g->max_transfer = mt > (1u << 30) ? (1u << 30) : (uint32_t)mt;
+		g->io_opt = bl->opt_xfer_len * g->lbs <= (1u << 30) ? bl->opt_xfer_len * g->lbs : 0;
+		if (lbpme && lbpu && bl->max_unmap) {
+			uint64_t md = (uint64_t)bl->max_unmap * g->lbs;
+
+			g->discard_granularity =
+				pow2_at_least((uint64_t)(bl->opt_unmap_gran ? bl->opt_unmap_gran : 1) *
+						      g->lbs,
+					      g->lbs);
+			g->max_discard = md > (1u << 30) ? (1u << 30) : (uint32_t)md;
+		}
+		if (lbpme && lbpws) {
+			uint64_t mw = bl->max_ws_len ? bl->max_ws_len * g->lbs : (1u << 30);
+
+			g->max_write_zeroes = mw > (1u << 30) ? (1u << 30) : (uint32_t)mw;
+		}
+	}
+	if (task)
+		scsi_free_scsi_task(task);
+
+	/* Write protect, DPO/FUA support and the write cache from MODE SENSE. */
+	g->volatile_cache = true;
+	task = iscsi_modesense6_sync(ctx, lun, 1, SCSI_MODESENSE_PC_CURRENT,
+				     SCSI_MODEPAGE_RETURN_ALL_PAGES, 0, 255);
+	ms = unmarshall(task);
+	if (ms) {
+		struct scsi_mode_page *mp = scsi_modesense_get_page(ms, SCSI_MODEPAGE_CACHING, 0);
+
+		g->read_only = ms->device_specific_parameter & 0x80;
+		g->fua = ms->device_specific_parameter & 0x10;
+		if (mp)
+			g->volatile_cache = mp->caching.wce;
+	}
+	if (task)
+		scsi_free_scsi_task(task);
+	if (!g->discard_granularity)
+		g->max_write_zeroes = 0; /* the ublk params carry write zeroes with discard */
+	read_wwid(ctx, lun, li);
+	return 0;
+}
+
+int iscsi_enumerate_luns(const struct iscsi_target_config *t, struct iscsi_lun_info *luns,
+			 unsigned max, unsigned *n, char *err, unsigned err_len)
+{
+	struct iscsi_context *ctx = login_ctx(t, err, err_len);
+	struct scsi_task *task;
+	struct scsi_reportluns_list *list;
+	int ret = 0;
+
+	*n = 0;
+	if (!ctx)
+		return -ECONNREFUSED;
+	task = iscsi_reportluns_sync(ctx, 0, 16384);
+	list = unmarshall(task);
+	if (!list) {
+		snprintf(err, err_len, "REPORT LUNS failed: %s", iscsi_get_error(ctx));
+		ret = -EIO;
+		goto out;
+	}
+	for (uint32_t i = 0; i < list->num && *n < max; i++) {
+		struct scsi_task *inq = iscsi_inquiry_sync(ctx, list->luns[i], 0, 0, 64);
+		struct scsi_inquiry_standard *std = unmarshall(inq);
+		bool disk = std && std->qualifier == 0 && std->device_type == 0;
+
+		if (inq)
+			scsi_free_scsi_task(inq);
+		if (!disk)
+			continue; /* controller LUN 0 of tgtd, enclosures, ... */
+		ret = read_geometry(ctx, list->luns[i], &luns[*n], err, err_len);
+		if (ret)
+			goto out;
+		(*n)++;
+	}
+out:
+	if (task)
+		scsi_free_scsi_task(task);
+	iscsi_logout_sync(ctx);
+	iscsi_destroy_context(ctx);
+	return ret;
+}

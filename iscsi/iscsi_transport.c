@@ -1,0 +1,1066 @@
+// SPDX-License-Identifier: MIT
+/*
+ * iSCSI full feature phase on a queue ring. One gathered SENDMSG in flight
+ * per connection (PDUs never interleave on the wire); one reader: the BHS
+ * first, then the data segment straight into its final buffer.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "iscsi_transport.h"
+#include "conn.h"
+#include "digest.h"
+#include "host.h"
+#include "log.h"
+#include "login.h"
+#include "pdu.h"
+#include "queue.h"
+#include "scsi.h"
+#include "udata.h"
+
+#define TX_MAX_IOV 64
+#define RETRY_LIMIT 20
+
+enum { UD_TX = 1, UD_RX, UD_TIMER, UD_IGNORE };
+
+struct iscsi_host {
+	struct iscsi_target_config cfg;
+	struct iscsi_login_config lcfg;
+	struct iscsi_lun_info luns[ISCSI_MAX_LUNS];
+	unsigned nr_luns;
+	int nop_interval_ms, nop_timeout_ms, replacement_timeout_ms;
+	uint32_t isid_base;
+};
+
+struct tx_item {
+	struct tx_item *next;
+	uint16_t tag; /* owning task, or 0xffff */
+	uint8_t niov;
+	uint8_t hdr[ISCSI_BHS_LEN + ISCSI_DIGEST_LEN];
+	uint8_t trailer[8]; /* padding and data digest */
+	struct iovec iov[3];
+};
+
+struct iscsi_task {
+	struct nu_io *io;
+	struct scsi_cmd cmd;
+	uint32_t itt;
+	uint32_t data_in; /* bytes received so far */
+	uint8_t lun[8];
+	uint8_t retries;
+	uint16_t tx_pending; /* queued tx items that point into this task's data */
+	bool started;
+};
+
+enum conn_state { CONN_UP, CONN_DRAINING, CONN_DOWN };
+
+enum rx_state { RX_HDR, RX_DATA };
+
+struct iscsi_queue {
+	struct iscsi_host *h;
+	struct nu_queue *q;
+	unsigned qid;
+	int fd;
+	enum conn_state state;
+	struct iscsi_session_params p;
+	uint32_t cmdsn, expstatsn, maxcmdsn;
+	uint16_t itt_gen;
+	unsigned depth;
+	struct iscsi_task *tasks;
+	struct nu_io *win_head, *win_tail; /* waiting for the CmdSN window */
+	uint8_t *zero_block;
+
+	/* tx */
+	struct tx_item *txq_head, *txq_tail, *tx_free;
+	struct tx_item *tx_batch[TX_MAX_IOV];
+	unsigned tx_batch_n;
+	struct iovec tx_iov[TX_MAX_IOV];
+	struct msghdr tx_msg;
+	bool tx_busy;
+
+	/* rx */
+	enum rx_state rx_state;
+	bool rx_busy;
+	uint8_t rx_hdr[ISCSI_BHS_LEN + ISCSI_DIGEST_LEN];
+	struct iscsi_hdr rh;
+	uint8_t *rx_buf; /* data segments that do not go to a task */
+	uint8_t rx_trailer[8];
+	struct iovec rx_iov[2];
+	struct msghdr rx_msg;
+	uint32_t rx_want, rx_got;
+	uint8_t *rx_dest;
+
+	/* health */
+	struct __kernel_timespec tick;
+	bool timer_armed;
+	uint64_t last_rx_ns;
+	uint64_t ping_sent_ns;
+	uint64_t down_since_ns;
+	unsigned reconnect_delay_ms;
+	uint64_t next_reconnect_ns;
+	bool stopping;
+};
+
+static void conn_fail(struct iscsi_queue *iq, const char *why);
+static void rx_arm(struct iscsi_queue *iq);
+static void tx_kick(struct iscsi_queue *iq);
+static void task_send(struct iscsi_queue *iq, struct iscsi_task *t);
+
+/* ---------------------------------------------------------------- tx */
+
+static struct tx_item *tx_alloc(struct iscsi_queue *iq, uint16_t tag)
+{
+	struct tx_item *it = iq->tx_free;
+
+	if (it)
+		iq->tx_free = it->next;
+	else
+		it = malloc(sizeof(*it));
+	if (!it)
+		return NULL;
+	it->next = NULL;
+	it->tag = tag;
+	it->niov = 0;
+	if (tag != 0xffff)
+		iq->tasks[tag].tx_pending++;
+	return it;
+}
+
+static void tx_release(struct iscsi_queue *iq, struct tx_item *it)
+{
+	if (it->tag != 0xffff)
+		iq->tasks[it->tag].tx_pending--;
+	it->next = iq->tx_free;
+	iq->tx_free = it;
+}
+
+/* Queues one PDU: bhs (48 bytes, filled by the caller) and an optional data segment. */
+static int tx_pdu(struct iscsi_queue *iq, uint16_t tag, const uint8_t *bhs, void *data,
+		  uint32_t dlen)
+{
+	struct tx_item *it = tx_alloc(iq, tag);
+	unsigned hlen = ISCSI_BHS_LEN, tlen = iscsi_pad4(dlen);
+
+	if (!it)
+		return -ENOMEM;
+	memcpy(it->hdr, bhs, ISCSI_BHS_LEN);
+	if (iq->p.header_digest) {
+		nu_put_le32(it->hdr + ISCSI_BHS_LEN, nu_crc32c(it->hdr, ISCSI_BHS_LEN));
+		hlen += ISCSI_DIGEST_LEN;
+	}
+	it->iov[it->niov++] = (struct iovec){ it->hdr, hlen };
+	if (dlen) {
+		it->iov[it->niov++] = (struct iovec){ data, dlen };
+		memset(it->trailer, 0, 4);
+		if (iq->p.data_digest) {
+			uint32_t crc = nu_crc32c_update(NU_CRC32C_INIT, data, dlen);
+
+			crc = nu_crc32c_update(crc, it->trailer, tlen);
+			nu_put_le32(it->trailer + tlen, nu_crc32c_final(crc));
+			tlen += ISCSI_DIGEST_LEN;
+		}
+		if (tlen)
+			it->iov[it->niov++] = (struct iovec){ it->trailer, tlen };
+	}
+	if (iq->txq_tail)
+		iq->txq_tail->next = it;
+	else
+		iq->txq_head = it;
+	iq->txq_tail = it;
+	return 0;
+}
+
+static void tx_kick(struct iscsi_queue *iq)
+{
+	struct io_uring_sqe *sqe;
+	unsigned n = 0;
+
+	if (iq->tx_busy || iq->state != CONN_UP || !iq->txq_head)
+		return;
+	iq->tx_batch_n = 0;
+	while (iq->txq_head && n + iq->txq_head->niov <= TX_MAX_IOV) {
+		struct tx_item *it = iq->txq_head;
+
+		iq->txq_head = it->next;
+		if (!iq->txq_head)
+			iq->txq_tail = NULL;
+		for (unsigned i = 0; i < it->niov; i++)
+			iq->tx_iov[n++] = it->iov[i];
+		iq->tx_batch[iq->tx_batch_n++] = it;
+	}
+	memset(&iq->tx_msg, 0, sizeof(iq->tx_msg));
+	iq->tx_msg.msg_iov = iq->tx_iov;
+	iq->tx_msg.msg_iovlen = n;
+	sqe = nu_queue_get_sqe(iq->q);
+	io_uring_prep_sendmsg(sqe, iq->fd, &iq->tx_msg, MSG_NOSIGNAL);
+	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, UD_TX, 0));
+	iq->tx_busy = true;
+}
+
+static void tx_done(struct iscsi_queue *iq, int res)
+{
+	struct msghdr *m = &iq->tx_msg;
+	size_t left = res > 0 ? (size_t)res : 0;
+
+	iq->tx_busy = false;
+	if (res < 0 || iq->state != CONN_UP) {
+		for (unsigned i = 0; i < iq->tx_batch_n; i++)
+			tx_release(iq, iq->tx_batch[i]);
+		iq->tx_batch_n = 0;
+		if (iq->state == CONN_UP)
+			conn_fail(iq, res < 0 ? strerror(-res) : "send failed");
+		else
+			conn_fail(iq, NULL);
+		return;
+	}
+	/* Short send: skip what went out and send the rest of this batch again. */
+	while (m->msg_iovlen && left >= m->msg_iov[0].iov_len) {
+		left -= m->msg_iov[0].iov_len;
+		m->msg_iov++;
+		m->msg_iovlen--;
+	}
+	if (m->msg_iovlen) {
+		struct io_uring_sqe *sqe = nu_queue_get_sqe(iq->q);
+
+		m->msg_iov[0].iov_base = (char *)m->msg_iov[0].iov_base + left;
+		m->msg_iov[0].iov_len -= left;
+		io_uring_prep_sendmsg(sqe, iq->fd, m, MSG_NOSIGNAL);
+		io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, UD_TX, 0));
+		iq->tx_busy = true;
+		return;
+	}
+	for (unsigned i = 0; i < iq->tx_batch_n; i++)
+		tx_release(iq, iq->tx_batch[i]);
+	iq->tx_batch_n = 0;
+	tx_kick(iq);
+}
+
+/* ---------------------------------------------------------------- tasks */
+
+static struct iscsi_task *task_by_itt(struct iscsi_queue *iq, uint32_t itt)
+{
+	uint32_t tag = itt & 0xffff;
+
+	if (tag >= iq->depth || !iq->tasks[tag].io || iq->tasks[tag].itt != itt ||
+	    !iq->tasks[tag].started)
+		return NULL;
+	return &iq->tasks[tag];
+}
+
+static void update_sn(struct iscsi_queue *iq, const struct iscsi_hdr *h)
+{
+	uint32_t exp = hdr_expcmdsn(h), max = hdr_maxcmdsn(h);
+
+	/* RFC 7143 4.2.2.1: MaxCmdSN may only grow; ignore a window that is invalid. */
+	if (iscsi_sn_lt(max + 1, exp))
+		return;
+	if (iscsi_sn_lt(iq->maxcmdsn, max))
+		iq->maxcmdsn = max;
+	/* Commands that waited for the window can go now. */
+	while (iq->win_head && iscsi_sn_le(iq->cmdsn, iq->maxcmdsn)) {
+		struct nu_io *io = iq->win_head;
+
+		iq->win_head = io->next;
+		if (!iq->win_head)
+			iq->win_tail = NULL;
+		io->next = NULL;
+		task_send(iq, &iq->tasks[io->tag]);
+	}
+}
+
+static void task_complete(struct iscsi_queue *iq, struct iscsi_task *t, int res)
+{
+	struct nu_io *io = t->io;
+
+	/* Unsent Data-Out of a finished command must not go out later. */
+	if (t->tx_pending) {
+		struct tx_item **pp = &iq->txq_head, *it;
+
+		iq->txq_tail = NULL;
+		while ((it = *pp)) {
+			if (it->tag == io->tag) {
+				*pp = it->next;
+				tx_release(iq, it);
+			} else {
+				iq->txq_tail = it;
+				pp = &it->next;
+			}
+		}
+	}
+	t->io = NULL;
+	t->started = false;
+	nu_queue_complete(iq->q, io, res);
+}
+
+static void task_retry_or_fail(struct iscsi_queue *iq, struct iscsi_task *t, int res,
+			       const char *why)
+{
+	if (t->retries++ < RETRY_LIMIT) {
+		nu_dbg("iscsi q%u: retrying ITT 0x%x: %s", iq->qid, t->itt, why);
+		t->started = false;
+		task_send(iq, t);
+		return;
+	}
+	nu_err("iscsi q%u: giving up on ITT 0x%x after %u tries: %s", iq->qid, t->itt,
+	       t->retries, why);
+	task_complete(iq, t, res);
+}
+
+/* Unsolicited or R2T-solicited Data-Out PDUs for [off, off + len). */
+static int queue_data_out(struct iscsi_queue *iq, struct iscsi_task *t, uint32_t ttt, uint32_t off,
+			  uint32_t len, bool final_at_end)
+{
+	uint8_t *src = t->cmd.zero_block ? iq->zero_block :
+		       t->cmd.dir == SCSI_DIR_WRITE && t->io->op == NU_OP_WRITE ?
+						   (uint8_t *)t->io->buf.addr :
+						   t->cmd.param;
+	uint32_t datasn = 0;
+	uint8_t bhs[ISCSI_BHS_LEN];
+
+	while (len) {
+		uint32_t n = len < iq->p.max_send_dlen ? len : iq->p.max_send_dlen;
+		int ret;
+
+		iscsi_build_data_out(bhs, t->lun, t->itt, ttt, iq->expstatsn, datasn++, off, n,
+				     final_at_end && n == len);
+		ret = tx_pdu(iq, t->io->tag, bhs, src + off, n);
+		if (ret)
+			return ret;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static void task_send(struct iscsi_queue *iq, struct iscsi_task *t)
+{
+	struct nu_io *io = t->io;
+	uint8_t bhs[ISCSI_BHS_LEN];
+	uint32_t xfer = t->cmd.xfer_len, imm = 0, unsol = 0;
+	uint8_t flags = ISCSI_FLAG_FINAL;
+	void *src = NULL;
+
+	if (iq->state != CONN_UP)
+		return; /* resent after the relogin */
+	if (iscsi_sn_lt(iq->maxcmdsn, iq->cmdsn)) {
+		io->next = NULL;
+		if (iq->win_tail)
+			iq->win_tail->next = io;
+		else
+			iq->win_head = io;
+		iq->win_tail = io;
+		return;
+	}
+	t->itt = (uint32_t)io->tag | (uint32_t)(iq->itt_gen++ & 0x7fff) << 16;
+	t->data_in = 0;
+	t->started = true;
+	if (t->cmd.dir == SCSI_DIR_READ) {
+		flags |= ISCSI_CMD_READ;
+	} else if (t->cmd.dir == SCSI_DIR_WRITE) {
+		uint32_t burst = xfer < iq->p.first_burst ? xfer : iq->p.first_burst;
+
+		flags |= ISCSI_CMD_WRITE;
+		src = t->cmd.zero_block ? iq->zero_block :
+		      io->op == NU_OP_WRITE ? io->buf.addr :
+					      t->cmd.param;
+		if (iq->p.immediate_data)
+			imm = burst < iq->p.max_send_dlen ? burst : iq->p.max_send_dlen;
+		if (!iq->p.initial_r2t)
+			unsol = burst - imm;
+		if (unsol)
+			flags &= ~ISCSI_FLAG_FINAL;
+	}
+	iscsi_build_scsi_cmd(bhs, t->lun, t->itt, flags, xfer, iq->cmdsn++, iq->expstatsn,
+			     t->cmd.cdb, t->cmd.cdb_len, imm);
+	if (tx_pdu(iq, io->tag, bhs, src, imm) ||
+	    (unsol && queue_data_out(iq, t, ISCSI_RESERVED_TAG, imm, unsol, true))) {
+		conn_fail(iq, "out of memory for PDUs");
+		return;
+	}
+	tx_kick(iq);
+}
+
+/* ---------------------------------------------------------------- rx */
+
+static void rx_recv(struct iscsi_queue *iq)
+{
+	struct io_uring_sqe *sqe = nu_queue_get_sqe(iq->q);
+
+	io_uring_prep_recvmsg(sqe, iq->fd, &iq->rx_msg, MSG_WAITALL);
+	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, UD_RX, 0));
+	iq->rx_busy = true;
+}
+
+static void rx_arm(struct iscsi_queue *iq)
+{
+	unsigned hlen = ISCSI_BHS_LEN + (iq->p.header_digest ? ISCSI_DIGEST_LEN : 0);
+
+	iq->rx_state = RX_HDR;
+	iq->rx_iov[0] = (struct iovec){ iq->rx_hdr, hlen };
+	memset(&iq->rx_msg, 0, sizeof(iq->rx_msg));
+	iq->rx_msg.msg_iov = iq->rx_iov;
+	iq->rx_msg.msg_iovlen = 1;
+	rx_recv(iq);
+}
+
+static void send_nop_reply(struct iscsi_queue *iq, const struct iscsi_hdr *h)
+{
+	uint8_t bhs[ISCSI_BHS_LEN];
+
+	iscsi_build_nop_out(bhs, ISCSI_RESERVED_TAG, hdr_ttt(h), h->lun, iq->cmdsn, iq->expstatsn);
+	if (tx_pdu(iq, 0xffff, bhs, NULL, 0) == 0)
+		tx_kick(iq);
+}
+
+static void handle_scsi_rsp(struct iscsi_queue *iq, struct iscsi_task *t, uint8_t response,
+			    uint8_t status, uint8_t flags, const uint8_t *data, uint32_t dlen)
+{
+	const uint8_t *sense = NULL;
+	uint32_t sense_len = 0;
+	bool retry;
+	char desc[128];
+	int res;
+
+	if (response) {
+		task_retry_or_fail(iq, t, -EIO, "target failure response");
+		return;
+	}
+	if (dlen >= 2) {
+		sense_len = (uint32_t)data[0] << 8 | data[1];
+		if (sense_len > dlen - 2)
+			sense_len = dlen - 2;
+		sense = data + 2;
+	}
+	res = scsi_result(status, sense, sense_len, &retry, desc, sizeof(desc));
+	if (!res && t->cmd.dir == SCSI_DIR_READ &&
+	    (t->data_in != t->cmd.xfer_len || (flags & ISCSI_RSP_UNDERFLOW))) {
+		/* Never hand back a buffer the target did not fill. */
+		task_retry_or_fail(iq, t, -EIO, "short read from target");
+		return;
+	}
+	if (res && retry) {
+		task_retry_or_fail(iq, t, res, desc);
+		return;
+	}
+	if (res)
+		nu_err("iscsi q%u: LUN %u: %s %llu+%u: %s", iq->qid, t->lun[1],
+		       nu_op_name(t->io->op), (unsigned long long)t->io->offset, t->io->len, desc);
+	task_complete(iq, t, res);
+}
+
+/* The header is in; decide where its data segment goes. */
+static void rx_header(struct iscsi_queue *iq)
+{
+	struct iscsi_hdr *h = &iq->rh;
+	struct iscsi_task *t;
+	const char *why;
+	uint32_t want;
+
+	iscsi_hdr_decode(iq->rx_hdr, h);
+	if (iq->p.header_digest &&
+	    nu_get_le32(iq->rx_hdr + ISCSI_BHS_LEN) != nu_crc32c(iq->rx_hdr, ISCSI_BHS_LEN)) {
+		conn_fail(iq, "header digest mismatch");
+		return;
+	}
+	if (iscsi_hdr_check(h, iq->p.max_recv_dlen, &why)) {
+		nu_err("iscsi q%u: opcode 0x%02x: %s", iq->qid, h->opcode, why);
+		conn_fail(iq, "protocol violation");
+		return;
+	}
+	iq->rx_dest = iq->rx_buf;
+	if (h->opcode == ISCSI_OP_DATA_IN && h->dlen) {
+		t = task_by_itt(iq, h->itt);
+		if (!t || t->cmd.dir != SCSI_DIR_READ) {
+			conn_fail(iq, "Data-In for an unknown task");
+			return;
+		}
+		if (hdr_buffer_offset(h) != t->data_in ||
+		    h->dlen > t->cmd.xfer_len - t->data_in) {
+			conn_fail(iq, "Data-In outside the command's buffer");
+			return;
+		}
+		iq->rx_dest = (uint8_t *)t->io->buf.addr + hdr_buffer_offset(h);
+	}
+	want = h->dlen;
+	if (!want) {
+		iq->rx_want = 0;
+		return;
+	}
+	iq->rx_state = RX_DATA;
+	iq->rx_iov[0] = (struct iovec){ iq->rx_dest, want };
+	iq->rx_iov[1] = (struct iovec){ iq->rx_trailer,
+					iscsi_pad4(want) + (iq->p.data_digest ? 4 : 0) };
+	memset(&iq->rx_msg, 0, sizeof(iq->rx_msg));
+	iq->rx_msg.msg_iov = iq->rx_iov;
+	iq->rx_msg.msg_iovlen = iq->rx_iov[1].iov_len ? 2 : 1;
+	iq->rx_want = want;
+	rx_recv(iq);
+}
+
+/* A whole PDU is in: act on it. */
+static void rx_pdu(struct iscsi_queue *iq)
+{
+	struct iscsi_hdr *h = &iq->rh;
+	struct iscsi_task *t;
+
+	if (iq->p.data_digest && h->dlen) {
+		unsigned pad = iscsi_pad4(h->dlen);
+		uint32_t crc = nu_crc32c_update(NU_CRC32C_INIT, iq->rx_dest, h->dlen);
+
+		crc = nu_crc32c_final(nu_crc32c_update(crc, iq->rx_trailer, pad));
+		if (nu_get_le32(iq->rx_trailer + pad) != crc) {
+			conn_fail(iq, "data digest mismatch");
+			return;
+		}
+	}
+	iq->last_rx_ns = nu_now_ns();
+	switch (h->opcode) {
+	case ISCSI_OP_DATA_IN:
+		t = task_by_itt(iq, h->itt);
+		if (!t) {
+			conn_fail(iq, "Data-In for an unknown task");
+			return;
+		}
+		t->data_in += h->dlen;
+		update_sn(iq, h);
+		if (h->flags & ISCSI_DATAIN_STATUS) {
+			if (!(h->flags & ISCSI_FLAG_FINAL)) {
+				conn_fail(iq, "Data-In with status but not final");
+				return;
+			}
+			iq->expstatsn = hdr_statsn(h) + 1;
+			handle_scsi_rsp(iq, t, 0, h->b3,
+					h->flags & ISCSI_DATAIN_UNDERFLOW ? ISCSI_RSP_UNDERFLOW : 0,
+					NULL, 0);
+		}
+		break;
+	case ISCSI_OP_SCSI_RSP:
+		t = task_by_itt(iq, h->itt);
+		if (!t) {
+			conn_fail(iq, "SCSI Response for an unknown task");
+			return;
+		}
+		iq->expstatsn = hdr_statsn(h) + 1;
+		update_sn(iq, h);
+		handle_scsi_rsp(iq, t, h->b2, h->b3, h->flags, iq->rx_buf, h->dlen);
+		break;
+	case ISCSI_OP_R2T: {
+		uint32_t off = hdr_buffer_offset(h), len = hdr_desired_length(h);
+
+		t = task_by_itt(iq, h->itt);
+		if (!t || t->cmd.dir != SCSI_DIR_WRITE || !len || off > t->cmd.xfer_len ||
+		    len > t->cmd.xfer_len - off || len > iq->p.max_burst) {
+			conn_fail(iq, "R2T outside a write command");
+			return;
+		}
+		update_sn(iq, h);
+		if (queue_data_out(iq, t, hdr_ttt(h), off, len, true)) {
+			conn_fail(iq, "out of memory for PDUs");
+			return;
+		}
+		tx_kick(iq);
+		break;
+	}
+	case ISCSI_OP_NOP_IN:
+		update_sn(iq, h);
+		if (h->itt == ISCSI_RESERVED_TAG) {
+			if (hdr_ttt(h) != ISCSI_RESERVED_TAG)
+				send_nop_reply(iq, h);
+		} else {
+			iq->expstatsn = hdr_statsn(h) + 1;
+			iq->ping_sent_ns = 0;
+		}
+		break;
+	case ISCSI_OP_ASYNC:
+		update_sn(iq, h);
+		iq->expstatsn = hdr_statsn(h) + 1;
+		switch (h->f36 >> 24) { /* AsyncEvent */
+		case 0:
+			nu_info("iscsi q%u: asynchronous SCSI event", iq->qid);
+			break;
+		case 1:
+		case 2:
+		case 3:
+			conn_fail(iq, "target asked to log out or dropped the connection");
+			return;
+		default:
+			break;
+		}
+		break;
+	case ISCSI_OP_REJECT: {
+		struct iscsi_hdr rej;
+
+		iscsi_hdr_decode(iq->rx_buf, &rej);
+		nu_warn("iscsi q%u: target rejected opcode 0x%02x (reason 0x%02x)", iq->qid,
+			rej.opcode, h->b2);
+		t = rej.opcode == ISCSI_OP_SCSI_CMD ? task_by_itt(iq, rej.itt) : NULL;
+		if (t)
+			task_retry_or_fail(iq, t, -EIO, "command rejected");
+		else if (rej.opcode != ISCSI_OP_NOP_OUT)
+			conn_fail(iq, "PDU rejected");
+		break;
+	}
+	case ISCSI_OP_LOGOUT_RSP:
+	case ISCSI_OP_TMF_RSP:
+		update_sn(iq, h);
+		break;
+	default:
+		conn_fail(iq, "unexpected PDU in full feature phase");
+		return;
+	}
+	if (iq->state == CONN_UP)
+		rx_arm(iq);
+}
+
+static void rx_done(struct iscsi_queue *iq, int res)
+{
+	struct msghdr *m = &iq->rx_msg;
+	size_t left;
+
+	iq->rx_busy = false;
+	if (iq->state != CONN_UP) {
+		conn_fail(iq, NULL);
+		return;
+	}
+	if (res <= 0) {
+		conn_fail(iq, res == 0 ? "connection closed by the target" : strerror(-res));
+		return;
+	}
+	left = res;
+	while (m->msg_iovlen && left >= m->msg_iov[0].iov_len) {
+		left -= m->msg_iov[0].iov_len;
+		m->msg_iov++;
+		m->msg_iovlen--;
+	}
+	if (m->msg_iovlen) {
+		m->msg_iov[0].iov_base = (char *)m->msg_iov[0].iov_base + left;
+		m->msg_iov[0].iov_len -= left;
+		rx_recv(iq);
+		return;
+	}
+	if (iq->rx_state == RX_HDR) {
+		rx_header(iq);
+		if (iq->state != CONN_UP || iq->rx_state == RX_DATA)
+			return;
+	}
+	rx_pdu(iq);
+}
+
+/* ---------------------------------------------------------------- connection */
+
+static void timer_arm(struct iscsi_queue *iq, unsigned ms)
+{
+	struct io_uring_sqe *sqe = nu_queue_get_sqe(iq->q);
+
+	iq->tick.tv_sec = ms / 1000;
+	iq->tick.tv_nsec = (ms % 1000) * 1000000L;
+	io_uring_prep_timeout(sqe, &iq->tick, 0, 0);
+	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, UD_TIMER, 0));
+	iq->timer_armed = true;
+}
+
+static int conn_login(struct iscsi_queue *iq)
+{
+	struct iscsi_host *h = iq->h;
+	struct iscsi_login l;
+	uint8_t isid[6];
+	char err[160];
+	int fd, ret;
+
+	/* ISID type 0x80 (random): distinct per queue, stable across relogins. */
+	isid[0] = 0x80;
+	isid[1] = h->isid_base >> 16;
+	isid[2] = h->isid_base >> 8;
+	isid[3] = h->isid_base;
+	isid[4] = iq->qid >> 8;
+	isid[5] = iq->qid;
+	fd = iscsi_tcp_connect(h->cfg.portal, 5000, err, sizeof(err));
+	if (fd < 0) {
+		nu_warn("iscsi q%u: %s", iq->qid, err);
+		return fd;
+	}
+	iscsi_login_init(&l, &h->lcfg, isid, 0, iq->qid, iq->cmdsn);
+	ret = iscsi_login_blocking(fd, &l, 15000);
+	if (ret < 0) {
+		nu_err("iscsi q%u: login to %s at %s failed: %s", iq->qid, h->cfg.target,
+		       h->cfg.portal, l.error);
+		close(fd);
+		return ret;
+	}
+	iq->fd = fd;
+	iq->p = l.p;
+	iq->cmdsn = l.p.expcmdsn;
+	iq->maxcmdsn = l.p.maxcmdsn;
+	iq->expstatsn = l.p.statsn + 1;
+	free(iq->rx_buf);
+	iq->rx_buf = malloc(iq->p.max_recv_dlen + 8);
+	if (!iq->rx_buf) {
+		close(fd);
+		iq->fd = -1;
+		return -ENOMEM;
+	}
+	iq->state = CONN_UP;
+	iq->last_rx_ns = nu_now_ns();
+	iq->ping_sent_ns = 0;
+	nu_dbg("iscsi q%u: logged in, TSIH %u, digests %s/%s, MaxRecvDSL %u/%u, burst %u/%u, "
+	       "immediate %d, initialR2T %d",
+	       iq->qid, iq->p.tsih, iq->p.header_digest ? "CRC32C" : "None",
+	       iq->p.data_digest ? "CRC32C" : "None", iq->p.max_send_dlen, iq->p.max_recv_dlen,
+	       iq->p.first_burst, iq->p.max_burst, iq->p.immediate_data, iq->p.initial_r2t);
+	return 0;
+}
+
+/* Called on any failure; finishes tearing down once no socket op is in flight. */
+static void conn_fail(struct iscsi_queue *iq, const char *why)
+{
+	if (iq->state == CONN_UP) {
+		nu_warn("iscsi q%u: connection to %s lost: %s; reconnecting", iq->qid,
+			iq->h->cfg.portal, why ? why : "?");
+		iq->state = CONN_DRAINING;
+		iq->down_since_ns = nu_now_ns();
+		iq->reconnect_delay_ms = 0;
+		shutdown(iq->fd, SHUT_RDWR);
+	}
+	if (iq->state != CONN_DRAINING || iq->tx_busy || iq->rx_busy)
+		return;
+	close(iq->fd);
+	iq->fd = -1;
+	iq->state = CONN_DOWN;
+	/* Queued PDUs die with the connection; their commands are resent after login. */
+	while (iq->txq_head) {
+		struct tx_item *it = iq->txq_head;
+
+		iq->txq_head = it->next;
+		tx_release(iq, it);
+	}
+	iq->txq_tail = NULL;
+	for (unsigned i = 0; i < iq->depth; i++)
+		iq->tasks[i].started = false;
+	iq->next_reconnect_ns = nu_now_ns();
+	if (!iq->timer_armed)
+		timer_arm(iq, 1);
+}
+
+static void fail_all(struct iscsi_queue *iq, int res)
+{
+	for (unsigned i = 0; i < iq->depth; i++)
+		if (iq->tasks[i].io)
+			task_complete(iq, &iq->tasks[i], res);
+	iq->win_head = iq->win_tail = NULL;
+}
+
+static void try_reconnect(struct iscsi_queue *iq)
+{
+	uint64_t now = nu_now_ns();
+
+	if (now < iq->next_reconnect_ns)
+		return;
+	if (conn_login(iq) == 0) {
+		nu_info("iscsi q%u: reconnected to %s after %.1f s", iq->qid, iq->h->cfg.portal,
+			(now - iq->down_since_ns) / 1e9);
+		rx_arm(iq);
+		for (unsigned i = 0; i < iq->depth; i++)
+			if (iq->tasks[i].io)
+				task_send(iq, &iq->tasks[i]);
+		return;
+	}
+	if (now - iq->down_since_ns > (uint64_t)iq->h->replacement_timeout_ms * 1000000ull) {
+		nu_err("iscsi q%u: %s unreachable for %d s: failing I/O", iq->qid,
+		       iq->h->cfg.portal, iq->h->replacement_timeout_ms / 1000);
+		fail_all(iq, -EIO);
+	}
+	/* Back off: 0.5 s doubling to 8 s, as the target may be rebooting. */
+	iq->reconnect_delay_ms = iq->reconnect_delay_ms ? iq->reconnect_delay_ms * 2 : 500;
+	if (iq->reconnect_delay_ms > 8000)
+		iq->reconnect_delay_ms = 8000;
+	iq->next_reconnect_ns = now + iq->reconnect_delay_ms * 1000000ull;
+}
+
+static void on_timer(struct iscsi_queue *iq)
+{
+	uint64_t now = nu_now_ns();
+	unsigned next = iq->h->nop_interval_ms;
+
+	iq->timer_armed = false;
+	if (iq->stopping)
+		return;
+	if (iq->state == CONN_DOWN) {
+		try_reconnect(iq);
+		next = 250;
+	} else if (iq->state == CONN_UP) {
+		if (iq->ping_sent_ns &&
+		    now - iq->ping_sent_ns > (uint64_t)iq->h->nop_timeout_ms * 1000000ull) {
+			conn_fail(iq, "NOP-Out ping timed out");
+		} else if (!iq->ping_sent_ns &&
+			   now - iq->last_rx_ns > (uint64_t)iq->h->nop_interval_ms * 1000000ull) {
+			uint8_t bhs[ISCSI_BHS_LEN];
+
+			/* ITT with the top bit set never collides with a task's. */
+			iscsi_build_nop_out(bhs, 0x80000000u | iq->qid, ISCSI_RESERVED_TAG, NULL,
+					    iq->cmdsn, iq->expstatsn);
+			if (tx_pdu(iq, 0xffff, bhs, NULL, 0) == 0) {
+				iq->ping_sent_ns = now;
+				tx_kick(iq);
+			}
+		}
+		next = 1000;
+	} else {
+		next = 100;
+	}
+	timer_arm(iq, next);
+}
+
+/* ---------------------------------------------------------------- transport ops */
+
+static int iscsi_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
+{
+	struct iscsi_host *h = host_priv;
+	struct iscsi_queue *iq = calloc(1, sizeof(*iq));
+	int ret;
+
+	if (!iq)
+		return -ENOMEM;
+	iq->h = h;
+	iq->q = q;
+	iq->qid = nu_queue_id(q);
+	iq->fd = -1;
+	iq->depth = nu_host_backend_depth(nu_queue_host(q));
+	iq->tasks = calloc(iq->depth, sizeof(*iq->tasks));
+	iq->zero_block = calloc(1, 65536);
+	if (!iq->tasks || !iq->zero_block) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = conn_login(iq);
+	if (ret)
+		goto fail;
+	rx_arm(iq);
+	timer_arm(iq, 1000);
+	*qpriv = iq;
+	return 0;
+fail:
+	free(iq->tasks);
+	free(iq->zero_block);
+	free(iq->rx_buf);
+	free(iq);
+	return ret;
+}
+
+static void logout(struct iscsi_queue *iq)
+{
+	uint8_t bhs[ISCSI_BHS_LEN + ISCSI_DIGEST_LEN];
+	unsigned hlen = ISCSI_BHS_LEN;
+
+	iscsi_build_logout(bhs, 0x80000000u | 0x4000 | iq->qid, iq->qid, iq->cmdsn,
+			   iq->expstatsn);
+	if (iq->p.header_digest) {
+		nu_put_le32(bhs + ISCSI_BHS_LEN, nu_crc32c(bhs, ISCSI_BHS_LEN));
+		hlen += ISCSI_DIGEST_LEN;
+	}
+	/* The reader's pending receive sees the Logout Response; we only wait for it. */
+	iscsi_write_full(iq->fd, bhs, hlen, 2000);
+}
+
+static void iscsi_queue_stop(void *qpriv)
+{
+	struct iscsi_queue *iq = qpriv;
+	struct io_uring *ring = nu_queue_ring(iq->q);
+	uint64_t deadline = nu_now_ns() + 3000000000ull;
+
+	iq->stopping = true;
+	if (iq->state == CONN_UP && !iq->tx_busy)
+		logout(iq);
+	else if (iq->fd >= 0)
+		shutdown(iq->fd, SHUT_RDWR);
+	/* Reap our own in-flight operations before the memory they use goes away. */
+	while ((iq->rx_busy || iq->tx_busy || iq->timer_armed) && nu_now_ns() < deadline) {
+		struct __kernel_timespec ts = { .tv_nsec = 100000000 };
+		struct io_uring_cqe *cqe;
+
+		if (iq->timer_armed) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+			if (sqe) {
+				io_uring_prep_timeout_remove(
+					sqe, nu_ud_make(NU_UD_TRANSPORT, UD_TIMER, 0), 0);
+				io_uring_sqe_set_data64(sqe,
+							nu_ud_make(NU_UD_TRANSPORT, UD_IGNORE, 0));
+			}
+		}
+		io_uring_submit(ring);
+		if (io_uring_wait_cqe_timeout(ring, &cqe, &ts))
+			continue;
+		if (nu_ud_kind(cqe->user_data) == NU_UD_TRANSPORT) {
+			unsigned what = nu_ud_slot(cqe->user_data);
+
+			if (what == UD_RX) {
+				iq->rx_busy = false;
+				/* A Logout Response (or EOF) ends the session; close. */
+				if (iq->fd >= 0)
+					shutdown(iq->fd, SHUT_RDWR);
+			} else if (what == UD_TX) {
+				iq->tx_busy = false;
+			} else if (what == UD_TIMER) {
+				iq->timer_armed = false;
+			}
+		}
+		io_uring_cqe_seen(ring, cqe);
+	}
+	if (iq->fd >= 0)
+		close(iq->fd);
+	while (iq->tx_free) {
+		struct tx_item *it = iq->tx_free;
+
+		iq->tx_free = it->next;
+		free(it);
+	}
+	while (iq->txq_head) {
+		struct tx_item *it = iq->txq_head;
+
+		iq->txq_head = it->next;
+		free(it);
+	}
+	free(iq->tasks);
+	free(iq->zero_block);
+	free(iq->rx_buf);
+	free(iq);
+}
+
+static int iscsi_submit(void *qpriv, struct nu_io *io)
+{
+	struct iscsi_queue *iq = qpriv;
+	struct iscsi_task *t = &iq->tasks[io->tag];
+	const struct iscsi_lun_info *li;
+	int ret;
+
+	if (io->vol >= iq->h->nr_luns)
+		return -ENXIO;
+	li = &iq->h->luns[io->vol];
+	if (io->op == NU_OP_WRITE_ZEROES && li->geom.lbs > 65536)
+		return -EOPNOTSUPP;
+	ret = scsi_build(io, li->geom.lbs, &t->cmd);
+	if (ret)
+		return ret;
+	if (nu_op_has_data(io->op) && io->buf.fixed_index >= 0)
+		return -EOPNOTSUPP; /* this transport sees the data: copy modes only */
+	if (iq->state == CONN_DOWN &&
+	    nu_now_ns() - iq->down_since_ns >
+		    (uint64_t)iq->h->replacement_timeout_ms * 1000000ull)
+		return -EIO;
+	t->io = io;
+	t->retries = 0;
+	t->started = false;
+	iscsi_lun_encode(li->lun, t->lun);
+	task_send(iq, t);
+	return 0;
+}
+
+static void iscsi_cqe(void *qpriv, const struct io_uring_cqe *cqe)
+{
+	struct iscsi_queue *iq = qpriv;
+
+	switch (nu_ud_slot(cqe->user_data)) {
+	case UD_TX:
+		tx_done(iq, cqe->res);
+		break;
+	case UD_RX:
+		rx_done(iq, cqe->res);
+		break;
+	case UD_TIMER:
+		on_timer(iq);
+		break;
+	default:
+		break;
+	}
+}
+
+const struct nu_transport_ops nu_iscsi_transport = {
+	.name = "iscsi",
+	.caps = 0,
+	.queue_start = iscsi_queue_start,
+	.queue_stop = iscsi_queue_stop,
+	.submit = iscsi_submit,
+	.cqe = iscsi_cqe,
+};
+
+/* ---------------------------------------------------------------- host */
+
+int iscsi_host_create(const struct iscsi_target_config *cfg, struct iscsi_host **out)
+{
+	struct iscsi_host *h = calloc(1, sizeof(*h));
+	char err[256];
+	int ret;
+
+	if (!h)
+		return -ENOMEM;
+	h->cfg = *cfg;
+	h->lcfg = (struct iscsi_login_config){
+		.initiator_name = h->cfg.initiator,
+		.target_name = h->cfg.target,
+		.chap_user = h->cfg.chap_user[0] ? h->cfg.chap_user : NULL,
+		.chap_secret = h->cfg.chap_secret[0] ? h->cfg.chap_secret : NULL,
+		.mutual_user = h->cfg.mutual_user[0] ? h->cfg.mutual_user : NULL,
+		.mutual_secret = h->cfg.mutual_secret[0] ? h->cfg.mutual_secret : NULL,
+		.chap_algs = h->cfg.chap_algs[0] ? h->cfg.chap_algs : NULL,
+		.header_digest = h->cfg.header_digest,
+		.data_digest = h->cfg.data_digest,
+		.max_recv_dlen = h->cfg.max_recv_dlen,
+		.max_burst = h->cfg.max_burst,
+		.first_burst = h->cfg.first_burst,
+		.immediate_data = h->cfg.immediate_data,
+		.initial_r2t = h->cfg.initial_r2t,
+		.max_outstanding_r2t = 1,
+	};
+	h->nop_interval_ms = 5000;
+	h->nop_timeout_ms = 5000;
+	h->replacement_timeout_ms = 120000;
+	h->isid_base = (uint32_t)getpid() ^ (uint32_t)nu_now_ns();
+	ret = iscsi_enumerate_luns(cfg, h->luns, ISCSI_MAX_LUNS, &h->nr_luns, err, sizeof(err));
+	if (ret) {
+		nu_err("iscsi: %s", err);
+		free(h);
+		return ret;
+	}
+	if (!h->nr_luns) {
+		nu_err("iscsi: %s at %s has no disk LUNs", cfg->target, cfg->portal);
+		free(h);
+		return -ENOENT;
+	}
+	for (unsigned i = 0; i < h->nr_luns; i++)
+		nu_info("iscsi: %s LUN %u: %llu bytes, %u/%u-byte blocks, %s%s %s %s", cfg->target,
+			h->luns[i].lun, (unsigned long long)h->luns[i].geom.size,
+			h->luns[i].geom.lbs, h->luns[i].geom.pbs,
+			h->luns[i].geom.read_only ? "read-only, " : "",
+			h->luns[i].vendor, h->luns[i].product,
+			h->luns[i].wwid[0] ? h->luns[i].wwid : "(no WWID)");
+	*out = h;
+	return 0;
+}
+
+void iscsi_host_destroy(struct iscsi_host *h)
+{
+	free(h);
+}
+
+unsigned iscsi_host_nr_luns(const struct iscsi_host *h)
+{
+	return h->nr_luns;
+}
+
+const struct iscsi_lun_info *iscsi_host_lun(const struct iscsi_host *h, unsigned i)
+{
+	return i < h->nr_luns ? &h->luns[i] : NULL;
+}
+
+void iscsi_host_set_timeouts(struct iscsi_host *h, int nop_interval, int nop_timeout,
+			     int replacement_timeout)
+{
+	h->nop_interval_ms = nop_interval;
+	h->nop_timeout_ms = nop_timeout;
+	h->replacement_timeout_ms = replacement_timeout;
+}

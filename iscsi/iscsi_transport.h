@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NETUBLK_ISCSI_TRANSPORT_H
+#define NETUBLK_ISCSI_TRANSPORT_H
+
+/*
+ * The iSCSI transport: one session (own ISID) per host queue, driven from
+ * the queue's io_uring ring, serving every LUN of the target.
+ */
+#include "discover.h"
+#include "../initiator/transport.h"
+
+struct iscsi_host;
+
+extern const struct nu_transport_ops nu_iscsi_transport;
+
+/* Discovers the target's LUNs (libiscsi) and prepares the data-path sessions. */
+int iscsi_host_create(const struct iscsi_target_config *cfg, struct iscsi_host **out);
+void iscsi_host_destroy(struct iscsi_host *h);
+unsigned iscsi_host_nr_luns(const struct iscsi_host *h);
+const struct iscsi_lun_info *iscsi_host_lun(const struct iscsi_host *h, unsigned i);
+
+/* Timeouts (ms); defaults match open-iscsi. */
+void iscsi_host_set_timeouts(struct iscsi_host *h, int nop_interval, int nop_timeout,
+			     int replacement_timeout);
+
+#endif

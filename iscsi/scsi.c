@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+
+#include "scsi.h"
+
+static int take_cdb(struct scsi_task *t, struct scsi_cmd *cmd)
+{
+	if (!t)
+		return -ENOMEM;
+	memcpy(cmd->cdb, t->cdb, t->cdb_size);
+	cmd->cdb_len = t->cdb_size;
+	scsi_free_scsi_task(t);
+	return 0;
+}
+
+int scsi_build(const struct nu_io *io, uint32_t lbs, struct scsi_cmd *cmd)
+{
+	uint64_t lba = io->offset / lbs;
+	uint32_t blocks = io->len / lbs;
+	int fua = !!(io->flags & NU_IO_FUA);
+
+	memset(cmd, 0, sizeof(*cmd));
+	if (io->offset % lbs || io->len % lbs)
+		return -EINVAL;
+	switch (io->op) {
+	case NU_OP_READ:
+		cmd->dir = SCSI_DIR_READ;
+		cmd->xfer_len = io->len;
+		return take_cdb(scsi_cdb_read16(lba, io->len, lbs, 0, 0, fua, 0, 0), cmd);
+	case NU_OP_WRITE:
+		cmd->dir = SCSI_DIR_WRITE;
+		cmd->xfer_len = io->len;
+		return take_cdb(scsi_cdb_write16(lba, io->len, lbs, 0, 0, fua, 0, 0), cmd);
+	case NU_OP_FLUSH:
+		cmd->dir = SCSI_DIR_NONE;
+		return take_cdb(scsi_cdb_synchronizecache16(0, 0, 0, 0), cmd);
+	case NU_OP_DISCARD: {
+		uint8_t *p = cmd->param;
+
+		cmd->dir = SCSI_DIR_WRITE;
+		cmd->xfer_len = SCSI_UNMAP_PARAM_LEN;
+		/* Parameter list header, then one block descriptor (SBC-4 5.32.2). */
+		p[1] = SCSI_UNMAP_PARAM_LEN - 2;
+		p[3] = 16;
+		for (int i = 0; i < 8; i++)
+			p[8 + i] = lba >> (56 - 8 * i);
+		p[16] = blocks >> 24;
+		p[17] = blocks >> 16;
+		p[18] = blocks >> 8;
+		p[19] = blocks;
+		return take_cdb(scsi_cdb_unmap(0, 0, SCSI_UNMAP_PARAM_LEN), cmd);
+	}
+	case NU_OP_WRITE_ZEROES:
+		cmd->dir = SCSI_DIR_WRITE;
+		cmd->xfer_len = lbs;
+		cmd->zero_block = true;
+		return take_cdb(scsi_cdb_writesame16(0, 0, !(io->flags & NU_IO_NOUNMAP), lba, 0,
+						     blocks, lbs),
+				cmd);
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+int scsi_result(uint8_t status, const uint8_t *sense, uint32_t sense_len, bool *retry,
+		char *desc, unsigned desc_len)
+{
+	struct scsi_sense s = { 0 };
+	int asc;
+
+	*retry = false;
+	switch (status) {
+	case SCSI_STATUS_GOOD:
+		snprintf(desc, desc_len, "good");
+		return 0;
+	case SCSI_STATUS_BUSY:
+	case SCSI_STATUS_TASK_SET_FULL:
+	case SCSI_STATUS_TASK_ABORTED:
+		*retry = true;
+		snprintf(desc, desc_len, "status 0x%02x (busy, task set full or aborted)", status);
+		return -EAGAIN;
+	case SCSI_STATUS_RESERVATION_CONFLICT:
+		snprintf(desc, desc_len, "reservation conflict");
+		return -EBADE;
+	case SCSI_STATUS_CHECK_CONDITION:
+		break;
+	default:
+		snprintf(desc, desc_len, "SCSI status 0x%02x", status);
+		return -EIO;
+	}
+	/* Fixed (0x70/0x71) and descriptor (0x72/0x73) formats need 8 and 4 bytes. */
+	if (!sense || sense_len < 8 || (sense[0] & 0x7f) < 0x70 || (sense[0] & 0x7f) > 0x73) {
+		snprintf(desc, desc_len, "check condition without usable sense data");
+		return -EIO;
+	}
+	if ((sense[0] & 0x7f) <= 0x71 && sense_len < 14) {
+		snprintf(desc, desc_len, "truncated fixed-format sense data");
+		return -EIO;
+	}
+	scsi_parse_sense_data(&s, sense);
+	asc = s.ascq >> 8;
+	snprintf(desc, desc_len, "sense %s (0x%x), ASC/ASCQ 0x%02x/0x%02x",
+		 scsi_sense_key_str(s.key), s.key, asc, s.ascq & 0xff);
+	switch (s.key) {
+	case SCSI_SENSE_NO_SENSE:
+	case SCSI_SENSE_RECOVERED_ERROR:
+		return 0;
+	case SCSI_SENSE_UNIT_ATTENTION:
+		/* Reset, capacity or LUN inventory changed, ALUA state changed: resend. */
+		*retry = true;
+		return -EAGAIN;
+	case SCSI_SENSE_NOT_READY:
+		/* 04/01 becoming ready, 04/0A ALUA transitioning: worth another try. */
+		if (asc == 0x04 && ((s.ascq & 0xff) == 0x01 || (s.ascq & 0xff) == 0x0a)) {
+			*retry = true;
+			return -EAGAIN;
+		}
+		return -EIO;
+	case SCSI_SENSE_MEDIUM_ERROR:
+		return -ENODATA;
+	case SCSI_SENSE_DATA_PROTECTION:
+		if (asc == 0x27 && (s.ascq & 0xff) == 0x07)
+			return -ENOSPC; /* space allocation failed (thin provisioning) */
+		return -EROFS;
+	case SCSI_SENSE_ILLEGAL_REQUEST:
+		if (asc == 0x20 || asc == 0x24)
+			return -EOPNOTSUPP; /* invalid opcode / field in CDB: unsupported */
+		if (asc == 0x21)
+			return -ENXIO; /* LBA out of range */
+		return -EINVAL;
+	case SCSI_SENSE_COMMAND_ABORTED:
+		*retry = true;
+		return -EAGAIN;
+	case SCSI_SENSE_MISCOMPARE:
+		return -EILSEQ;
+	default:
+		return -EIO;
+	}
+}

@@ -1,0 +1,14 @@
+#!/bin/bash
+# BENCHMARK (not a test): netublk's memory device vs the kernel's null_blk
+# (memory_backed=1) in one VM run, fio io_uring O_DIRECT, interleaved
+# repetitions, medians. See BENCHMARKS.md for the figures and method.
+#   scripts/bench-vm-mem.sh [REPS] [SECONDS] [KERNEL]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh >/dev/null
+scripts/build.sh
+share=$(mktemp -d /tmp/netublk-bench.XXXXXX)
+NU_VM_SHARE=$share test/vm/vm.sh --kernel "${3:-sid}" --timeout 3000 \
+	"bash $PWD/scripts/bench-vm-mem-guest.sh $PWD/build ${1:-5} ${2:-8}"
+python3 scripts/bench-summary.py "$share/bench.tsv" null_blk
+echo "raw results: $share/bench.tsv"
