@@ -707,9 +707,10 @@ static int conn_login(struct iscsi_queue *iq)
 	iq->state = CONN_UP;
 	iq->last_rx_ns = nu_now_ns();
 	iq->ping_sent_ns = 0;
-	nu_dbg("iscsi q%u: logged in, TSIH %u, digests %s/%s, MaxRecvDSL %u/%u, burst %u/%u, "
+	nu_dbg("iscsi q%u: logged in, auth %s, TSIH %u, digests %s/%s, MaxRecvDSL %u/%u, burst %u/%u, "
 	       "immediate %d, initialR2T %d",
-	       iq->qid, iq->p.tsih, iq->p.header_digest ? "CRC32C" : "None",
+	       iq->qid, l.chap_alg ? chap_alg_name(l.chap_alg) : "none", iq->p.tsih,
+	       iq->p.header_digest ? "CRC32C" : "None",
 	       iq->p.data_digest ? "CRC32C" : "None", iq->p.max_send_dlen, iq->p.max_recv_dlen,
 	       iq->p.first_burst, iq->p.max_burst, iq->p.immediate_data, iq->p.initial_r2t);
 	return 0;

@@ -121,7 +121,7 @@ mount --move /proc /mnt/root/proc; mount --move /sys /mnt/root/sys; mount --move
 mount -t tmpfs tmpfs /mnt/root/tmp; mount -t tmpfs tmpfs /mnt/root/run
 exec chroot /mnt/root /bin/sh -c '
 mkdir -p /dev/shm /dev/pts /run/lock; mount -t tmpfs tmpfs /dev/shm; mount -t devpts devpts /dev/pts
-mount -t configfs none /sys/kernel/config 2>/dev/null
+modprobe configfs 2>/dev/null; mount -t configfs none /sys/kernel/config 2>/dev/null
 ip link set lo up
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 cd /share; sh /share/.guest-cmd </dev/null; echo $? > /share/.guest-rc; sync
