@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <cmocka.h>
+
+#include "scsi.h"
+#include "target_spec.h"
+
+static uint8_t *fixed_sense(uint8_t key, uint8_t asc, uint8_t ascq)
+{
+	static uint8_t s[18];
+
+	memset(s, 0, sizeof(s));
+	s[0] = 0x70;
+	s[2] = key;
+	s[7] = 10;
+	s[12] = asc;
+	s[13] = ascq;
+	return s;
+}
+
+static void test_sense_mapping(void **state)
+{
+	static const struct {
+		uint8_t key, asc, ascq;
+		int err;
+		bool retry;
+	} v[] = {
+		{ 0x03, 0x11, 0x00, -ENODATA, false },	 /* unrecovered read error */
+		{ 0x06, 0x29, 0x00, -EAGAIN, true },	 /* reset: resend */
+		{ 0x06, 0x2a, 0x09, -EAGAIN, true },	 /* capacity changed */
+		{ 0x02, 0x04, 0x0a, -EAGAIN, true },	 /* ALUA transitioning */
+		{ 0x02, 0x3a, 0x00, -EIO, false },	 /* medium not present */
+		{ 0x07, 0x27, 0x07, -ENOSPC, false },	 /* space allocation failed */
+		{ 0x07, 0x27, 0x00, -EROFS, false },	 /* write protected */
+		{ 0x05, 0x20, 0x00, -EOPNOTSUPP, false }, /* invalid opcode */
+		{ 0x05, 0x21, 0x00, -ENXIO, false },	 /* LBA out of range */
+		{ 0x0e, 0x1d, 0x00, -EILSEQ, false },	 /* miscompare */
+		{ 0x04, 0x44, 0x00, -EIO, false },	 /* hardware error */
+		{ 0x01, 0x17, 0x00, 0, false },		 /* recovered */
+	};
+	char desc[128];
+	bool retry;
+
+	for (unsigned i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		int r = scsi_result(SCSI_STATUS_CHECK_CONDITION,
+				    fixed_sense(v[i].key, v[i].asc, v[i].ascq), 18, &retry, desc,
+				    sizeof(desc));
+		assert_int_equal(r, v[i].err);
+		assert_int_equal(retry, v[i].retry);
+	}
+	assert_int_equal(scsi_result(SCSI_STATUS_GOOD, NULL, 0, &retry, desc, sizeof(desc)), 0);
+	assert_int_equal(scsi_result(SCSI_STATUS_RESERVATION_CONFLICT, NULL, 0, &retry, desc,
+				     sizeof(desc)),
+			 -EBADE);
+	assert_int_equal(scsi_result(SCSI_STATUS_BUSY, NULL, 0, &retry, desc, sizeof(desc)),
+			 -EAGAIN);
+	assert_true(retry);
+	/* Hostile or truncated sense never reads past what arrived. */
+	assert_int_equal(scsi_result(SCSI_STATUS_CHECK_CONDITION, fixed_sense(3, 0x11, 0), 10,
+				     &retry, desc, sizeof(desc)),
+			 -EIO);
+	assert_int_equal(scsi_result(SCSI_STATUS_CHECK_CONDITION, (const uint8_t *)"\x12\x34", 2,
+				     &retry, desc, sizeof(desc)),
+			 -EIO);
+	/* Descriptor format (0x72). */
+	uint8_t d[8] = { 0x72, 0x03, 0x11, 0x00 };
+	assert_int_equal(scsi_result(SCSI_STATUS_CHECK_CONDITION, d, 8, &retry, desc, sizeof(desc)),
+			 -ENODATA);
+}
+
+static void test_cdbs(void **state)
+{
+	struct nu_io io = { .op = NU_OP_READ, .offset = 4096 * 3, .len = 8192, .flags = NU_IO_FUA };
+	struct scsi_cmd c;
+
+	assert_int_equal(scsi_build(&io, 4096, &c), 0);
+	assert_int_equal(c.cdb[0], 0x88);
+	assert_int_equal(c.cdb[1] & 0x08, 0x08); /* FUA */
+	assert_int_equal(c.cdb[9], 3);		/* LBA */
+	assert_int_equal(c.cdb[13], 2);		/* blocks */
+	assert_int_equal(c.xfer_len, 8192);
+	assert_int_equal(c.dir, SCSI_DIR_READ);
+	io.op = NU_OP_WRITE;
+	io.flags = 0;
+	assert_int_equal(scsi_build(&io, 512, &c), 0);
+	assert_int_equal(c.cdb[0], 0x8a);
+	assert_int_equal(c.cdb[13], 16);
+	io.op = NU_OP_FLUSH;
+	assert_int_equal(scsi_build(&io, 512, &c), 0);
+	assert_int_equal(c.cdb[0], 0x91);
+	assert_int_equal(c.dir, SCSI_DIR_NONE);
+	io = (struct nu_io){ .op = NU_OP_DISCARD, .offset = 1 << 20, .len = 1 << 20 };
+	assert_int_equal(scsi_build(&io, 512, &c), 0);
+	assert_int_equal(c.cdb[0], 0x42);
+	assert_int_equal(c.xfer_len, 24);
+	assert_int_equal(c.param[15], 2048 & 0xff);	/* LBA 2048 */
+	assert_int_equal(c.param[14], 2048 >> 8);
+	assert_int_equal(c.param[18], (2048 >> 8) & 0xff); /* 2048 blocks */
+	io.op = NU_OP_WRITE_ZEROES;
+	assert_int_equal(scsi_build(&io, 512, &c), 0);
+	assert_int_equal(c.cdb[0], 0x93);
+	assert_int_equal(c.cdb[1] & 0x08, 0x08); /* UNMAP allowed */
+	assert_true(c.zero_block);
+	io.flags = NU_IO_NOUNMAP;
+	assert_int_equal(scsi_build(&io, 512, &c), 0);
+	assert_int_equal(c.cdb[1] & 0x08, 0);
+	io = (struct nu_io){ .op = NU_OP_READ, .offset = 100, .len = 512 };
+	assert_int_equal(scsi_build(&io, 512, &c), -EINVAL); /* unaligned */
+}
+
+static void test_target_spec(void **state)
+{
+	struct iscsi_target_config t;
+	char err[128];
+
+	assert_int_equal(nu_iscsi_spec_parse("portal=127.0.0.1:3260,target=iqn.x:y,"
+					     "header_digest=crc32c,chap_user=u,chap_secret=s,"
+					     "chap_algs=7:5,initial_r2t=yes,first_burst=64k",
+					     &t, err, sizeof(err)),
+			 0);
+	assert_string_equal(t.portal, "127.0.0.1:3260");
+	assert_true(t.header_digest);
+	assert_false(t.data_digest);
+	assert_string_equal(t.chap_algs, "7,5");
+	assert_true(t.initial_r2t);
+	assert_int_equal(t.first_burst, 65536);
+	static const char *const bad[] = {
+		"target=iqn.x:y",				 /* no portal */
+		"portal=a,target=b,header_digest=md5",		 /* bad digest */
+		"portal=a,target=b,chap_user=u",		 /* user without secret */
+		"portal=a,target=b,bogus=1",			 /* unknown key */
+		"portal=a,target=b,chap_algs=4",		 /* bad algorithm */
+		"portal=a,target=b,chap_algs=5:",		 /* trailing separator */
+		"portal=a,target=b,first_burst=1M,max_burst=64k", /* first > max */
+		"portal=a,target=b,chap_user=u,chap_secret=s,mutual_user=m,mutual_secret=s",
+		"portal=a,target=b,immediate_data=maybe",
+		"portal=a,target,",
+	};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		assert_int_equal(nu_iscsi_spec_parse(bad[i], &t, err, sizeof(err)), -EINVAL);
+		assert_true(err[0] != 0);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sense_mapping),
+		cmocka_unit_test(test_cdbs),
+		cmocka_unit_test(test_target_spec),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
