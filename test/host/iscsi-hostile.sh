@@ -1,0 +1,33 @@
+#!/bin/bash
+# Hostile target input: a target that breaks the protocol once on each of
+# its first connections (bad opcode, oversized data segment, unknown ITT,
+# Data-In beyond the buffer, bad header digest, truncated PDU, short read
+# with good status, R2T beyond the write, status without the final bit).
+# The initiator must drop the connection, log in again and resend: no
+# crash, no I/O error, no read completed with wrong data.
+set -u
+perf=${top_builddir:-.}/netublk-perf
+target=${top_srcdir:-.}/test/tools/hostile_target.py
+fail=0
+for mode in bad-opcode oversized unknown-itt beyond-buffer bad-header-digest truncated \
+	short-data-in bad-r2t data-no-status-final; do
+	port=$((30000 + RANDOM % 9000))
+	python3 "$target" --port $port --mode $mode --after 30 --bad-conns 2 >/dev/null 2>&1 &
+	tpid=$!
+	for _ in $(seq 50); do ss -ltn | grep -q ":$port " && break; sleep 0.1; done
+	digest=
+	[ $mode = bad-header-digest ] && digest=,header_digest=crc32c
+	out=$(timeout 60 "$perf" --iscsi "portal=127.0.0.1:$port,target=iqn.2026-11.org.netublk:hostile$digest" \
+		--qd 8 --bs 4k --rw randrw --verify --time 3 --log-level info 2>&1)
+	rc=$?
+	kill $tpid 2>/dev/null; wait $tpid 2>/dev/null
+	lost=$(echo "$out" | grep -c 'connection to .* lost')
+	back=$(echo "$out" | grep -c 'reconnected')
+	if [ $rc = 0 ] && [ "$lost" -ge 2 ] && [ "$back" -ge 2 ] && echo "$out" | grep -q ' 0 mismatches'; then
+		echo "ok: $mode: dropped $lost times, reconnected, data verified, no error"
+	else
+		echo "FAIL: $mode (rc=$rc, lost=$lost, reconnected=$back)"; echo "$out" | tail -n 12
+		fail=1
+	fi
+done
+exit $fail
