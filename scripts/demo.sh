@@ -1,10 +1,8 @@
 #!/bin/bash
 # The netublk demo: installs what it needs, builds, boots a VM with a ublk
-# capable kernel and, inside it, serves a volume through netublkd as
-# /dev/ublkbN, puts ext4 on it, writes a file and shows it mounted.
-#
-# Until the iSCSI transport lands, the volume is netublk's memory TEST
-# backend (RAM, gone when netublkd exits).
+# capable kernel and, inside it, brings up a kernel iSCSI target (LIO, with
+# CHAP), serves its LUN through netublkd as /dev/ublkbN, puts ext4 on it,
+# writes files and shows them mounted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

@@ -124,7 +124,7 @@ mkdir -p /dev/shm /dev/pts /run/lock; mount -t tmpfs tmpfs /dev/shm; mount -t de
 modprobe configfs 2>/dev/null; mount -t configfs none /sys/kernel/config 2>/dev/null
 ip link set lo up
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
-cd /share; sh /share/.guest-cmd </dev/null; echo $? > /share/.guest-rc; sync
+cd /share; : > /share/.guest-started; sh /share/.guest-cmd </dev/null; echo $? > /share/.guest-rc; sync
 echo o > /proc/sysrq-trigger; while :; do :; done'
 INIT
 	chmod +x "$T/init"
@@ -134,19 +134,28 @@ INIT
 fi
 
 printf '%s\n' "$CMD" >"$SHARE/.guest-cmd"
-rm -f "$SHARE/.guest-rc"
-set +e
-timeout --foreground -k 10 "$TIMEOUT" \
-	qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$MEM" -smp "$CPUS" \
-	-nographic -no-reboot -kernel "$KDIR/vmlinuz" -initrd "$INITRD" \
-	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-	-virtfs "local,path=$KDIR/modules,mount_tag=kmods,security_model=none,readonly=on" \
-	-virtfs "local,path=$SHARE,mount_tag=share,security_model=none" \
-	-append "console=ttyS0 quiet panic=-1 oops=panic" </dev/null >"$SHARE/console.log" 2>&1
-qrc=$?
-set -e
+# TCG occasionally panics while booting (text patching under multi-threaded
+# TCG, seen once in hundreds of boots): boot again if the guest never got
+# as far as starting the command.
+for attempt in 1 2 3; do
+	rm -f "$SHARE/.guest-rc" "$SHARE/.guest-started"
+	set +e
+	timeout --foreground -k 10 "$TIMEOUT" \
+		qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$MEM" -smp "$CPUS" \
+		-nographic -no-reboot -kernel "$KDIR/vmlinuz" -initrd "$INITRD" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-virtfs "local,path=$KDIR/modules,mount_tag=kmods,security_model=none,readonly=on" \
+		-virtfs "local,path=$SHARE,mount_tag=share,security_model=none" \
+		-append "console=ttyS0 quiet panic=-1 oops=panic" </dev/null >"$SHARE/console.log" 2>&1
+	qrc=$?
+	set -e
+	[ -f "$SHARE/.guest-started" ] && break
+	echo "vm.sh: the guest did not boot (attempt $attempt); console tail:" >&2
+	tail -n 5 "$SHARE/console.log" >&2
+	cp "$SHARE/console.log" "$SHARE/console-failed-boot-$attempt.log"
+done
 rc=$(cat "$SHARE/.guest-rc" 2>/dev/null || echo 255)
-rm -f "$SHARE/.guest-cmd" "$SHARE/.guest-rc"
+rm -f "$SHARE/.guest-cmd" "$SHARE/.guest-rc" "$SHARE/.guest-started"
 # The guest's output, without the firmware's banner and terminal resets.
 sed -n '/Booting from ROM/,$p' "$SHARE/console.log" | tail -n +2 |
 	sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g; s/\r$//'
