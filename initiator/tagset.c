@@ -48,6 +48,8 @@ static void park(struct nu_tagset *ts, struct nu_io *io)
 
 static struct nu_io *unpark_rr(struct nu_tagset *ts)
 {
+	if (!ts->nr_waiting)
+		return NULL;
 	for (unsigned n = 0; n < NU_TAGSET_MAX_VOLS; n++) {
 		unsigned v = (ts->rr_next + n) % NU_TAGSET_MAX_VOLS;
 		struct nu_io *io = ts->wait[v].head;

@@ -86,14 +86,14 @@ struct iscsi_queue {
 	/* rx */
 	enum rx_state rx_state;
 	bool rx_busy;
-	uint8_t rx_hdr[ISCSI_BHS_LEN + ISCSI_DIGEST_LEN];
 	struct iscsi_hdr rh;
-	uint8_t *rx_buf; /* data segments that do not go to a task */
+	bool rx_hdr_ok; /* rh holds the checked header at rx_off */
+	uint8_t *rx_buf; /* stream buffer */
+	size_t rx_cap, rx_len, rx_off;
 	uint8_t rx_trailer[8];
 	struct iovec rx_iov[2];
 	struct msghdr rx_msg;
-	uint32_t rx_want, rx_got;
-	uint8_t *rx_dest;
+	uint8_t *rx_dest; /* the command's buffer for Data-In, else NULL */
 
 	/* health */
 	struct __kernel_timespec tick;
@@ -387,25 +387,53 @@ static void task_send(struct iscsi_queue *iq, struct iscsi_task *t)
 
 /* ---------------------------------------------------------------- rx */
 
+/*
+ * Receiving: a stream buffer takes whatever the socket has (often many PDUs
+ * at once: one receive for a whole batch of small completions); PDUs are
+ * parsed out of it. A large Data-In whose payload is not all there yet gets
+ * the rest received straight into the command's buffer.
+ */
+#define RX_DIRECT_MIN 16384
+
+static unsigned rx_hlen(const struct iscsi_queue *iq)
+{
+	return ISCSI_BHS_LEN + (iq->p.header_digest ? ISCSI_DIGEST_LEN : 0);
+}
+
+static unsigned rx_tlen(const struct iscsi_queue *iq, uint32_t dlen)
+{
+	return dlen ? iscsi_pad4(dlen) + (iq->p.data_digest ? ISCSI_DIGEST_LEN : 0) : 0;
+}
+
 static void rx_recv(struct iscsi_queue *iq)
 {
 	struct io_uring_sqe *sqe = nu_queue_get_sqe(iq->q);
 
-	io_uring_prep_recvmsg(sqe, iq->fd, &iq->rx_msg, MSG_WAITALL);
+	if (iq->rx_state == RX_HDR) {
+		/* Keep the unparsed tail at the front so a whole PDU always fits. */
+		if (iq->rx_off) {
+			memmove(iq->rx_buf, iq->rx_buf + iq->rx_off, iq->rx_len - iq->rx_off);
+			iq->rx_len -= iq->rx_off;
+			iq->rx_off = 0;
+		}
+		io_uring_prep_recv(sqe, iq->fd, iq->rx_buf + iq->rx_len, iq->rx_cap - iq->rx_len, 0);
+	} else {
+		io_uring_prep_recvmsg(sqe, iq->fd, &iq->rx_msg, MSG_WAITALL);
+	}
 	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, UD_RX, 0));
 	iq->rx_busy = true;
 }
 
 static void rx_arm(struct iscsi_queue *iq)
 {
-	unsigned hlen = ISCSI_BHS_LEN + (iq->p.header_digest ? ISCSI_DIGEST_LEN : 0);
-
 	iq->rx_state = RX_HDR;
-	iq->rx_iov[0] = (struct iovec){ iq->rx_hdr, hlen };
-	memset(&iq->rx_msg, 0, sizeof(iq->rx_msg));
-	iq->rx_msg.msg_iov = iq->rx_iov;
-	iq->rx_msg.msg_iovlen = 1;
 	rx_recv(iq);
+}
+
+static void rx_reset(struct iscsi_queue *iq)
+{
+	iq->rx_len = iq->rx_off = 0;
+	iq->rx_hdr_ok = false;
 }
 
 static void send_nop_reply(struct iscsi_queue *iq, const struct iscsi_hdr *h)
@@ -453,85 +481,81 @@ static void handle_scsi_rsp(struct iscsi_queue *iq, struct iscsi_task *t, uint8_
 	task_complete(iq, t, res);
 }
 
-/* The header is in; decide where its data segment goes. */
-static void rx_header(struct iscsi_queue *iq)
+/* Checks the header at the parse position and finds where its data goes. */
+static int rx_check_header(struct iscsi_queue *iq)
 {
+	const uint8_t *b = iq->rx_buf + iq->rx_off;
 	struct iscsi_hdr *h = &iq->rh;
 	struct iscsi_task *t;
 	const char *why;
-	uint32_t want;
 
-	iscsi_hdr_decode(iq->rx_hdr, h);
+	iscsi_hdr_decode(b, h);
 	if (iq->p.header_digest &&
-	    nu_get_le32(iq->rx_hdr + ISCSI_BHS_LEN) != nu_crc32c(iq->rx_hdr, ISCSI_BHS_LEN)) {
+	    nu_get_le32(b + ISCSI_BHS_LEN) != nu_crc32c(b, ISCSI_BHS_LEN)) {
 		conn_fail(iq, "header digest mismatch");
-		return;
+		return -EPROTO;
 	}
 	if (iscsi_hdr_check(h, iq->p.max_recv_dlen, &why)) {
 		nu_err("iscsi q%u: opcode 0x%02x: %s", iq->qid, h->opcode, why);
 		conn_fail(iq, "protocol violation");
-		return;
+		return -EPROTO;
 	}
-	iq->rx_dest = iq->rx_buf;
+	iq->rx_dest = NULL;
 	if (h->opcode == ISCSI_OP_DATA_IN && h->dlen) {
 		t = task_by_itt(iq, h->itt);
 		if (!t || t->cmd.dir != SCSI_DIR_READ) {
 			conn_fail(iq, "Data-In for an unknown task");
-			return;
+			return -EPROTO;
 		}
 		if (hdr_buffer_offset(h) != t->data_in ||
 		    h->dlen > t->cmd.xfer_len - t->data_in) {
 			conn_fail(iq, "Data-In outside the command's buffer");
-			return;
+			return -EPROTO;
 		}
 		iq->rx_dest = (uint8_t *)t->io->buf.addr + hdr_buffer_offset(h);
 	}
-	want = h->dlen;
-	if (!want) {
-		iq->rx_want = 0;
-		return;
-	}
-	iq->rx_state = RX_DATA;
-	iq->rx_iov[0] = (struct iovec){ iq->rx_dest, want };
-	iq->rx_iov[1] = (struct iovec){ iq->rx_trailer,
-					iscsi_pad4(want) + (iq->p.data_digest ? 4 : 0) };
-	memset(&iq->rx_msg, 0, sizeof(iq->rx_msg));
-	iq->rx_msg.msg_iov = iq->rx_iov;
-	iq->rx_msg.msg_iovlen = iq->rx_iov[1].iov_len ? 2 : 1;
-	iq->rx_want = want;
-	rx_recv(iq);
+	iq->rx_hdr_ok = true;
+	return 0;
 }
 
-/* A whole PDU is in: act on it. */
-static void rx_pdu(struct iscsi_queue *iq)
+/*
+ * A whole PDU is in: data points at its data segment (in the stream buffer
+ * or already in the command's buffer), trailer at its padding and digest.
+ * Returns 0, or -EPROTO when the connection was dropped.
+ */
+static int rx_pdu(struct iscsi_queue *iq, const uint8_t *data, const uint8_t *trailer)
 {
 	struct iscsi_hdr *h = &iq->rh;
 	struct iscsi_task *t;
 
+	iq->rx_hdr_ok = false;
 	if (iq->p.data_digest && h->dlen) {
 		unsigned pad = iscsi_pad4(h->dlen);
-		uint32_t crc = nu_crc32c_update(NU_CRC32C_INIT, iq->rx_dest, h->dlen);
+		uint32_t crc = nu_crc32c_update(NU_CRC32C_INIT, data, h->dlen);
 
-		crc = nu_crc32c_final(nu_crc32c_update(crc, iq->rx_trailer, pad));
-		if (nu_get_le32(iq->rx_trailer + pad) != crc) {
+		crc = nu_crc32c_final(nu_crc32c_update(crc, trailer, pad));
+		if (nu_get_le32(trailer + pad) != crc) {
 			conn_fail(iq, "data digest mismatch");
-			return;
+			return -EPROTO;
 		}
 	}
+	/* Data-In that came through the stream buffer: into the command's buffer now. */
+	if (iq->rx_dest && data != iq->rx_dest)
+		memcpy(iq->rx_dest, data, h->dlen);
 	iq->last_rx_ns = nu_now_ns();
 	switch (h->opcode) {
 	case ISCSI_OP_DATA_IN:
 		t = task_by_itt(iq, h->itt);
 		if (!t) {
 			conn_fail(iq, "Data-In for an unknown task");
-			return;
+			return -EPROTO;
 		}
 		t->data_in += h->dlen;
 		update_sn(iq, h);
 		if (h->flags & ISCSI_DATAIN_STATUS) {
 			if (!(h->flags & ISCSI_FLAG_FINAL)) {
 				conn_fail(iq, "Data-In with status but not final");
-				return;
+				return -EPROTO;
 			}
 			iq->expstatsn = hdr_statsn(h) + 1;
 			handle_scsi_rsp(iq, t, 0, h->b3,
@@ -543,11 +567,11 @@ static void rx_pdu(struct iscsi_queue *iq)
 		t = task_by_itt(iq, h->itt);
 		if (!t) {
 			conn_fail(iq, "SCSI Response for an unknown task");
-			return;
+			return -EPROTO;
 		}
 		iq->expstatsn = hdr_statsn(h) + 1;
 		update_sn(iq, h);
-		handle_scsi_rsp(iq, t, h->b2, h->b3, h->flags, iq->rx_buf, h->dlen);
+		handle_scsi_rsp(iq, t, h->b2, h->b3, h->flags, data, h->dlen);
 		break;
 	case ISCSI_OP_R2T: {
 		uint32_t off = hdr_buffer_offset(h), len = hdr_desired_length(h);
@@ -556,12 +580,12 @@ static void rx_pdu(struct iscsi_queue *iq)
 		if (!t || t->cmd.dir != SCSI_DIR_WRITE || !len || off > t->cmd.xfer_len ||
 		    len > t->cmd.xfer_len - off || len > iq->p.max_burst) {
 			conn_fail(iq, "R2T outside a write command");
-			return;
+			return -EPROTO;
 		}
 		update_sn(iq, h);
 		if (queue_data_out(iq, t, hdr_ttt(h), off, len, true)) {
 			conn_fail(iq, "out of memory for PDUs");
-			return;
+			return -EPROTO;
 		}
 		tx_kick(iq);
 		break;
@@ -587,7 +611,7 @@ static void rx_pdu(struct iscsi_queue *iq)
 		case 2:
 		case 3:
 			conn_fail(iq, "target asked to log out or dropped the connection");
-			return;
+			return -EPROTO;
 		default:
 			break;
 		}
@@ -595,7 +619,7 @@ static void rx_pdu(struct iscsi_queue *iq)
 	case ISCSI_OP_REJECT: {
 		struct iscsi_hdr rej;
 
-		iscsi_hdr_decode(iq->rx_buf, &rej);
+		iscsi_hdr_decode(data, &rej);
 		nu_warn("iscsi q%u: target rejected opcode 0x%02x (reason 0x%02x)", iq->qid,
 			rej.opcode, h->b2);
 		t = rej.opcode == ISCSI_OP_SCSI_CMD ? task_by_itt(iq, rej.itt) : NULL;
@@ -611,10 +635,51 @@ static void rx_pdu(struct iscsi_queue *iq)
 		break;
 	default:
 		conn_fail(iq, "unexpected PDU in full feature phase");
-		return;
+		return -EPROTO;
 	}
-	if (iq->state == CONN_UP)
-		rx_arm(iq);
+	return iq->state == CONN_UP ? 0 : -EPROTO;
+}
+
+/* Acts on every whole PDU in the stream buffer, then receives more. */
+static void rx_parse(struct iscsi_queue *iq)
+{
+	unsigned hlen = rx_hlen(iq);
+
+	for (;;) {
+		size_t avail = iq->rx_len - iq->rx_off;
+		const uint8_t *p = iq->rx_buf + iq->rx_off;
+		uint32_t dlen, tlen;
+
+		if (avail < hlen)
+			break;
+		if (!iq->rx_hdr_ok && rx_check_header(iq))
+			return;
+		dlen = iq->rh.dlen;
+		tlen = rx_tlen(iq, dlen);
+		if (avail >= hlen + dlen + tlen) {
+			iq->rx_off += hlen + dlen + tlen;
+			if (rx_pdu(iq, p + hlen, p + hlen + dlen))
+				return;
+			continue;
+		}
+		if (iq->rx_dest && dlen >= RX_DIRECT_MIN && avail - hlen < dlen) {
+			/* Big read data: the rest goes straight to its final place. */
+			size_t have = avail - hlen;
+
+			memcpy(iq->rx_dest, p + hlen, have);
+			iq->rx_off = iq->rx_len;
+			iq->rx_state = RX_DATA;
+			iq->rx_iov[0] = (struct iovec){ iq->rx_dest + have, dlen - have };
+			iq->rx_iov[1] = (struct iovec){ iq->rx_trailer, tlen };
+			memset(&iq->rx_msg, 0, sizeof(iq->rx_msg));
+			iq->rx_msg.msg_iov = iq->rx_iov;
+			iq->rx_msg.msg_iovlen = tlen ? 2 : 1;
+			rx_recv(iq);
+			return;
+		}
+		break;
+	}
+	rx_arm(iq);
 }
 
 static void rx_done(struct iscsi_queue *iq, int res)
@@ -631,6 +696,11 @@ static void rx_done(struct iscsi_queue *iq, int res)
 		conn_fail(iq, res == 0 ? "connection closed by the target" : strerror(-res));
 		return;
 	}
+	if (iq->rx_state == RX_HDR) {
+		iq->rx_len += res;
+		rx_parse(iq);
+		return;
+	}
 	left = res;
 	while (m->msg_iovlen && left >= m->msg_iov[0].iov_len) {
 		left -= m->msg_iov[0].iov_len;
@@ -643,12 +713,9 @@ static void rx_done(struct iscsi_queue *iq, int res)
 		rx_recv(iq);
 		return;
 	}
-	if (iq->rx_state == RX_HDR) {
-		rx_header(iq);
-		if (iq->state != CONN_UP || iq->rx_state == RX_DATA)
-			return;
-	}
-	rx_pdu(iq);
+	iq->rx_state = RX_HDR;
+	if (rx_pdu(iq, iq->rx_dest, iq->rx_trailer) == 0)
+		rx_parse(iq);
 }
 
 /* ---------------------------------------------------------------- connection */
@@ -698,7 +765,10 @@ static int conn_login(struct iscsi_queue *iq)
 	iq->maxcmdsn = l.p.maxcmdsn;
 	iq->expstatsn = l.p.statsn + 1;
 	free(iq->rx_buf);
-	iq->rx_buf = malloc(iq->p.max_recv_dlen + 8);
+	/* Room for the largest PDU the target may send, plus a batch of small ones. */
+	iq->rx_cap = ISCSI_BHS_LEN + ISCSI_DIGEST_LEN + iq->p.max_recv_dlen + 8 + 65536;
+	iq->rx_buf = malloc(iq->rx_cap);
+	rx_reset(iq);
 	if (!iq->rx_buf) {
 		close(fd);
 		iq->fd = -1;
@@ -879,20 +949,19 @@ static void iscsi_queue_stop(void *qpriv)
 	else if (iq->fd >= 0)
 		shutdown(iq->fd, SHUT_RDWR);
 	/* Reap our own in-flight operations before the memory they use goes away. */
+	if (iq->timer_armed) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+		if (sqe) {
+			io_uring_prep_timeout_remove(sqe, nu_ud_make(NU_UD_TRANSPORT, UD_TIMER, 0),
+						     0);
+			io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, UD_IGNORE, 0));
+		}
+	}
 	while ((iq->rx_busy || iq->tx_busy || iq->timer_armed) && nu_now_ns() < deadline) {
 		struct __kernel_timespec ts = { .tv_nsec = 100000000 };
 		struct io_uring_cqe *cqe;
 
-		if (iq->timer_armed) {
-			struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-
-			if (sqe) {
-				io_uring_prep_timeout_remove(
-					sqe, nu_ud_make(NU_UD_TRANSPORT, UD_TIMER, 0), 0);
-				io_uring_sqe_set_data64(sqe,
-							nu_ud_make(NU_UD_TRANSPORT, UD_IGNORE, 0));
-			}
-		}
 		io_uring_submit(ring);
 		if (io_uring_wait_cqe_timeout(ring, &cqe, &ts))
 			continue;
@@ -912,6 +981,9 @@ static void iscsi_queue_stop(void *qpriv)
 		}
 		io_uring_cqe_seen(ring, cqe);
 	}
+	if (iq->rx_busy || iq->tx_busy || iq->timer_armed)
+		nu_warn("iscsi q%u: socket operations still pending at stop (rx %d tx %d timer %d)",
+			iq->qid, iq->rx_busy, iq->tx_busy, iq->timer_armed);
 	if (iq->fd >= 0)
 		close(iq->fd);
 	while (iq->tx_free) {

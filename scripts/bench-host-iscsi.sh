@@ -18,14 +18,18 @@ head -c 1G /dev/urandom >"$TGT_DIR/t1-l1.img"
 URL=iscsi://127.0.0.1:$TGT_PORT/$IQN/1
 SPEC=portal=127.0.0.1:$TGT_PORT,target=$IQN
 out=$(mktemp /tmp/bench-iscsi.XXXXXX.tsv)
+tmp=$(mktemp)
 echo -e "rep\tjob\tdevice\tiops\tMBps\tcpu_s\tsecs" >"$out"
 
 iscsi_perf() { # iscsi_perf JOB BLOCKS QD [-r]
-	local r iops
-	r=$(timeout -s INT "$SECS" iscsi-perf -i iqn.2026-11.org.netublk:bench-ref -m "$3" -b "$2" $4 "$URL" 2>&1 | tr '\r' '\n' | grep -o 'iops average [0-9]*' | tail -1)
+	local r iops cpu
+	# user+system CPU of iscsi-perf alone, from bash's time keyword.
+	cpu=$( { TIMEFORMAT='%U %S'; time timeout -s INT "$SECS" iscsi-perf -i iqn.2026-11.org.netublk:bench-ref \
+		-m "$3" -b "$2" $4 "$URL" >"$tmp" 2>&1; } 2>&1 | awk '{ print $1 + $2 }' || true)
+	r=$(tr '\r' '\n' <"$tmp" | grep -o 'iops average [0-9]*' | tail -1 || true)
 	iops=${r##* }
-	awk -v rep=$rep -v job=$1 -v iops=${iops:-0} -v blocks=$2 -v secs=$SECS \
-		'BEGIN { printf "%s\t%s\tiscsi-perf\t%d\t%.1f\t0\t%d\n", rep, job, iops, iops * blocks * 512 / 1e6, secs }'
+	awk -v rep=$rep -v job=$1 -v iops=${iops:-0} -v blocks=$2 -v secs=$SECS -v cpu=${cpu:-0} \
+		'BEGIN { printf "%s\t%s\tiscsi-perf\t%d\t%.1f\t%.2f\t%d\n", rep, job, iops, iops * blocks * 512 / 1e6, cpu, secs }'
 }
 netublk_perf() { # netublk_perf JOB BS QD RW QUEUES
 	local r

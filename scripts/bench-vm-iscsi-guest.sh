@@ -1,0 +1,70 @@
+#!/bin/bash
+# Guest side of bench-vm-iscsi.sh.
+set -euo pipefail
+B=$1 REPS=$2 SECS=$3
+SIZE_MB=512
+modprobe ublk_drv
+mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
+modprobe target_core_mod; modprobe iscsi_target_mod
+CFS=/sys/kernel/config/target
+IQN=iqn.2026-11.org.netublk:bench
+TPG=$CFS/iscsi/$IQN/tpgt_1
+SO=$CFS/core/rd_mcp_0/lun0
+mkdir -p $SO
+echo "rd_pages=$((SIZE_MB * 256))" >$SO/control
+echo 1 >$SO/enable
+mkdir -p $TPG/lun/lun_0 && ln -s $SO $TPG/lun/lun_0/port0
+mkdir $TPG/np/127.0.0.1:3260
+echo 0 >$TPG/attrib/authentication
+echo 1 >$TPG/attrib/generate_node_acls
+echo 1 >$TPG/attrib/cache_dynamic_acls
+echo 0 >$TPG/attrib/demo_mode_write_protect
+echo 1 >$TPG/enable
+
+mkdir -p /run/lock/iscsi /etc/iscsi
+echo "InitiatorName=iqn.2026-11.org.netublk:bench-kernel" >/etc/iscsi/initiatorname.iscsi
+modprobe iscsi_tcp; modprobe sd_mod
+setsid iscsid -f >/tmp/iscsid.log 2>&1 &
+sleep 1
+iscsiadm -m discovery -t st -p 127.0.0.1 >/dev/null
+iscsiadm -m node -T $IQN -p 127.0.0.1 --login >/dev/null
+sd=
+for _ in $(seq 50); do
+	sd=$(ls -d /sys/class/iscsi_session/session*/device/target*/*/block/* 2>/dev/null | head -1)
+	[ -n "$sd" ] && break; sleep 0.2
+done
+sd=/dev/$(basename "$sd")
+dd if=/dev/urandom of=$sd bs=1M count=$SIZE_MB oflag=direct status=none # precondition
+
+SPEC=portal=127.0.0.1:3260,target=$IQN
+"$B/netublkd" --iscsi "$SPEC" --queues 2 --ready-file /tmp/r-uc --log-level warn &
+uc_pid=$!
+"$B/netublkd" --iscsi "$SPEC" --queues 2 --data-mode copy --ready-file /tmp/r-cp --log-level warn &
+cp_pid=$!
+for _ in $(seq 300); do [ -f /tmp/r-uc ] && [ -f /tmp/r-cp ] && break; sleep 0.1; done
+uc=$(awk '{print $1}' /tmp/r-uc); cp=$(awk '{print $1}' /tmp/r-cp)
+sleep 1
+echo "devices: kernel=$sd netublk-user-copy=$uc netublk-copy=$cp; $(uname -r)"
+cpu_ticks() { awk '{print $14 + $15}' /proc/$1/stat; }
+out=/share/bench.tsv
+echo -e "rep\tjob\tdevice\tiops\tMBps\tcpu_s\tsecs" >$out
+for rep in $(seq 1 "$REPS"); do
+	for job in "rr4k-qd32 randread 4k 32" "seq128k-qd16 read 128k 16" "rr4k-qd1 randread 4k 1"; do
+		set -- $job
+		for dev in "$sd" "$uc" "$cp"; do
+			pid=; name=kernel-iscsi
+			[ "$dev" = "$uc" ] && pid=$uc_pid name=netublk-user-copy
+			[ "$dev" = "$cp" ] && pid=$cp_pid name=netublk-copy
+			c0=0; [ -n "$pid" ] && c0=$(cpu_ticks $pid)
+			r=$(fio --name=$1 --filename="$dev" --ioengine=io_uring --direct=1 --rw=$2 \
+				--bs=$3 --iodepth=$4 --size=${SIZE_MB}M --runtime=$SECS --time_based \
+				--output-format=terse --terse-version=3)
+			c1=0; [ -n "$pid" ] && c1=$(cpu_ticks $pid)
+			echo "$r" | awk -F';' -v rep=$rep -v job=$1 -v dev=$name -v cpu=$((c1 - c0)) -v secs=$SECS \
+				'{printf "%s\t%s\t%s\t%d\t%.1f\t%.2f\t%d\n", rep, job, dev, $8, $7/1024, cpu/100, secs}' >>$out
+			tail -n 1 $out
+		done
+	done
+done
+kill -TERM $uc_pid $cp_pid; wait $uc_pid $cp_pid
+iscsiadm -m node -T $IQN -p 127.0.0.1 --logout >/dev/null
