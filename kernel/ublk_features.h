@@ -6,13 +6,13 @@
 #include <stdint.h>
 
 /*
- * How request data moves between the block layer and the backend, best
- * first:
+ * How request data moves between the block layer and the backend:
  *  auto-zc    the kernel registers each request's pages in the queue
  *             ring's buffer table (UBLK_F_AUTO_BUF_REG); no copy at all
+ *  copy       the kernel copies into a per-tag buffer of the server's, as
+ *             part of FETCH and COMMIT: the measured best without zero copy
  *  user-copy  the server pread()s/pwrite()s the data through /dev/ublkcN
- *             (UBLK_F_USER_COPY), when it must see the bytes
- *  copy       the kernel copies into a per-tag buffer of the server's
+ *             (UBLK_F_USER_COPY): one more syscall per request; on request
  */
 enum ublk_data_mode {
 	UBLK_DM_COPY,

@@ -9,10 +9,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 TESTS=${*:-t-bad-input t-mem-fs t-mem-fio t-mem-discard t-data-modes t-iscsi-tgtd t-iscsi-lio}
 case $KERNEL in
 sid) EXPECT_MODE=zero-copy ;; # 6.16+: UBLK_F_AUTO_BUF_REG
-*) EXPECT_MODE=user-copy ;;   # 6.12: no zero copy
+*) EXPECT_MODE=copy ;;        # 6.12: no zero copy; the kernel's copy
 esac
 # The iSCSI transport must see the bytes for now: the best copy mode.
-EXPECT_COPY_MODE=user-copy
+EXPECT_COPY_MODE=copy
 share=$(mktemp -d /tmp/netublk-vm-$KERNEL.XXXXXX)
 NU_VM_SHARE=$share "$HERE/vm.sh" --kernel "$KERNEL" --timeout 1500 \
 	"EXPECT_MODE=$EXPECT_MODE EXPECT_COPY_MODE=$EXPECT_COPY_MODE bash $HERE/guest/run.sh $BUILD $TESTS" | tee "$share/output.log"
