@@ -2,10 +2,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 
 #include "discover.h"
+#include "conn.h"
 #include "log.h"
 
 void iscsi_target_config_defaults(struct iscsi_target_config *t)
@@ -17,6 +19,24 @@ void iscsi_target_config_defaults(struct iscsi_target_config *t)
 	t->first_burst = 262144;
 	t->max_burst = 16776192;
 	t->max_recv_dlen = 262144;
+}
+
+/*
+ * libiscsi's message for a failed TCP connect is unhelpful ("Can not
+ * reconnect right now"): find out ourselves why the portal cannot be reached.
+ */
+static void explain_connect_failure(const char *portal, const char *what, const char *lib_err,
+				    char *err, unsigned err_len)
+{
+	char why[200];
+	int fd = iscsi_tcp_connect(portal, 3000, why, sizeof(why));
+
+	if (fd >= 0) {
+		close(fd);
+		snprintf(err, err_len, "%s: %s", what, lib_err);
+	} else {
+		snprintf(err, err_len, "%s", why);
+	}
 }
 
 static struct iscsi_context *login_ctx(const struct iscsi_target_config *t, char *err,
@@ -38,8 +58,10 @@ static struct iscsi_context *login_ctx(const struct iscsi_target_config *t, char
 		iscsi_set_target_username_pwd(ctx, t->mutual_user, t->mutual_secret);
 	iscsi_set_timeout(ctx, 15);
 	if (iscsi_full_connect_sync(ctx, t->portal, -1) != 0) {
-		snprintf(err, err_len, "login to %s at %s: %s", t->target, t->portal,
-			 iscsi_get_error(ctx));
+		char what[512];
+
+		snprintf(what, sizeof(what), "login to %s at %s", t->target, t->portal);
+		explain_connect_failure(t->portal, what, iscsi_get_error(ctx), err, err_len);
 		iscsi_destroy_context(ctx);
 		return NULL;
 	}
@@ -247,4 +269,44 @@ out:
 	iscsi_logout_sync(ctx);
 	iscsi_destroy_context(ctx);
 	return ret;
+}
+
+int iscsi_sendtargets(const struct iscsi_target_config *t, FILE *out, char *err, unsigned err_len)
+{
+	struct iscsi_context *ctx = iscsi_create_context(t->initiator);
+	struct iscsi_discovery_address *list;
+	int n = 0;
+
+	if (!ctx) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	iscsi_set_session_type(ctx, ISCSI_SESSION_DISCOVERY);
+	if (t->chap_user[0])
+		iscsi_set_initiator_username_pwd(ctx, t->chap_user, t->chap_secret);
+	if (t->mutual_user[0])
+		iscsi_set_target_username_pwd(ctx, t->mutual_user, t->mutual_secret);
+	iscsi_set_timeout(ctx, 15);
+	if (iscsi_connect_sync(ctx, t->portal) || iscsi_login_sync(ctx)) {
+		char what[300];
+
+		snprintf(what, sizeof(what), "discovery login at %s", t->portal);
+		explain_connect_failure(t->portal, what, iscsi_get_error(ctx), err, err_len);
+		iscsi_destroy_context(ctx);
+		return -ECONNREFUSED;
+	}
+	list = iscsi_discovery_sync(ctx);
+	if (!list && *iscsi_get_error(ctx)) {
+		snprintf(err, err_len, "SendTargets at %s: %s", t->portal, iscsi_get_error(ctx));
+		iscsi_destroy_context(ctx);
+		return -EIO;
+	}
+	for (struct iscsi_discovery_address *a = list; a; a = a->next)
+		for (struct iscsi_target_portal *p = a->portals; p; p = p->next, n++)
+			fprintf(out, "%s %s\n", p->portal, a->target_name);
+	if (list)
+		iscsi_free_discovery_data(ctx, list);
+	iscsi_logout_sync(ctx);
+	iscsi_destroy_context(ctx);
+	return n;
 }

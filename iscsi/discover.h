@@ -7,6 +7,7 @@
  * LUNS and each LUN's geometry. The data path uses its own sessions.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include "volume.h"
 
 struct iscsi_target_config {
@@ -26,6 +27,7 @@ struct iscsi_lun_info {
 	struct nu_volume_geom geom;
 	char wwid[160];
 	char vendor[9], product[17];
+	bool gone; /* removed from the target; its index is never reused */
 };
 
 #define ISCSI_MAX_LUNS 64
@@ -36,5 +38,9 @@ void iscsi_target_config_defaults(struct iscsi_target_config *t);
 /* Logs in with libiscsi, lists the disk LUNs and reads their geometry. */
 int iscsi_enumerate_luns(const struct iscsi_target_config *t, struct iscsi_lun_info *luns,
 			 unsigned max, unsigned *n, char *err, unsigned err_len);
+
+/* SendTargets on a discovery session; prints "portal,tpgt target" lines to out. */
+int iscsi_sendtargets(const struct iscsi_target_config *t, FILE *out, char *err,
+		      unsigned err_len);
 
 #endif

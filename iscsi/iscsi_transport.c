@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -35,6 +36,7 @@ struct iscsi_host {
 	unsigned nr_luns;
 	int nop_interval_ms, nop_timeout_ms, replacement_timeout_ms;
 	uint32_t isid_base;
+	int event_fd; /* LUN inventory or capacity changed */
 };
 
 struct tx_item {
@@ -465,6 +467,14 @@ static void handle_scsi_rsp(struct iscsi_queue *iq, struct iscsi_task *t, uint8_
 		sense = data + 2;
 	}
 	res = scsi_result(status, sense, sense_len, &retry, desc, sizeof(desc));
+	if (status == SCSI_STATUS_CHECK_CONDITION &&
+	    scsi_sense_change(sense, sense_len) != SCSI_CHANGE_NONE) {
+		uint64_t one = 1;
+
+		nu_info("iscsi q%u: %s: the target's LUNs changed, rescanning", iq->qid, desc);
+		if (write(iq->h->event_fd, &one, sizeof(one)) != sizeof(one))
+			nu_warn("iscsi: cannot signal a rescan");
+	}
 	if (!res && t->cmd.dir == SCSI_DIR_READ &&
 	    (t->data_in != t->cmd.xfer_len || (flags & ISCSI_RSP_UNDERFLOW))) {
 		/* Never hand back a buffer the target did not fill. */
@@ -746,18 +756,31 @@ static int conn_login(struct iscsi_queue *iq)
 	isid[3] = h->isid_base;
 	isid[4] = iq->qid >> 8;
 	isid[5] = iq->qid;
-	fd = iscsi_tcp_connect(h->cfg.portal, 5000, err, sizeof(err));
-	if (fd < 0) {
-		nu_warn("iscsi q%u: %s", iq->qid, err);
-		return fd;
-	}
-	iscsi_login_init(&l, &h->lcfg, isid, 0, iq->qid, iq->cmdsn);
-	ret = iscsi_login_blocking(fd, &l, 15000);
-	if (ret < 0) {
-		nu_err("iscsi q%u: login to %s at %s failed: %s", iq->qid, h->cfg.target,
-		       h->cfg.portal, l.error);
-		close(fd);
-		return ret;
+	char portal[256];
+
+	snprintf(portal, sizeof(portal), "%s", h->cfg.portal);
+	/* Follow up to three login redirections (status 0x0101/0x0102). */
+	for (int hops = 0;; hops++) {
+		fd = iscsi_tcp_connect(portal, 5000, err, sizeof(err));
+		if (fd < 0) {
+			nu_warn("iscsi q%u: %s", iq->qid, err);
+			return fd;
+		}
+		iscsi_login_init(&l, &h->lcfg, isid, 0, iq->qid, iq->cmdsn);
+		ret = iscsi_login_blocking(fd, &l, 15000);
+		if (ret == -EREMCHG && hops < 3) {
+			nu_info("iscsi q%u: %s", iq->qid, l.error);
+			close(fd);
+			snprintf(portal, sizeof(portal), "%s", l.redirect);
+			continue;
+		}
+		if (ret < 0) {
+			nu_err("iscsi q%u: login to %s at %s failed: %s", iq->qid, h->cfg.target,
+			       portal, l.error);
+			close(fd);
+			return ret;
+		}
+		break;
 	}
 	iq->fd = fd;
 	iq->p = l.p;
@@ -1011,9 +1034,11 @@ static int iscsi_submit(void *qpriv, struct nu_io *io)
 	const struct iscsi_lun_info *li;
 	int ret;
 
-	if (io->vol >= iq->h->nr_luns)
+	if (io->vol >= __atomic_load_n(&iq->h->nr_luns, __ATOMIC_ACQUIRE))
 		return -ENXIO;
 	li = &iq->h->luns[io->vol];
+	if (li->gone)
+		return -ENXIO;
 	if (io->op == NU_OP_WRITE_ZEROES && li->geom.lbs > 65536)
 		return -EOPNOTSUPP;
 	ret = scsi_build(io, li->geom.lbs, &t->cmd);
@@ -1093,15 +1118,20 @@ int iscsi_host_create(const struct iscsi_target_config *cfg, struct iscsi_host *
 	h->nop_timeout_ms = 5000;
 	h->replacement_timeout_ms = 120000;
 	h->isid_base = (uint32_t)getpid() ^ (uint32_t)nu_now_ns();
+	h->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (h->event_fd < 0) {
+		free(h);
+		return -errno;
+	}
 	ret = iscsi_enumerate_luns(cfg, h->luns, ISCSI_MAX_LUNS, &h->nr_luns, err, sizeof(err));
 	if (ret) {
 		nu_err("iscsi: %s", err);
-		free(h);
+		iscsi_host_destroy(h);
 		return ret;
 	}
 	if (!h->nr_luns) {
 		nu_err("iscsi: %s at %s has no disk LUNs", cfg->target, cfg->portal);
-		free(h);
+		iscsi_host_destroy(h);
 		return -ENOENT;
 	}
 	for (unsigned i = 0; i < h->nr_luns; i++)
@@ -1117,7 +1147,86 @@ int iscsi_host_create(const struct iscsi_target_config *cfg, struct iscsi_host *
 
 void iscsi_host_destroy(struct iscsi_host *h)
 {
+	if (!h)
+		return;
+	if (h->event_fd >= 0)
+		close(h->event_fd);
 	free(h);
+}
+
+int iscsi_host_event_fd(const struct iscsi_host *h)
+{
+	return h->event_fd;
+}
+
+static int find_lun(const struct iscsi_lun_info *luns, unsigned n, const struct iscsi_lun_info *x)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (luns[i].gone || luns[i].lun != x->lun)
+			continue;
+		/* Same number, other identity: a different volume took its place. */
+		if (luns[i].wwid[0] && x->wwid[0] && strcmp(luns[i].wwid, x->wwid))
+			continue;
+		return i;
+	}
+	return -1;
+}
+
+int iscsi_host_rescan(struct iscsi_host *h, struct iscsi_rescan *r)
+{
+	struct iscsi_lun_info *now = calloc(ISCSI_MAX_LUNS, sizeof(*now));
+	unsigned n, nr = h->nr_luns;
+	char err[256];
+	int ret;
+	uint64_t drain;
+
+	memset(r, 0, sizeof(*r));
+	if (read(h->event_fd, &drain, sizeof(drain)) < 0 && errno != EAGAIN)
+		nu_warn("iscsi: event read: %s", strerror(errno));
+	if (!now)
+		return -ENOMEM;
+	ret = iscsi_enumerate_luns(&h->cfg, now, ISCSI_MAX_LUNS, &n, err, sizeof(err));
+	if (ret) {
+		nu_err("iscsi: rescan of %s: %s", h->cfg.target, err);
+		free(now);
+		return ret;
+	}
+	for (unsigned i = 0; i < nr; i++) {
+		int j;
+
+		if (h->luns[i].gone)
+			continue;
+		j = find_lun(now, n, &h->luns[i]);
+		if (j < 0) {
+			h->luns[i].gone = true;
+			r->removed[r->nr_removed++] = i;
+			nu_info("iscsi: %s LUN %u is gone", h->cfg.target, h->luns[i].lun);
+		} else if (now[j].geom.size != h->luns[i].geom.size) {
+			nu_info("iscsi: %s LUN %u: %llu -> %llu bytes", h->cfg.target, h->luns[i].lun,
+				(unsigned long long)h->luns[i].geom.size,
+				(unsigned long long)now[j].geom.size);
+			h->luns[i].geom.size = now[j].geom.size;
+			r->resized[r->nr_resized++] = i;
+		}
+	}
+	for (unsigned j = 0; j < n; j++) {
+		if (find_lun(h->luns, nr, &now[j]) >= 0)
+			continue;
+		if (nr == ISCSI_MAX_LUNS) {
+			nu_warn("iscsi: %s: no room for LUN %u (at most %d per host)", h->cfg.target,
+				now[j].lun, ISCSI_MAX_LUNS);
+			break;
+		}
+		h->luns[nr] = now[j];
+		r->added[r->nr_added++] = nr;
+		nu_info("iscsi: %s LUN %u is new: %llu bytes", h->cfg.target, now[j].lun,
+			(unsigned long long)now[j].geom.size);
+		nr++;
+		/* Queue threads index luns[] below nr_luns: publish the entry first. */
+		__atomic_store_n(&h->nr_luns, nr, __ATOMIC_RELEASE);
+	}
+	free(now);
+	return 0;
 }
 
 unsigned iscsi_host_nr_luns(const struct iscsi_host *h)

@@ -19,6 +19,22 @@ void iscsi_host_destroy(struct iscsi_host *h);
 unsigned iscsi_host_nr_luns(const struct iscsi_host *h);
 const struct iscsi_lun_info *iscsi_host_lun(const struct iscsi_host *h, unsigned i);
 
+/*
+ * The target's LUNs change: queue threads that see REPORTED LUNS DATA HAS
+ * CHANGED, LUN NOT SUPPORTED or CAPACITY DATA HAS CHANGED make this eventfd
+ * readable; the control thread then calls iscsi_host_rescan().
+ */
+int iscsi_host_event_fd(const struct iscsi_host *h);
+
+struct iscsi_rescan {
+	unsigned added[ISCSI_MAX_LUNS], nr_added;     /* new volume indexes */
+	unsigned removed[ISCSI_MAX_LUNS], nr_removed; /* volumes now gone */
+	unsigned resized[ISCSI_MAX_LUNS], nr_resized; /* volumes with a new size */
+};
+
+/* Re-reads the LUN inventory and sizes (control thread only). */
+int iscsi_host_rescan(struct iscsi_host *h, struct iscsi_rescan *r);
+
 /* Timeouts (ms); defaults match open-iscsi. */
 void iscsi_host_set_timeouts(struct iscsi_host *h, int nop_interval, int nop_timeout,
 			     int replacement_timeout);

@@ -141,3 +141,23 @@ int scsi_result(uint8_t status, const uint8_t *sense, uint32_t sense_len, bool *
 		return -EIO;
 	}
 }
+
+enum scsi_change scsi_sense_change(const uint8_t *sense, uint32_t sense_len)
+{
+	struct scsi_sense s = { 0 };
+	int asc, ascq;
+
+	if (!sense || sense_len < 8 || (sense[0] & 0x7f) < 0x70 || (sense[0] & 0x7f) > 0x73 ||
+	    ((sense[0] & 0x7f) <= 0x71 && sense_len < 14))
+		return SCSI_CHANGE_NONE;
+	scsi_parse_sense_data(&s, sense);
+	asc = s.ascq >> 8;
+	ascq = s.ascq & 0xff;
+	if (s.key == SCSI_SENSE_UNIT_ATTENTION && asc == 0x3f && ascq == 0x0e)
+		return SCSI_CHANGE_LUNS;
+	if (s.key == SCSI_SENSE_ILLEGAL_REQUEST && asc == 0x25)
+		return SCSI_CHANGE_LUNS;
+	if (s.key == SCSI_SENSE_UNIT_ATTENTION && asc == 0x2a && ascq == 0x09)
+		return SCSI_CHANGE_CAPACITY;
+	return SCSI_CHANGE_NONE;
+}

@@ -36,6 +36,15 @@ int scsi_build(const struct nu_io *io, uint32_t lbs, struct scsi_cmd *cmd);
 int scsi_result(uint8_t status, const uint8_t *sense, uint32_t sense_len, bool *retry,
 		char *desc, unsigned desc_len);
 
+/* Unit attentions and sense that mean the target's LUN inventory or sizes changed. */
+enum scsi_change {
+	SCSI_CHANGE_NONE,
+	SCSI_CHANGE_LUNS,     /* 3F/0E reported LUNs data changed, 25/00 LUN not supported */
+	SCSI_CHANGE_CAPACITY, /* 2A/09 capacity data changed */
+};
+
+enum scsi_change scsi_sense_change(const uint8_t *sense, uint32_t sense_len);
+
 #define SCSI_STATUS_GOOD		 0x00
 #define SCSI_STATUS_CHECK_CONDITION	 0x02
 #define SCSI_STATUS_BUSY		 0x08

@@ -221,6 +221,8 @@ int ublk_dev_create(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol,
 	d->info.max_io_buf_bytes = cfg->max_io_bytes;
 	d->info.dev_id = cfg->dev_id < 0 ? (uint32_t)-1 : (uint32_t)cfg->dev_id;
 	d->info.flags = ublk_data_mode_flags(d->mode);
+	/* Live resize when the target's capacity changes, where the kernel can. */
+	d->info.flags |= ctrl->features & UBLK_F_UPDATE_SIZE;
 	ret = ublk_ctrl_add_dev(ctrl, &d->info);
 	if (ret < 0) {
 		nu_err("ADD_DEV failed: %s", strerror(-ret));
@@ -253,6 +255,22 @@ int ublk_dev_create(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol,
 	return 0;
 fail:
 	teardown(d, false);
+	return ret;
+}
+
+int ublk_dev_update_size(struct ublk_dev *d, uint64_t bytes)
+{
+	int ret = ublk_ctrl_update_size(d->ctrl, d->info.dev_id, bytes >> 9);
+
+	if (ret == -EOPNOTSUPP)
+		nu_warn("ublkb%u: this kernel cannot resize a ublk device (no UPDATE_SIZE); "
+			"the new size shows after the device is recreated",
+			d->info.dev_id);
+	else if (ret < 0)
+		nu_err("ublkb%u: UPDATE_SIZE: %s", d->info.dev_id, strerror(-ret));
+	else
+		nu_info("ublkb%u: resized to %llu bytes", d->info.dev_id,
+			(unsigned long long)bytes);
 	return ret;
 }
 

@@ -26,6 +26,9 @@ int ublk_dev_create(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol,
 /* Stops and deletes the device: /dev/ublkbN and /dev/ublkcN go away. */
 void ublk_dev_destroy(struct ublk_dev *d);
 
+/* Tells the block layer the volume's new size (UBLK_U_CMD_UPDATE_SIZE). */
+int ublk_dev_update_size(struct ublk_dev *d, uint64_t bytes);
+
 int ublk_dev_id(const struct ublk_dev *d);
 int ublk_dev_data_mode(const struct ublk_dev *d);
 unsigned ublk_dev_volume(const struct ublk_dev *d);

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <poll.h>
+#include <sys/signalfd.h>
 
 #include "host.h"
 #include "log.h"
@@ -29,6 +31,7 @@ struct options {
 	uint64_t mem_size[MAX_MEM_VOLS];
 	unsigned nr_mem;
 	const char *iscsi;
+	const char *discover;
 	unsigned queues;
 	unsigned depth;
 	unsigned backend_depth;
@@ -48,6 +51,8 @@ static void usage(FILE *f)
 		"  --iscsi SPEC          an iSCSI target: portal=HOST:PORT,target=IQN[,chap_user=U,\n"
 		"                        chap_secret=S,header_digest=crc32c,...]; every LUN\n"
 		"                        becomes a device\n"
+		"  --discover SPEC       SendTargets at portal=HOST:PORT[,chap_user=..]: print\n"
+		"                        the targets and exit\n"
 		"  --mem SIZE            a RAM-backed TEST volume (e.g. 256M); repeatable\n"
 		"  --queues N            queues (threads, io_uring rings) [2]\n"
 		"  --depth N             ublk tags per queue and device [64]\n"
@@ -65,6 +70,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "mem", required_argument, NULL, 'm' },
 		{ "iscsi", required_argument, NULL, 'I' },
+		{ "discover", required_argument, NULL, 'S' },
 		{ "queues", required_argument, NULL, 'q' },
 		{ "depth", required_argument, NULL, 'd' },
 		{ "backend-depth", required_argument, NULL, 'b' },
@@ -98,6 +104,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'I':
 			o->iscsi = optarg;
+			break;
+		case 'S':
+			o->discover = optarg;
 			break;
 		case 'q':
 			if (nu_parse_uint(optarg, 1, 64, &o->queues)) {
@@ -161,6 +170,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "netublkd: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
+	if (o->discover)
+		return 0;
 	if (!o->nr_mem && !o->iscsi) {
 		fprintf(stderr, "netublkd: nothing to serve: give --iscsi SPEC or --mem SIZE\n");
 		return -EINVAL;
@@ -195,7 +206,18 @@ static void print_stats(struct nu_host *h, struct ublk_dev *d)
 		(unsigned long long)s->ops[NU_OP_WRITE_ZEROES], (unsigned long long)s->errors);
 }
 
-static int write_ready_file(const char *path, struct ublk_dev **devs, unsigned n)
+/* The devices, indexed by volume; volumes that are gone leave a NULL. */
+struct served {
+	struct ublk_ctrl *ctrl;
+	struct nu_host *host;
+	struct iscsi_host *ih;
+	struct nu_mem_backend *mem;
+	const struct options *o;
+	struct ublk_dev *devs[ISCSI_MAX_LUNS];
+	unsigned nr_vols;
+};
+
+static int write_ready_file(const char *path, const struct served *sv)
 {
 	char tmp[4096];
 	FILE *f;
@@ -204,17 +226,100 @@ static int write_ready_file(const char *path, struct ublk_dev **devs, unsigned n
 	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
-	for (unsigned i = 0; i < n; i++)
-		fprintf(f, "/dev/ublkb%d %s\n", ublk_dev_id(devs[i]),
-			ublk_data_mode_name(ublk_dev_data_mode(devs[i])));
+	for (unsigned i = 0; i < sv->nr_vols; i++)
+		if (sv->devs[i])
+			fprintf(f, "/dev/ublkb%d %s\n", ublk_dev_id(sv->devs[i]),
+				ublk_data_mode_name(ublk_dev_data_mode(sv->devs[i])));
 	if (fclose(f) || rename(tmp, path))
 		return -errno;
 	return 0;
 }
 
+static int add_volume(struct served *sv, unsigned vol)
+{
+	struct ublk_dev_config cfg = { .dev_id = -1, .depth = sv->o->depth,
+				       .max_io_bytes = sv->o->max_io,
+				       .data_mode = sv->o->data_mode };
+	struct nu_volume_geom g;
+
+	if (sv->ih)
+		g = iscsi_host_lun(sv->ih, vol)->geom;
+	else
+		nu_mem_geom(sv->mem, vol, &g);
+	if (vol >= sv->nr_vols)
+		sv->nr_vols = vol + 1;
+	return ublk_dev_create(sv->ctrl, sv->host, vol, &g, &cfg, &sv->devs[vol]);
+}
+
+static void remove_volume(struct served *sv, unsigned vol)
+{
+	if (!sv->devs[vol])
+		return;
+	print_stats(sv->host, sv->devs[vol]);
+	ublk_dev_destroy(sv->devs[vol]);
+	sv->devs[vol] = NULL;
+}
+
+/* The target's LUNs changed: devices for new LUNs, none for gone ones, new sizes. */
+static void rescan(struct served *sv)
+{
+	struct iscsi_rescan *r = calloc(1, sizeof(*r));
+
+	if (!r || iscsi_host_rescan(sv->ih, r) < 0) {
+		free(r);
+		return;
+	}
+	for (unsigned i = 0; i < r->nr_removed; i++)
+		remove_volume(sv, r->removed[i]);
+	for (unsigned i = 0; i < r->nr_resized; i++)
+		if (sv->devs[r->resized[i]])
+			ublk_dev_update_size(sv->devs[r->resized[i]],
+					     iscsi_host_lun(sv->ih, r->resized[i])->geom.size);
+	for (unsigned i = 0; i < r->nr_added; i++)
+		if (add_volume(sv, r->added[i]) < 0)
+			nu_err("no device for the new volume %u", r->added[i]);
+	if (sv->o->ready_file && (r->nr_added || r->nr_removed))
+		write_ready_file(sv->o->ready_file, sv);
+	free(r);
+}
+
+/* Serves until SIGINT or SIGTERM; rescans when the target says its LUNs changed. */
+static int wait_for_stop(struct served *sv, const sigset_t *sigs)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = signalfd(-1, sigs, SFD_CLOEXEC), .events = POLLIN },
+		{ .fd = sv->ih ? iscsi_host_event_fd(sv->ih) : -1, .events = POLLIN },
+	};
+	struct signalfd_siginfo si;
+
+	if (pfd[0].fd < 0)
+		return -errno;
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[1].revents & POLLIN)
+			rescan(sv);
+		if (!(pfd[0].revents & POLLIN))
+			continue;
+		if (read(pfd[0].fd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGHUP) {
+			nu_info("SIGHUP: nothing to reload without a config file");
+			continue;
+		}
+		nu_info("%s: removing devices", strsignal(si.ssi_signo));
+		break;
+	}
+	close(pfd[0].fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	struct ublk_dev *devs[ISCSI_MAX_LUNS] = { 0 };
+	static struct served sv;
 	struct nu_mem_backend *mem = NULL;
 	struct iscsi_host *ih = NULL;
 	struct iscsi_target_config tc;
@@ -222,12 +327,30 @@ int main(int argc, char **argv)
 	struct nu_host *host = NULL;
 	struct ublk_ctrl ctrl = { .fd = -1 };
 	struct options o;
-	unsigned nr_devs = 0;
 	sigset_t sigs;
-	int ret, sig, status = 1;
+	int ret, status = 1;
 
 	if (parse_options(argc, argv, &o))
 		return 2;
+	if (o.discover) {
+		char spec[1024], err[256];
+		int n;
+
+		/* A discovery session needs no target name: supply a placeholder. */
+		snprintf(spec, sizeof(spec), "%s,target=discovery", o.discover);
+		if (nu_iscsi_spec_parse(spec, &tc, err, sizeof(err))) {
+			fprintf(stderr, "netublkd: --discover: %s\n", err);
+			return 2;
+		}
+		n = iscsi_sendtargets(&tc, stdout, err, sizeof(err));
+		if (n < 0) {
+			nu_err("%s", err);
+			return 1;
+		}
+		if (!n)
+			nu_warn("%s offers no targets to this initiator", tc.portal);
+		return 0;
+	}
 	if (o.iscsi) {
 		char err[256];
 
@@ -237,7 +360,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	/* Every thread inherits this mask; the main thread takes signals with sigwait. */
+	/* Every thread inherits this mask; the main thread reads signals from a signalfd. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
@@ -263,38 +386,21 @@ int main(int argc, char **argv)
 	}
 	if (!host || nu_host_start(host) < 0)
 		goto out;
-	for (unsigned i = 0; i < nr_vols; i++) {
-		struct ublk_dev_config cfg = { .dev_id = -1, .depth = o.depth,
-					       .max_io_bytes = o.max_io,
-					       .data_mode = o.data_mode };
-		struct nu_volume_geom g;
-
-		if (ih)
-			g = iscsi_host_lun(ih, i)->geom;
-		else
-			nu_mem_geom(mem, i, &g);
-		ret = ublk_dev_create(&ctrl, host, i, &g, &cfg, &devs[nr_devs]);
-		if (ret < 0)
+	sv = (struct served){ .ctrl = &ctrl, .host = host, .ih = ih, .mem = mem, .o = &o };
+	for (unsigned i = 0; i < nr_vols; i++)
+		if (add_volume(&sv, i) < 0)
 			goto out;
-		nr_devs++;
-	}
-	if (o.ready_file && (ret = write_ready_file(o.ready_file, devs, nr_devs)) < 0) {
+	if (o.ready_file && (ret = write_ready_file(o.ready_file, &sv)) < 0) {
 		nu_err("cannot write %s: %s", o.ready_file, strerror(-ret));
 		goto out;
 	}
-	nu_info("ready: %u device(s); SIGINT or SIGTERM stops", nr_devs);
-	do {
-		sig = sigwaitinfo(&sigs, NULL);
-		if (sig == SIGHUP)
-			nu_info("SIGHUP: nothing to reload without a config file");
-	} while (sig == SIGHUP || (sig < 0 && errno == EINTR));
-	nu_info("%s: removing devices", strsignal(sig));
+	nu_info("ready: %u device(s); SIGINT or SIGTERM stops", nr_vols);
+	if (wait_for_stop(&sv, &sigs) < 0)
+		goto out;
 	status = 0;
 out:
-	for (unsigned i = nr_devs; i-- > 0;) {
-		print_stats(host, devs[i]);
-		ublk_dev_destroy(devs[i]);
-	}
+	for (unsigned i = sv.nr_vols; i-- > 0;)
+		remove_volume(&sv, i);
 	if (host) {
 		nu_host_stop(host);
 		nu_host_destroy(host);

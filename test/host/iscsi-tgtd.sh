@@ -74,5 +74,17 @@ expect_fail "no credentials: clear authentication error" "$CHAP" "authentication
 expect_fail "wrong secret: clear authentication error" "$CHAP,chap_user=alice,chap_secret=nope-nope-nope" "authentication"
 expect_fail "wrong mutual secret: target's response refused" "$CHAP,chap_user=alice,chap_secret=alice-secret-1,mutual_user=tgtuser,mutual_secret=wrong-wrong-1" "CHAP_R|mutual CHAP"
 expect_fail "unknown target: clear error" "portal=127.0.0.1:$TGT_PORT,target=iqn.2026-11.org.netublk:none" "not found|log in"
-expect_fail "closed port: clear error" "portal=127.0.0.1:1,target=$IQN" "refused|connect"
+expect_fail "closed port: clear error" "portal=127.0.0.1:1,target=$IQN" "connect to 127.0.0.1:1: Connection refused"
+
+# SendTargets discovery (netublkd --discover needs no ublk).
+d=${top_builddir:-.}/netublkd
+out=$("$d" --discover portal=127.0.0.1:$TGT_PORT 2>&1)
+if echo "$out" | grep -q "^127.0.0.1:$TGT_PORT,1 $IQN$" && echo "$out" | grep -q " $CIQN$"; then
+	ok "SendTargets lists both targets with their portal"
+else
+	bad "SendTargets"; echo "$out"
+fi
+out=$("$d" --discover portal=127.0.0.1:1 2>&1); rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "Connection refused" && ok "discovery at a closed port: clear error" ||
+	{ bad "discovery error (rc=$rc)"; echo "$out"; }
 exit $fail

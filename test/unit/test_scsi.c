@@ -73,6 +73,17 @@ static void test_sense_mapping(void **state)
 			 -ENODATA);
 }
 
+static void test_inventory_changes(void **state)
+{
+	assert_int_equal(scsi_sense_change(fixed_sense(0x06, 0x3f, 0x0e), 18), SCSI_CHANGE_LUNS);
+	assert_int_equal(scsi_sense_change(fixed_sense(0x05, 0x25, 0x00), 18), SCSI_CHANGE_LUNS);
+	assert_int_equal(scsi_sense_change(fixed_sense(0x06, 0x2a, 0x09), 18),
+			 SCSI_CHANGE_CAPACITY);
+	assert_int_equal(scsi_sense_change(fixed_sense(0x06, 0x29, 0x00), 18), SCSI_CHANGE_NONE);
+	assert_int_equal(scsi_sense_change(fixed_sense(0x06, 0x3f, 0x0e), 12), SCSI_CHANGE_NONE);
+	assert_int_equal(scsi_sense_change(NULL, 0), SCSI_CHANGE_NONE);
+}
+
 static void test_cdbs(void **state)
 {
 	struct nu_io io = { .op = NU_OP_READ, .offset = 4096 * 3, .len = 8192, .flags = NU_IO_FUA };
@@ -152,6 +163,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sense_mapping),
+		cmocka_unit_test(test_inventory_changes),
 		cmocka_unit_test(test_cdbs),
 		cmocka_unit_test(test_target_spec),
 	};

@@ -46,6 +46,42 @@ if [ "$(cat /sys/block/${2#/dev/}/queue/discard_max_bytes)" != 0 ]; then
 else
 	fail "discard exported for a thin-provisioned LUN"
 fi
+# The target's LUN inventory changes while we run: a unit attention on the
+# next command makes netublkd rescan.
+poke() { dd if=$1 of=/dev/null bs=4k count=1 iflag=direct status=none; }
+wait_devs() { # wait_devs N: until the ready file lists N devices
+	for _ in $(seq 100); do
+		[ "$(wc -l <"$LOGDIR/ready" 2>/dev/null)" = "$1" ] && return 0
+		poke $1 2>/dev/null; sleep 0.2
+	done
+	return 1
+}
+tgt_lun 1 3 32
+poke $1
+check "a LUN added on the target appears as a new device" wait_devs 3
+new=$(awk 'NR == 3 {print $1}' "$LOGDIR/ready")
+check "the new device has the new LUN's size" test "$(blockdev --getsize64 $new 2>/dev/null)" = 33554432
+check "fio verify on the new LUN" fio_verify "$new" 4k 8 4M
+tgtadm -C $TGT_CTRL --lld iscsi --op delete --mode logicalunit --tid 1 --lun 3
+poke $1
+check "a LUN removed on the target goes away" wait_devs 2
+check "its device node is gone" sh -c "! test -e $new"
+# Resize LUN 2: same LUN, same identity, a bigger file.
+if [ "${EXPECT_UPDATE_SIZE:-0}" = 1 ]; then
+	tgtadm -C $TGT_CTRL --lld iscsi --op delete --mode logicalunit --tid 1 --lun 2 &&
+		truncate -s 96M "$TGT_DIR/t1-l2.img" &&
+		tgtadm -C $TGT_CTRL --lld iscsi --op new --mode logicalunit --tid 1 --lun 2 \
+			-b "$TGT_DIR/t1-l2.img" --blocksize 4096
+	for _ in $(seq 50); do
+		poke $1
+		[ "$(blockdev --getsize64 $2)" = 100663296 ] && break
+		sleep 0.2
+	done
+	check "a LUN resized on the target is resized here (UPDATE_SIZE)" test "$(blockdev --getsize64 $2)" = 100663296
+	check "the resized device still holds its data" cmp -i 16M:16M -n 16M /tmp/d32 $2
+else
+	skip "live resize: this kernel's ublk has no UPDATE_SIZE"
+fi
 check "SIGTERM: exit 0" stop_daemon
 check "no device left" no_ublk_devices
 check "no I/O errors logged" sh -c "! grep -q 'errors [1-9]' '$DLOG'"
