@@ -108,6 +108,13 @@ int nu_iscsi_key_set(struct iscsi_target_config *t, const char *k, const char *v
 		return set_len(&t->max_burst, v, k, err, err_len);
 	if (!strcmp(k, "max_recv_dlen"))
 		return set_len(&t->max_recv_dlen, v, k, err, err_len);
+	if (!strcmp(k, "command_timeout")) {
+		if (nu_parse_uint(v, 1, 3600, &t->command_timeout_s)) {
+			snprintf(err, err_len, "command_timeout is 1 to 3600 seconds, not '%s'", v);
+			return -EINVAL;
+		}
+		return 0;
+	}
 	snprintf(err, err_len, "unknown key '%s'", k);
 	return -EINVAL;
 }

@@ -19,6 +19,7 @@ void iscsi_target_config_defaults(struct iscsi_target_config *t)
 	t->first_burst = 262144;
 	t->max_burst = 16776192;
 	t->max_recv_dlen = 262144;
+	t->command_timeout_s = 30; /* the SCSI layer's default */
 }
 
 /*

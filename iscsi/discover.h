@@ -20,6 +20,7 @@ struct iscsi_target_config {
 	bool header_digest, data_digest;
 	bool immediate_data, initial_r2t;
 	uint32_t first_burst, max_burst, max_recv_dlen;
+	unsigned command_timeout_s; /* then ABORT TASK; then reconnect */
 };
 
 struct iscsi_lun_info {

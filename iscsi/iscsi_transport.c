@@ -25,6 +25,9 @@
 #include "udata.h"
 
 #define TX_MAX_IOV 64
+/* ITTs of ABORT TASK requests: top bit set (never a command's), tag below. */
+#define TMF_ITT_BASE 0x80010000u
+#define TMF_ITT_MASK 0xffff0000u
 #define RETRY_LIMIT 20
 
 enum { UD_TX = 1, UD_RX, UD_TIMER, UD_IGNORE };
@@ -52,6 +55,9 @@ struct iscsi_task {
 	struct nu_io *io;
 	struct scsi_cmd cmd;
 	uint32_t itt;
+	uint32_t cmdsn;
+	uint64_t sent_ns;  /* when the command last went out */
+	uint64_t abort_ns; /* when ABORT TASK went out, 0 if not aborting */
 	uint32_t data_in; /* bytes received so far */
 	uint8_t lun[8];
 	uint8_t retries;
@@ -359,6 +365,9 @@ static void task_send(struct iscsi_queue *iq, struct iscsi_task *t)
 		return;
 	}
 	t->itt = (uint32_t)io->tag | (uint32_t)(iq->itt_gen++ & 0x7fff) << 16;
+	t->cmdsn = iq->cmdsn;
+	t->sent_ns = nu_now_ns();
+	t->abort_ns = 0;
 	t->data_in = 0;
 	t->started = true;
 	if (t->cmd.dir == SCSI_DIR_READ) {
@@ -639,8 +648,23 @@ static int rx_pdu(struct iscsi_queue *iq, const uint8_t *data, const uint8_t *tr
 			conn_fail(iq, "PDU rejected");
 		break;
 	}
-	case ISCSI_OP_LOGOUT_RSP:
 	case ISCSI_OP_TMF_RSP:
+		update_sn(iq, h);
+		iq->expstatsn = hdr_statsn(h) + 1;
+		/* ABORT TASK answered: 0 function complete, 1 task does not exist. */
+		if ((h->itt & TMF_ITT_MASK) == TMF_ITT_BASE && (h->itt & 0xffff) < iq->depth) {
+			t = &iq->tasks[h->itt & 0xffff];
+			if (t->io && t->started && t->abort_ns) {
+				if (h->b2 <= 1)
+					task_retry_or_fail(iq, t, -ETIMEDOUT, "command timed out, aborted");
+				else
+					conn_fail(iq, "ABORT TASK refused");
+				if (iq->state != CONN_UP)
+					return -EPROTO;
+			}
+		}
+		break;
+	case ISCSI_OP_LOGOUT_RSP:
 		update_sn(iq, h);
 		break;
 	default:
@@ -875,6 +899,42 @@ static void try_reconnect(struct iscsi_queue *iq)
 	iq->next_reconnect_ns = now + iq->reconnect_delay_ms * 1000000ull;
 }
 
+/*
+ * A command the target sits on: ABORT TASK after the command timeout, and
+ * if the abort is not answered in as long again, drop the connection (the
+ * relogin resends everything). Returns true once the connection was dropped.
+ */
+static bool check_command_timeouts(struct iscsi_queue *iq, uint64_t now)
+{
+	uint64_t limit = (uint64_t)iq->h->cfg.command_timeout_s * 1000000000ull;
+
+	for (unsigned i = 0; i < iq->depth; i++) {
+		struct iscsi_task *t = &iq->tasks[i];
+		uint8_t bhs[ISCSI_BHS_LEN];
+
+		if (!t->io || !t->started)
+			continue;
+		if (t->abort_ns) {
+			if (now - t->abort_ns > limit) {
+				conn_fail(iq, "ABORT TASK not answered");
+				return true;
+			}
+			continue;
+		}
+		if (now - t->sent_ns < limit)
+			continue;
+		nu_warn("iscsi q%u: ITT 0x%x (%s) unanswered for %u s: ABORT TASK", iq->qid, t->itt,
+			nu_op_name(t->io->op), iq->h->cfg.command_timeout_s);
+		iscsi_build_tmf(bhs, 1, t->lun, TMF_ITT_BASE | i, t->itt, iq->cmdsn, iq->expstatsn,
+				t->cmdsn);
+		if (tx_pdu(iq, 0xffff, bhs, NULL, 0) == 0) {
+			t->abort_ns = now;
+			tx_kick(iq);
+		}
+	}
+	return false;
+}
+
 static void on_timer(struct iscsi_queue *iq)
 {
 	uint64_t now = nu_now_ns();
@@ -890,6 +950,8 @@ static void on_timer(struct iscsi_queue *iq)
 		if (iq->ping_sent_ns &&
 		    now - iq->ping_sent_ns > (uint64_t)iq->h->nop_timeout_ms * 1000000ull) {
 			conn_fail(iq, "NOP-Out ping timed out");
+		} else if (check_command_timeouts(iq, now)) {
+			/* escalated to a reconnect */
 		} else if (!iq->ping_sent_ns &&
 			   now - iq->last_rx_ns > (uint64_t)iq->h->nop_interval_ms * 1000000ull) {
 			uint8_t bhs[ISCSI_BHS_LEN];

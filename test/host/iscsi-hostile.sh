@@ -30,4 +30,22 @@ for mode in bad-opcode oversized unknown-itt beyond-buffer bad-header-digest tru
 		fail=1
 	fi
 done
+# A target that sits on one command per connection (and answers ABORT TASK):
+# after the command timeout the command is aborted and resent, the
+# connection stays up, and nothing fails.
+port=$((30000 + RANDOM % 9000))
+python3 "$target" --port $port --mode ignore-cmd --after 30 --bad-conns 2 >/dev/null 2>&1 &
+tpid=$!
+for _ in $(seq 50); do ss -ltn | grep -q ":$port " && break; sleep 0.1; done
+out=$(timeout 60 "$perf" --iscsi "portal=127.0.0.1:$port,target=iqn.2026-11.org.netublk:hostile,command_timeout=2" \
+	--qd 8 --bs 4k --rw randrw --verify --time 6 --log-level info 2>&1)
+rc=$?
+kill $tpid 2>/dev/null; wait $tpid 2>/dev/null
+if [ $rc = 0 ] && echo "$out" | grep -q "ABORT TASK" && ! echo "$out" | grep -q "connection to .* lost" &&
+	echo "$out" | grep -q ' 0 mismatches'; then
+	echo "ok: ignore-cmd: timed-out command aborted (ABORT TASK) and resent, no reconnect, no error"
+else
+	echo "FAIL: ignore-cmd (rc=$rc)"; echo "$out" | tail -n 12
+	fail=1
+fi
 exit $fail

@@ -23,7 +23,8 @@ lock = threading.Lock()
 conn_count = 0
 
 MODES = ["none", "bad-opcode", "oversized", "unknown-itt", "beyond-buffer",
-         "bad-header-digest", "truncated", "short-data-in", "bad-r2t", "data-no-status-final"]
+         "bad-header-digest", "truncated", "short-data-in", "bad-r2t", "data-no-status-final",
+         "ignore-cmd"]
 
 
 def crc32c(data, crc=0xFFFFFFFF):
@@ -196,6 +197,16 @@ class Conn:
                 self.sn_fields(rsp)
                 self.send_pdu(rsp)
                 return
+            if op == 0x02:  # Task Management: answer "function complete"
+                rsp = bytearray(48)
+                rsp[0] = 0x22
+                rsp[1] = 0x80
+                rsp[2] = 0
+                rsp[16:20] = bhs[16:20]
+                self.sn_fields(rsp)
+                self.statsn += 1
+                self.send_pdu(rsp)
+                continue
             if op != 0x01:
                 continue
             self.expcmdsn += 1
@@ -208,11 +219,13 @@ class Conn:
         op = cdb[0]
         if op in (0x88, 0x8A):
             self.cmds += 1
-            if self.bad and self.cmds == self.args.after and \
+            if self.bad and self.args.mode == "ignore-cmd" and self.cmds == self.args.after:
+                return  # sit on this command: only an ABORT TASK gets it going again
+            if self.bad and self.cmds == self.args.after and self.args.mode != "ignore-cmd" and \
                     (op == 0x88 or self.args.mode == "bad-r2t") and self.args.mode != "none":
                 if self.args.mode != "bad-r2t" or op == 0x8A:
                     self.misbehave(itt, xfer)
-            if self.bad and self.cmds == self.args.after and self.args.mode != "none":
+            if self.bad and self.cmds == self.args.after and self.args.mode not in ("none", "ignore-cmd"):
                 self.cmds -= 1  # try again on the next read/write
         if op == 0xA0:  # REPORT LUNS
             body = struct.pack(">II", 8, 0) + b"\0" * 8
