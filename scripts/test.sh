@@ -1,9 +1,9 @@
 #!/bin/bash
 # The whole netublk test suite, from a bare Debian bookworm machine:
 # installs what it needs, builds (normal and ASan/UBSan), runs unit and
-# host tests in both builds, the unit tests and a host engine run under
-# valgrind, then the VM suites on Debian sid's kernel (zero copy) and
-# trixie's 6.12 (copy fallback). Ends with "N passed, N failed, N skipped".
+# host tests in both builds, the unit tests under valgrind, then the VM
+# suites on Debian sid's kernel (zero copy) and trixie's 6.12 (copy
+# fallback). Ends with "N passed, N failed, N skipped".
 #
 #   scripts/test.sh [--no-vm]
 set -uo pipefail
@@ -50,7 +50,7 @@ echo "== valgrind"
 : >"$OUT/valgrind.res"
 vg() { # vg NAME CMD...
 	local name=$1; shift
-	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	timeout 600 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 		"$@" >"$OUT/valgrind-$name.log" 2>&1
 	local rc=$?
 	result "valgrind $name" $rc | tee -a "$OUT/valgrind.res"
@@ -59,7 +59,9 @@ vg() { # vg NAME CMD...
 for t in build/test/unit/test_*; do
 	[ -x "$t" ] && vg "$(basename "$t")" "$t"
 done
-vg netublk-perf build/netublk-perf --mem 16M --queues 2 --qd 8 --rw randrw --time 1 --verify
+# Not the io_uring engine: valgrind 3.19 holds its big lock across
+# io_uring_enter, so a queue thread waiting in the ring starves every other
+# thread. ASan/UBSan cover the engine (build-asan above).
 tally "$OUT/valgrind.res" valgrind
 
 if [ "${1:-}" != --no-vm ]; then
