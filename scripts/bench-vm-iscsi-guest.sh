@@ -4,36 +4,17 @@ set -euo pipefail
 B=$1 REPS=$2 SECS=$3
 SIZE_MB=512
 modprobe ublk_drv
-mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
-modprobe target_core_mod; modprobe iscsi_target_mod
-CFS=/sys/kernel/config/target
+. "$(dirname "$0")/../test/lio-lib.sh"
+lio_load
 IQN=iqn.2026-11.org.netublk:bench
-TPG=$CFS/iscsi/$IQN/tpgt_1
-SO=$CFS/core/rd_mcp_0/lun0
-mkdir -p $SO
-echo "rd_pages=$((SIZE_MB * 256))" >$SO/control
-echo 1 >$SO/enable
-mkdir -p $TPG/lun/lun_0 && ln -s $SO $TPG/lun/lun_0/port0
-mkdir $TPG/np/127.0.0.1:3260
-echo 0 >$TPG/attrib/authentication
-echo 1 >$TPG/attrib/generate_node_acls
-echo 1 >$TPG/attrib/cache_dynamic_acls
-echo 0 >$TPG/attrib/demo_mode_write_protect
-echo 1 >$TPG/enable
-
-mkdir -p /run/lock/iscsi /etc/iscsi
+lio_target $IQN 3260
+lio_ramdisk_lun $IQN $SIZE_MB
+lio_open $IQN
+lio_enable $IQN
+mkdir -p /etc/iscsi
 echo "InitiatorName=iqn.2026-11.org.netublk:bench-kernel" >/etc/iscsi/initiatorname.iscsi
-modprobe iscsi_tcp; modprobe sd_mod
-setsid iscsid -f >/tmp/iscsid.log 2>&1 &
-sleep 1
-iscsiadm -m discovery -t st -p 127.0.0.1 >/dev/null
-iscsiadm -m node -T $IQN -p 127.0.0.1 --login >/dev/null
-sd=
-for _ in $(seq 50); do
-	sd=$(ls -d /sys/class/iscsi_session/session*/device/target*/*/block/* 2>/dev/null | head -1)
-	[ -n "$sd" ] && break; sleep 0.2
-done
-sd=/dev/$(basename "$sd")
+kernel_login $IQN 3260
+sd=$KDEV
 dd if=/dev/urandom of=$sd bs=1M count=$SIZE_MB oflag=direct status=none # precondition
 
 SPEC=portal=127.0.0.1:3260,target=$IQN
@@ -67,4 +48,4 @@ for rep in $(seq 1 "$REPS"); do
 	done
 done
 kill -TERM $uc_pid $cp_pid; wait $uc_pid $cp_pid
-iscsiadm -m node -T $IQN -p 127.0.0.1 --logout >/dev/null
+kernel_logout $IQN 3260

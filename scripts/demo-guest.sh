@@ -6,26 +6,14 @@ B=$1
 say() { printf '\n\033[1m# %s\033[0m\n' "$*"; }
 say "kernel $(uname -r): loading ublk_drv and the LIO iSCSI target"
 modprobe ublk_drv
-mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
-modprobe target_core_mod
-modprobe iscsi_target_mod
-CFS=/sys/kernel/config/target
+. "$(dirname "$0")/../test/lio-lib.sh"
+lio_load
 IQN=iqn.2026-11.org.netublk:demo
 INI=iqn.2026-11.org.netublk:demo-initiator
-TPG=$CFS/iscsi/$IQN/tpgt_1
-SO=$CFS/core/fileio_0/disk0
-truncate -s 512M /tmp/demo-lun.img
-mkdir -p $SO
-echo "fd_dev_name=/tmp/demo-lun.img,fd_dev_size=$((512 << 20))" >$SO/control
-echo 1 >$SO/enable
-mkdir -p $TPG/lun/lun_0 && ln -s $SO $TPG/lun/lun_0/port0
-mkdir $TPG/np/127.0.0.1:3260
-echo 1 >$TPG/attrib/authentication
-echo 0 >$TPG/attrib/generate_node_acls
-mkdir -p $TPG/acls/$INI/lun_0 && ln -s $TPG/lun/lun_0 $TPG/acls/$INI/lun_0/lun0
-printf %s demo >$TPG/acls/$INI/auth/userid
-printf %s demo-secret-123 >$TPG/acls/$INI/auth/password
-echo 1 >$TPG/enable
+lio_target $IQN 3260
+lio_fileio_lun $IQN /tmp/demo-lun.img 512
+lio_chap $IQN $INI demo demo-secret-123
+lio_enable $IQN
 echo "LIO target $IQN on 127.0.0.1:3260, one 512 MiB LUN, CHAP user 'demo'"
 
 SPEC=portal=127.0.0.1:3260,target=$IQN,initiator=$INI,chap_user=demo,chap_secret=demo-secret-123

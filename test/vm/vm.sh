@@ -25,6 +25,9 @@ while [ $# -gt 1 ]; do
 done
 CMD=${1:?usage: vm.sh [--kernel sid|trixie] [--timeout SEC] 'guest command'}
 HERE=$(cd "$(dirname "$0")" && pwd)
+# The checkout is shared on its own: the guest mounts a fresh tmpfs on /tmp
+# (and the overlay hides nothing else), so a clone under /tmp would vanish.
+REPO=$(cd "$HERE/../.." && pwd)
 CACHE=${NU_VM_CACHE:-/var/cache/netublk-vm}
 SHARE=${NU_VM_SHARE:-$(mktemp -d /tmp/netublk-vm.XXXXXX)}
 SHARE=$(realpath "$SHARE")
@@ -119,6 +122,8 @@ mount -t 9p -o $O,ro kmods /mnt/root/lib/modules
 mount -t 9p -o $O share /mnt/root/share
 mount --move /proc /mnt/root/proc; mount --move /sys /mnt/root/sys; mount --move /dev /mnt/root/dev
 mount -t tmpfs tmpfs /mnt/root/tmp; mount -t tmpfs tmpfs /mnt/root/run
+REPO=$(sed -n 's/.*nu_repo=\([^ ]*\).*/\1/p' /mnt/root/proc/cmdline)
+if [ -n "$REPO" ]; then mkdir -p /mnt/root$REPO; mount -t 9p -o $O,ro repo /mnt/root$REPO; fi
 exec chroot /mnt/root /bin/sh -c '
 mkdir -p /dev/shm /dev/pts /run/lock; mount -t tmpfs tmpfs /dev/shm; mount -t devpts devpts /dev/pts
 modprobe configfs 2>/dev/null; mount -t configfs none /sys/kernel/config 2>/dev/null
@@ -146,7 +151,8 @@ for attempt in 1 2 3; do
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$KDIR/modules,mount_tag=kmods,security_model=none,readonly=on" \
 		-virtfs "local,path=$SHARE,mount_tag=share,security_model=none" \
-		-append "console=ttyS0 quiet panic=-1 oops=panic" </dev/null >"$SHARE/console.log" 2>&1
+		-virtfs "local,path=$REPO,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
+		-append "console=ttyS0 quiet panic=-1 oops=panic nu_repo=$REPO" </dev/null >"$SHARE/console.log" 2>&1
 	qrc=$?
 	set -e
 	[ -f "$SHARE/.guest-started" ] && break

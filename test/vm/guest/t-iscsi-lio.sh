@@ -2,31 +2,15 @@
 # configfs) with CHAP: fio verify, then the kernel's own initiator
 # (open-iscsi + iscsi_tcp) reads back what netublk wrote.
 modprobe ublk_drv
-mountpoint -q /sys/kernel/config || { modprobe configfs; mount -t configfs none /sys/kernel/config; }
-modprobe target_core_mod && modprobe iscsi_target_mod || { fail "LIO modules load"; return; }
-CFS=/sys/kernel/config/target
+. "$HERE/../../lio-lib.sh"
+lio_load || { fail "LIO modules load"; return; }
 IQN=iqn.2026-11.org.netublk:lio
 INI=iqn.2026-11.org.netublk:guest
 PORT=3260
-TPG=$CFS/iscsi/$IQN/tpgt_1
-SO=$CFS/core/fileio_0/lun0
-truncate -s 128M /tmp/lio0.img
-mkdir -p $SO
-echo "fd_dev_name=/tmp/lio0.img,fd_dev_size=$((128 << 20))" >$SO/control
-echo 1 >$SO/attrib/emulate_tpu 2>/dev/null
-echo 1 >$SO/enable
-mkdir -p $TPG/lun/lun_0 && ln -s $SO $TPG/lun/lun_0/port0
-mkdir $TPG/np/127.0.0.1:$PORT
-echo 1 >$TPG/attrib/authentication
-echo 0 >$TPG/attrib/generate_node_acls
-mkdir -p $TPG/acls/$INI
-printf %s "$INI" >/dev/null
-printf %s alice >$TPG/acls/$INI/auth/userid
-printf %s alice-secret-1 >$TPG/acls/$INI/auth/password
-printf %s lio-target >$TPG/acls/$INI/auth/userid_mutual
-printf %s target-secret-2 >$TPG/acls/$INI/auth/password_mutual
-mkdir -p $TPG/acls/$INI/lun_0 && ln -s $TPG/lun/lun_0 $TPG/acls/$INI/lun_0/lun0
-echo 1 >$TPG/enable
+lio_target $IQN $PORT
+lio_fileio_lun $IQN /tmp/lio0.img 128
+lio_chap $IQN $INI alice alice-secret-1 lio-target target-secret-2
+lio_enable $IQN
 SPEC=portal=127.0.0.1:$PORT,target=$IQN,initiator=$INI,chap_user=alice,chap_secret=alice-secret-1
 
 out=$("$NETUBLKD" --iscsi "$SPEC,chap_secret=wrong-secret-9" 2>&1); rc=$?
@@ -49,27 +33,12 @@ check "SIGTERM: exit 0" stop_daemon
 check "no device left" no_ublk_devices
 
 # The independent reader: the kernel initiator.
-mkdir -p /run/lock/iscsi /etc/iscsi
-echo "InitiatorName=$INI" >/etc/iscsi/initiatorname.iscsi
-modprobe iscsi_tcp; modprobe sd_mod
-setsid iscsid -f >"$LOGDIR/iscsid.log" 2>&1 &
-sleep 1
-iscsiadm -m discovery -t st -p 127.0.0.1:$PORT >/dev/null 2>&1
-iscsiadm -m node -T $IQN -p 127.0.0.1:$PORT -o update -n node.session.auth.authmethod -v CHAP
-iscsiadm -m node -T $IQN -p 127.0.0.1:$PORT -o update -n node.session.auth.username -v alice
-iscsiadm -m node -T $IQN -p 127.0.0.1:$PORT -o update -n node.session.auth.password -v alice-secret-1
-iscsiadm -m node -T $IQN -p 127.0.0.1:$PORT -o update -n node.session.auth.username_in -v lio-target
-iscsiadm -m node -T $IQN -p 127.0.0.1:$PORT -o update -n node.session.auth.password_in -v target-secret-2
-if iscsiadm -m node -T $IQN -p 127.0.0.1:$PORT --login >"$LOGDIR/iscsiadm.log" 2>&1; then
-	sd=
-	for _ in $(seq 50); do
-		sd=$(ls -d /sys/class/iscsi_session/session*/device/target*/*/block/* 2>/dev/null | head -1)
-		[ -n "$sd" ] && break; sleep 0.2
-	done
-	sd=/dev/$(basename "$sd")
-	check "kernel initiator reads back what netublk wrote ($sd)" cmp -n 16M "$sd" /tmp/x16
-	iscsiadm -m node -T $IQN -p 127.0.0.1:$PORT --logout >/dev/null 2>&1
+echo "InitiatorName=$INI" >/etc/iscsi/initiatorname.iscsi 2>/dev/null ||
+	{ mkdir -p /etc/iscsi; echo "InitiatorName=$INI" >/etc/iscsi/initiatorname.iscsi; }
+if kernel_login $IQN $PORT alice alice-secret-1 lio-target target-secret-2; then
+	check "kernel initiator reads back what netublk wrote ($KDEV)" cmp -n 16M "$KDEV" /tmp/x16
+	kernel_logout $IQN $PORT
 else
-	fail "kernel initiator logs in"; cat "$LOGDIR/iscsiadm.log"
+	fail "kernel initiator logs in"; cat /tmp/iscsiadm.log
 fi
 pkill -x iscsid
