@@ -82,6 +82,10 @@ void nu_mem_geom(const struct nu_mem_backend *b, unsigned vol, struct nu_volume_
 	g->size = b->size[vol];
 	g->lbs = b->lbs;
 	g->pbs = b->lbs > 4096 ? b->lbs : 4096;
+	/* Reported like a device's DMA limits, so SET_PARAMS carries all of them. */
+	g->dma_alignment = 511;
+	g->max_segment_size = 1u << 20;
+	g->max_segments = 128;
 	g->discard_granularity = 4096;
 	g->max_discard = 1u << 30;
 	g->max_write_zeroes = 1u << 30;

@@ -17,6 +17,10 @@ struct nu_volume_geom {
 	uint32_t discard_granularity; /* bytes, 0: no discard */
 	uint32_t max_discard;	      /* bytes per request */
 	uint32_t max_write_zeroes;    /* bytes per request, 0: none */
+	/* DMA limits of the backend's data path; 0: none of its own. */
+	uint32_t dma_alignment;	   /* mask: 511 means 512-byte aligned buffers */
+	uint32_t max_segment_size; /* bytes, at least 4096 */
+	uint16_t max_segments;
 	bool read_only;
 	bool volatile_cache; /* needs FLUSH */
 	bool fua;

@@ -232,6 +232,13 @@ int ublk_dev_create(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol,
 	d->added = true;
 
 	ret = ublk_ctrl_set_params(ctrl, d->info.dev_id, &params);
+	if (ret == -EINVAL && (params.types & (UBLK_PARAM_TYPE_DMA_ALIGN | UBLK_PARAM_TYPE_SEGMENT))) {
+		/* Kernels before 6.15 know neither parameter type: the defaults must do. */
+		nu_info("ublk%u: kernel refuses DMA/segment parameters, using its defaults",
+			d->info.dev_id);
+		params.types &= ~(UBLK_PARAM_TYPE_DMA_ALIGN | UBLK_PARAM_TYPE_SEGMENT);
+		ret = ublk_ctrl_set_params(ctrl, d->info.dev_id, &params);
+	}
 	if (ret < 0) {
 		nu_err("ublk%u: SET_PARAMS failed: %s", d->info.dev_id, strerror(-ret));
 		goto fail;
@@ -246,6 +253,14 @@ int ublk_dev_create(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol,
 	if (ret < 0) {
 		nu_err("ublk%u: START_DEV failed: %s", d->info.dev_id, strerror(-ret));
 		goto fail;
+	}
+	ret = ublk_ctrl_get_info(ctrl, d->info.dev_id, &d->info);
+	if (ret < 0 || d->info.state != UBLK_S_DEV_LIVE) {
+		nu_err("ublk%u: not live after START_DEV (state %u): %s", d->info.dev_id,
+		       d->info.state, ret < 0 ? strerror(-ret) : "unexpected state");
+		ret = ret < 0 ? ret : -EIO;
+		teardown(d, true);
+		return ret;
 	}
 	nu_info("/dev/ublkb%u: volume %u of %s, %llu bytes, %u-byte blocks, %u queues x %u, "
 		"data mode %s",

@@ -61,6 +61,25 @@ int ublk_params_from_geom(const struct nu_volume_geom *g, uint32_t max_io_bytes,
 			p->basic.attrs |= UBLK_ATTR_FUA;
 	}
 
+	if (g->dma_alignment) {
+		if (!is_pow2(g->dma_alignment + 1)) {
+			*why = "DMA alignment must be a power of two minus one";
+			return -EINVAL;
+		}
+		p->types |= UBLK_PARAM_TYPE_DMA_ALIGN;
+		p->dma.alignment = g->dma_alignment;
+	}
+	if (g->max_segments || g->max_segment_size) {
+		if (!g->max_segments || g->max_segment_size < UBLK_MIN_SEGMENT_SIZE) {
+			*why = "segment limits need a count and a size of at least 4 KiB";
+			return -EINVAL;
+		}
+		/* All three or none: the kernel leaves a zero field undefined. */
+		p->types |= UBLK_PARAM_TYPE_SEGMENT;
+		p->seg.seg_boundary_mask = 0xffffffffu;
+		p->seg.max_segment_size = g->max_segment_size;
+		p->seg.max_segments = g->max_segments;
+	}
 	if (g->discard_granularity && !g->read_only) {
 		uint32_t gran = g->discard_granularity;
 

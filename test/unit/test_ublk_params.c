@@ -64,6 +64,33 @@ static void test_limits_from_backend(void **state)
 	assert_int_equal(p.basic.attrs & UBLK_ATTR_FUA, 0);
 }
 
+static void test_dma_and_segments(void **state)
+{
+	struct nu_volume_geom g = base();
+	struct ublk_params p;
+	const char *why;
+
+	g.dma_alignment = 4095;
+	g.max_segment_size = 65536;
+	g.max_segments = 64;
+	assert_int_equal(ublk_params_from_geom(&g, 1 << 20, &p, &why), 0);
+	assert_true(p.types & UBLK_PARAM_TYPE_DMA_ALIGN);
+	assert_true(p.types & UBLK_PARAM_TYPE_SEGMENT);
+	assert_int_equal(p.dma.alignment, 4095);
+	assert_int_equal(p.seg.max_segment_size, 65536);
+	assert_int_equal(p.seg.max_segments, 64);
+	assert_true(p.seg.seg_boundary_mask != 0);
+	g.dma_alignment = 1000; /* not 2^n - 1 */
+	assert_int_equal(ublk_params_from_geom(&g, 1 << 20, &p, &why), -EINVAL);
+	g.dma_alignment = 0;
+	g.max_segment_size = 1024; /* below the kernel's minimum */
+	assert_int_equal(ublk_params_from_geom(&g, 1 << 20, &p, &why), -EINVAL);
+	g.max_segment_size = 0;
+	g.max_segments = 0;
+	assert_int_equal(ublk_params_from_geom(&g, 1 << 20, &p, &why), 0);
+	assert_false(p.types & (UBLK_PARAM_TYPE_DMA_ALIGN | UBLK_PARAM_TYPE_SEGMENT));
+}
+
 static void test_refused(void **state)
 {
 	struct nu_volume_geom g;
@@ -96,6 +123,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_limits_from_backend),
+		cmocka_unit_test(test_dma_and_segments),
 		cmocka_unit_test(test_refused),
 	};
 

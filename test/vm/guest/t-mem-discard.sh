@@ -9,6 +9,13 @@ head -c 16M /dev/urandom >/tmp/d16
 dd if=/tmp/d16 of=$dev bs=1M oflag=direct status=none
 check "discard granularity exported" test "$(cat /sys/block/${dev#/dev/}/queue/discard_granularity)" = 4096
 check "write cache exported as write back" grep -q "write back" /sys/block/${dev#/dev/}/queue/write_cache
+q=/sys/block/${dev#/dev/}/queue
+if [ "${EXPECT_UPDATE_SIZE:-0}" = 1 ]; then
+	check "segment limits from the backend (128 x 1 MiB)" test "$(cat $q/max_segments) $(cat $q/max_segment_size)" = "128 1048576"
+	check "DMA alignment from the backend (512)" test "$(cat $q/dma_alignment)" = 511
+else
+	skip "DMA and segment parameters: 6.12 accepts and ignores these parameter types"
+fi
 check "blkdiscard of the first 4 MiB" blkdiscard -o 0 -l 4M $dev
 check "discarded range reads as zeroes" cmp -n 4M $dev /dev/zero
 check "the rest is untouched" sh -c "cmp -i 4M:4M -n 12M $dev /tmp/d16"
