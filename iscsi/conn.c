@@ -102,48 +102,40 @@ static int wait_fd(int fd, short ev, int timeout_ms)
 	return n ? 0 : -ETIMEDOUT;
 }
 
-int iscsi_read_full(int fd, void *buf, size_t n, int timeout_ms)
+/* Moves exactly n bytes one way, each wait for the socket bounded by timeout_ms. */
+static int transfer_full(int fd, void *buf, size_t n, int timeout_ms, bool out)
 {
-	size_t got = 0;
+	size_t done = 0;
 
-	while (got < n) {
-		int ret = wait_fd(fd, POLLIN, timeout_ms);
+	while (done < n) {
+		int ret = wait_fd(fd, out ? POLLOUT : POLLIN, timeout_ms);
 		ssize_t r;
 
 		if (ret)
 			return ret;
-		r = recv(fd, (char *)buf + got, n - got, 0);
-		if (r == 0)
+		r = out ? send(fd, (char *)buf + done, n - done, MSG_NOSIGNAL) :
+			  recv(fd, (char *)buf + done, n - done, 0);
+		if (r == 0 && !out)
 			return -ECONNRESET;
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			return -errno;
 		}
-		got += r;
+		done += r;
 	}
 	return 0;
 }
 
+int iscsi_read_full(int fd, void *buf, size_t n, int timeout_ms)
+{
+	return transfer_full(fd, buf, n, timeout_ms, false);
+}
+
 int iscsi_write_full(int fd, const void *buf, size_t n, int timeout_ms)
 {
-	size_t done = 0;
-
-	while (done < n) {
-		int ret = wait_fd(fd, POLLOUT, timeout_ms);
-		ssize_t w;
-
-		if (ret)
-			return ret;
-		w = send(fd, (const char *)buf + done, n - done, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -errno;
-		}
-		done += w;
-	}
-	return 0;
+	/* send() does not write through buf; the cast keeps one loop for both ways. */
+	return transfer_full(fd, (void *)buf, n, timeout_ms, true);
 }
 
 #define LOGIN_TEXT_MAX 8192

@@ -26,25 +26,15 @@ for _ in $(seq 300); do [ -f /tmp/r-uc ] && [ -f /tmp/r-cp ] && break; sleep 0.1
 uc=$(awk '{print $1}' /tmp/r-uc); cp=$(awk '{print $1}' /tmp/r-cp)
 sleep 1
 echo "devices: kernel=$sd netublk-user-copy=$uc netublk-copy=$cp; $(uname -r)"
-cpu_ticks() { awk '{print $14 + $15}' /proc/$1/stat; }
+. "$(dirname "$0")/bench-lib.sh"
 out=/share/bench.tsv
 echo -e "rep\tjob\tdevice\tiops\tMBps\tcpu_s\tsecs" >$out
 for rep in $(seq 1 "$REPS"); do
 	for job in "rr4k-qd32 randread 4k 32" "seq128k-qd16 read 128k 16" "rr4k-qd1 randread 4k 1"; do
 		set -- $job
-		for dev in "$sd" "$uc" "$cp"; do
-			pid=; name=kernel-iscsi
-			[ "$dev" = "$uc" ] && pid=$uc_pid name=netublk-user-copy
-			[ "$dev" = "$cp" ] && pid=$cp_pid name=netublk-copy
-			c0=0; [ -n "$pid" ] && c0=$(cpu_ticks $pid)
-			r=$(fio --name=$1 --filename="$dev" --ioengine=io_uring --direct=1 --rw=$2 \
-				--bs=$3 --iodepth=$4 --size=${SIZE_MB}M --runtime=$SECS --time_based \
-				--output-format=terse --terse-version=3)
-			c1=0; [ -n "$pid" ] && c1=$(cpu_ticks $pid)
-			echo "$r" | awk -F';' -v rep=$rep -v job=$1 -v dev=$name -v cpu=$((c1 - c0)) -v secs=$SECS \
-				'{printf "%s\t%s\t%s\t%d\t%.1f\t%.2f\t%d\n", rep, job, dev, $8, $7/1024, cpu/100, secs}' >>$out
-			tail -n 1 $out
-		done
+		bench_fio $out $rep $1 $2 $3 $4 "$sd" kernel-iscsi "" $SIZE_MB $SECS
+		bench_fio $out $rep $1 $2 $3 $4 "$uc" netublk-user-copy $uc_pid $SIZE_MB $SECS
+		bench_fio $out $rep $1 $2 $3 $4 "$cp" netublk-copy $cp_pid $SIZE_MB $SECS
 	done
 done
 kill -TERM $uc_pid $cp_pid; wait $uc_pid $cp_pid

@@ -18,24 +18,15 @@ echo "devices: null_blk=/dev/nullb0 netublk-zc=$zc ($(awk '{print $2}' /tmp/r-zc
 for d in /dev/nullb0 "$zc" "$uc"; do # precondition: no reads of holes
 	dd if=/dev/urandom of="$d" bs=1M count=$SIZE_MB oflag=direct status=none
 done
-cpu_ticks() { awk '{print $14 + $15}' /proc/$1/stat; }
+. "$(dirname "$0")/bench-lib.sh"
 out=/share/bench.tsv
 echo -e "rep\tjob\tdevice\tiops\tMBps\tcpu_s\tsecs" >$out
 for rep in $(seq 1 "$REPS"); do
 	for job in "rr4k randread 4k 32" "seq128k read 128k 16"; do
 		set -- $job
-		for dev in /dev/nullb0 "$zc" "$uc"; do
-			pid=; [ "$dev" = "$zc" ] && pid=$zc_pid; [ "$dev" = "$uc" ] && pid=$uc_pid
-			c0=0; [ -n "$pid" ] && c0=$(cpu_ticks $pid)
-			r=$(fio --name=$1 --filename="$dev" --ioengine=io_uring --direct=1 --rw=$2 \
-				--bs=$3 --iodepth=$4 --size=${SIZE_MB}M --runtime=$SECS --time_based \
-				--output-format=terse --terse-version=3)
-			c1=0; [ -n "$pid" ] && c1=$(cpu_ticks $pid)
-			name=null_blk; [ "$dev" = "$zc" ] && name=netublk-zc; [ "$dev" = "$uc" ] && name=netublk-uc
-			echo "$r" | awk -F';' -v rep=$rep -v job=$1 -v dev=$name -v cpu=$((c1 - c0)) -v secs=$SECS \
-				'{printf "%s\t%s\t%s\t%d\t%.1f\t%.2f\t%d\n", rep, job, dev, $8, $7/1024, cpu/100, secs}' >>$out
-			tail -n 1 $out
-		done
+		bench_fio $out $rep $1 $2 $3 $4 /dev/nullb0 null_blk "" $SIZE_MB $SECS
+		bench_fio $out $rep $1 $2 $3 $4 "$zc" netublk-zc $zc_pid $SIZE_MB $SECS
+		bench_fio $out $rep $1 $2 $3 $4 "$uc" netublk-uc $uc_pid $SIZE_MB $SECS
 	done
 done
 kill -TERM $zc_pid $uc_pid; wait

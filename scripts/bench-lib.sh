@@ -1,0 +1,18 @@
+# shellcheck shell=bash
+# Shared by the VM benchmark guests: one fio job on one device, its figures
+# and the serving process's CPU time appended as a row of OUT (TSV: rep,
+# job, device, iops, MBps, cpu_s, secs).
+#   bench_fio OUT REP JOB RW BS QD DEV NAME PID SIZE_MB SECS
+bench_fio() {
+	local out=$1 rep=$2 job=$3 rw=$4 bs=$5 qd=$6 dev=$7 name=$8 pid=$9 size=${10} secs=${11}
+	local c0=0 c1=0 r
+	cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+	[ -n "$pid" ] && c0=$(cpu_ticks "$pid")
+	r=$(fio --name="$job" --filename="$dev" --ioengine=io_uring --direct=1 --rw="$rw" \
+		--bs="$bs" --iodepth="$qd" --size="${size}M" --runtime="$secs" --time_based \
+		--output-format=terse --terse-version=3)
+	[ -n "$pid" ] && c1=$(cpu_ticks "$pid")
+	echo "$r" | awk -F';' -v rep="$rep" -v job="$job" -v dev="$name" -v cpu=$((c1 - c0)) -v secs="$secs" \
+		'{printf "%s\t%s\t%s\t%d\t%.1f\t%.2f\t%d\n", rep, job, dev, $8, $7/1024, cpu/100, secs}' >>"$out"
+	tail -n 1 "$out"
+}
