@@ -23,6 +23,7 @@
 #include "ublk_features.h"
 #include "units.h"
 #include "target_spec.h"
+#include "conffile.h"
 #include "iscsi_transport.h"
 
 #define MAX_MEM_VOLS 16
@@ -32,6 +33,7 @@ struct options {
 	unsigned nr_mem;
 	const char *iscsi;
 	const char *discover;
+	const char *config;
 	unsigned queues;
 	unsigned depth;
 	unsigned backend_depth;
@@ -48,6 +50,7 @@ static void usage(FILE *f)
 		"\n"
 		"Serves volumes as /dev/ublkbN until SIGINT or SIGTERM, then removes them.\n"
 		"\n"
+		"  --config FILE         serve the targets of a config file (conf/netublk.conf.example)\n"
 		"  --iscsi SPEC          an iSCSI target: portal=HOST:PORT,target=IQN[,chap_user=U,\n"
 		"                        chap_secret=S,header_digest=crc32c,...]; every LUN\n"
 		"                        becomes a device\n"
@@ -71,6 +74,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "mem", required_argument, NULL, 'm' },
 		{ "iscsi", required_argument, NULL, 'I' },
 		{ "discover", required_argument, NULL, 'S' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "queues", required_argument, NULL, 'q' },
 		{ "depth", required_argument, NULL, 'd' },
 		{ "backend-depth", required_argument, NULL, 'b' },
@@ -107,6 +111,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'S':
 			o->discover = optarg;
+			break;
+		case 'c':
+			o->config = optarg;
 			break;
 		case 'q':
 			if (nu_parse_uint(optarg, 1, 64, &o->queues)) {
@@ -172,8 +179,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	if (o->discover)
 		return 0;
-	if (!o->nr_mem && !o->iscsi) {
-		fprintf(stderr, "netublkd: nothing to serve: give --iscsi SPEC or --mem SIZE\n");
+	if (!o->nr_mem && !o->iscsi && !o->config) {
+		fprintf(stderr, "netublkd: nothing to serve: give --config FILE, --iscsi SPEC or "
+				"--mem SIZE\n");
+		return -EINVAL;
+	}
+	if (!!o->nr_mem + !!o->iscsi + !!o->config > 1) {
+		fprintf(stderr, "netublkd: --config, --iscsi and --mem do not mix\n");
 		return -EINVAL;
 	}
 	if (o->nr_mem && o->iscsi) {
@@ -213,11 +225,14 @@ struct served {
 	struct iscsi_host *ih;
 	struct nu_mem_backend *mem;
 	const struct options *o;
+	const struct nu_conf_target *ct; /* LUN filter and device options, if from a config */
 	struct ublk_dev *devs[ISCSI_MAX_LUNS];
 	unsigned nr_vols;
 };
 
-static int write_ready_file(const char *path, const struct served *sv)
+#define MAX_HOSTS NU_CONF_MAX_TARGETS
+
+static int write_ready_file(const char *path, const struct served *svs, unsigned n)
 {
 	char tmp[4096];
 	FILE *f;
@@ -226,10 +241,11 @@ static int write_ready_file(const char *path, const struct served *sv)
 	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
-	for (unsigned i = 0; i < sv->nr_vols; i++)
-		if (sv->devs[i])
-			fprintf(f, "/dev/ublkb%d %s\n", ublk_dev_id(sv->devs[i]),
-				ublk_data_mode_name(ublk_dev_data_mode(sv->devs[i])));
+	for (unsigned h = 0; h < n; h++)
+		for (unsigned i = 0; i < svs[h].nr_vols; i++)
+			if (svs[h].devs[i])
+				fprintf(f, "/dev/ublkb%d %s\n", ublk_dev_id(svs[h].devs[i]),
+					ublk_data_mode_name(ublk_dev_data_mode(svs[h].devs[i])));
 	if (fclose(f) || rename(tmp, path))
 		return -errno;
 	return 0;
@@ -242,12 +258,21 @@ static int add_volume(struct served *sv, unsigned vol)
 				       .data_mode = sv->o->data_mode };
 	struct nu_volume_geom g;
 
-	if (sv->ih)
-		g = iscsi_host_lun(sv->ih, vol)->geom;
-	else
-		nu_mem_geom(sv->mem, vol, &g);
 	if (vol >= sv->nr_vols)
 		sv->nr_vols = vol + 1;
+	if (sv->ih) {
+		const struct iscsi_lun_info *li = iscsi_host_lun(sv->ih, vol);
+
+		if (sv->ct && !nu_conf_lun_wanted(sv->ct, li->lun))
+			return 0; /* filtered out by the config's luns = */
+		g = li->geom;
+	} else {
+		nu_mem_geom(sv->mem, vol, &g);
+	}
+	if (sv->ct && sv->ct->read_only)
+		g.read_only = true;
+	if (sv->ct && !sv->ct->discard)
+		g.discard_granularity = g.max_discard = g.max_write_zeroes = 0;
 	return ublk_dev_create(sv->ctrl, sv->host, vol, &g, &cfg, &sv->devs[vol]);
 }
 
@@ -261,7 +286,7 @@ static void remove_volume(struct served *sv, unsigned vol)
 }
 
 /* The target's LUNs changed: devices for new LUNs, none for gone ones, new sizes. */
-static void rescan(struct served *sv)
+static void rescan(struct served *sv, const struct served *all, unsigned n)
 {
 	struct iscsi_rescan *r = calloc(1, sizeof(*r));
 
@@ -279,29 +304,32 @@ static void rescan(struct served *sv)
 		if (add_volume(sv, r->added[i]) < 0)
 			nu_err("no device for the new volume %u", r->added[i]);
 	if (sv->o->ready_file && (r->nr_added || r->nr_removed))
-		write_ready_file(sv->o->ready_file, sv);
+		write_ready_file(sv->o->ready_file, all, n);
 	free(r);
 }
 
 /* Serves until SIGINT or SIGTERM; rescans when the target says its LUNs changed. */
-static int wait_for_stop(struct served *sv, const sigset_t *sigs)
+static int wait_for_stop(struct served *svs, unsigned n, const sigset_t *sigs)
 {
-	struct pollfd pfd[2] = {
-		{ .fd = signalfd(-1, sigs, SFD_CLOEXEC), .events = POLLIN },
-		{ .fd = sv->ih ? iscsi_host_event_fd(sv->ih) : -1, .events = POLLIN },
-	};
+	struct pollfd pfd[1 + MAX_HOSTS];
 	struct signalfd_siginfo si;
 
+	pfd[0] = (struct pollfd){ .fd = signalfd(-1, sigs, SFD_CLOEXEC), .events = POLLIN };
+	for (unsigned h = 0; h < n; h++)
+		pfd[1 + h] = (struct pollfd){
+			.fd = svs[h].ih ? iscsi_host_event_fd(svs[h].ih) : -1, .events = POLLIN
+		};
 	if (pfd[0].fd < 0)
 		return -errno;
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, 1 + n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if (pfd[1].revents & POLLIN)
-			rescan(sv);
+		for (unsigned h = 0; h < n; h++)
+			if (pfd[1 + h].revents & POLLIN)
+				rescan(&svs[h], svs, n);
 		if (!(pfd[0].revents & POLLIN))
 			continue;
 		if (read(pfd[0].fd, &si, sizeof(si)) != sizeof(si))
@@ -317,17 +345,58 @@ static int wait_for_stop(struct served *sv, const sigset_t *sigs)
 	return 0;
 }
 
+/* Brings up one host: its backend, its queues, a device per volume. */
+static int start_host(struct served *sv, const struct iscsi_target_config *tc,
+		      const struct options *o)
+{
+	const char *name = tc ? tc->target : "mem";
+	unsigned nr_vols;
+
+	if (tc) {
+		if (iscsi_host_create(tc, &sv->ih) < 0)
+			return -EIO;
+		nr_vols = iscsi_host_nr_luns(sv->ih);
+		sv->host = nu_host_create(name, o->queues, o->backend_depth, &nu_iscsi_transport,
+					  sv->ih);
+	} else {
+		sv->mem = nu_mem_create(o->mem_size, o->nr_mem, o->block_size);
+		if (!sv->mem)
+			return -ENOMEM;
+		nu_warn("serving the memory TEST backend: data is lost when netublkd exits");
+		nr_vols = o->nr_mem;
+		sv->host = nu_host_create(name, o->queues, o->backend_depth, &nu_mem_transport,
+					  sv->mem);
+	}
+	if (!sv->host || nu_host_start(sv->host) < 0)
+		return -EIO;
+	for (unsigned i = 0; i < nr_vols; i++)
+		if (add_volume(sv, i) < 0)
+			return -EIO;
+	return 0;
+}
+
+static void stop_host(struct served *sv)
+{
+	for (unsigned i = sv->nr_vols; i-- > 0;)
+		remove_volume(sv, i);
+	if (sv->host) {
+		nu_host_stop(sv->host);
+		nu_host_destroy(sv->host);
+	}
+	nu_mem_destroy(sv->mem);
+	iscsi_host_destroy(sv->ih);
+	memset(sv, 0, sizeof(*sv));
+}
+
 int main(int argc, char **argv)
 {
-	static struct served sv;
-	struct nu_mem_backend *mem = NULL;
-	struct iscsi_host *ih = NULL;
+	static struct served svs[MAX_HOSTS];
+	static struct nu_conf conf;
 	struct iscsi_target_config tc;
-	unsigned nr_vols;
-	struct nu_host *host = NULL;
 	struct ublk_ctrl ctrl = { .fd = -1 };
 	struct options o;
 	sigset_t sigs;
+	unsigned nr_hosts = 0, nr_devs = 0;
 	int ret, status = 1;
 
 	if (parse_options(argc, argv, &o))
@@ -359,6 +428,19 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (o.config) {
+		char err[512];
+
+		if (nu_conf_load(o.config, &conf, err, sizeof(err))) {
+			fprintf(stderr, "netublkd: %s\n", err);
+			return 2;
+		}
+		o.queues = conf.queues;
+		o.depth = conf.queue_depth;
+		o.backend_depth = conf.backend_depth;
+		o.data_mode = conf.data_mode;
+		nu_log_set_level(conf.log_level);
+	}
 
 	/* Every thread inherits this mask; the main thread reads signals from a signalfd. */
 	sigemptyset(&sigs);
@@ -370,43 +452,42 @@ int main(int argc, char **argv)
 
 	if (ublk_ctrl_open(&ctrl) < 0)
 		return 1;
-	if (o.iscsi) {
-		if (iscsi_host_create(&tc, &ih) < 0)
+	if (o.config) {
+		/* One target that cannot be reached does not keep the others down. */
+		for (unsigned t = 0; t < conf.nr_targets; t++) {
+			struct served *sv = &svs[nr_hosts];
+
+			*sv = (struct served){ .ctrl = &ctrl, .o = &o, .ct = &conf.targets[t] };
+			if (start_host(sv, &conf.targets[t].iscsi, &o) < 0) {
+				nu_err("target %s (%s at %s) is not served", conf.targets[t].name,
+				       conf.targets[t].iscsi.target, conf.targets[t].iscsi.portal);
+				stop_host(sv);
+				continue;
+			}
+			nr_hosts++;
+		}
+		if (!nr_hosts)
 			goto out;
-		nr_vols = iscsi_host_nr_luns(ih);
-		host = nu_host_create(tc.target, o.queues, o.backend_depth, &nu_iscsi_transport,
-				      ih);
 	} else {
-		mem = nu_mem_create(o.mem_size, o.nr_mem, o.block_size);
-		if (!mem)
+		svs[0] = (struct served){ .ctrl = &ctrl, .o = &o };
+		nr_hosts = 1;
+		if (start_host(&svs[0], o.iscsi ? &tc : NULL, &o) < 0)
 			goto out;
-		nu_warn("serving the memory TEST backend: data is lost when netublkd exits");
-		nr_vols = o.nr_mem;
-		host = nu_host_create("mem", o.queues, o.backend_depth, &nu_mem_transport, mem);
 	}
-	if (!host || nu_host_start(host) < 0)
-		goto out;
-	sv = (struct served){ .ctrl = &ctrl, .host = host, .ih = ih, .mem = mem, .o = &o };
-	for (unsigned i = 0; i < nr_vols; i++)
-		if (add_volume(&sv, i) < 0)
-			goto out;
-	if (o.ready_file && (ret = write_ready_file(o.ready_file, &sv)) < 0) {
+	if (o.ready_file && (ret = write_ready_file(o.ready_file, svs, nr_hosts)) < 0) {
 		nu_err("cannot write %s: %s", o.ready_file, strerror(-ret));
 		goto out;
 	}
-	nu_info("ready: %u device(s); SIGINT or SIGTERM stops", nr_vols);
-	if (wait_for_stop(&sv, &sigs) < 0)
+	for (unsigned h = 0; h < nr_hosts; h++)
+		for (unsigned i = 0; i < svs[h].nr_vols; i++)
+			nr_devs += !!svs[h].devs[i];
+	nu_info("ready: %u device(s) from %u host(s); SIGINT or SIGTERM stops", nr_devs, nr_hosts);
+	if (wait_for_stop(svs, nr_hosts, &sigs) < 0)
 		goto out;
 	status = 0;
 out:
-	for (unsigned i = sv.nr_vols; i-- > 0;)
-		remove_volume(&sv, i);
-	if (host) {
-		nu_host_stop(host);
-		nu_host_destroy(host);
-	}
-	nu_mem_destroy(mem);
-	iscsi_host_destroy(ih);
+	for (unsigned h = nr_hosts; h-- > 0;)
+		stop_host(&svs[h]);
 	ublk_ctrl_close(&ctrl);
 	if (o.ready_file)
 		unlink(o.ready_file);

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <ini.h>
+
+#include "conffile.h"
+#include "log.h"
+#include "target_spec.h"
+#include "ublk_features.h"
+#include "units.h"
+
+struct parse {
+	struct nu_conf *c;
+	const char *path;
+	FILE *f;
+	unsigned line;
+	bool secrets_only; /* parsing the secrets file */
+	char *err;
+	unsigned err_len;
+	bool failed;
+	struct nu_conf_target *cur; /* the section being read */
+	char cur_section[128];
+	bool header_seen;     /* a [section] line since the last key */
+	unsigned header_line; /* where it was */
+};
+
+static int fail_at(struct parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail_at(struct parse *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (p->failed)
+		return 0; /* the first error is the one that counts */
+	p->failed = true;
+	n = snprintf(p->err, p->err_len, "%s:%u: ", p->path, p->line);
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, p->err_len - n, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+/* inih reads through this, so the handler knows the line it is on. */
+static char *reader(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	char *r = fgets(str, num, p->f);
+
+	if (r) {
+		/* inih does not report headers: a repeated [target x] would merge silently. */
+		const char *s = r + strspn(r, " \t");
+
+		p->line++;
+		if (*s == '[') {
+			p->header_seen = true;
+			p->header_line = p->line;
+		}
+	}
+	return r;
+}
+
+static struct nu_conf_target *target_named(struct nu_conf *c, const char *name)
+{
+	for (unsigned i = 0; i < c->nr_targets; i++)
+		if (!strcmp(c->targets[i].name, name))
+			return &c->targets[i];
+	return NULL;
+}
+
+static int enter_section(struct parse *p, const char *section)
+{
+	struct nu_conf *c = p->c;
+	const char *name;
+
+	snprintf(p->cur_section, sizeof(p->cur_section), "%s", section);
+	p->cur = NULL;
+	if (!strcmp(section, "global"))
+		return p->secrets_only ? fail_at(p, "[global] does not belong in a secrets file") : 1;
+	if (strncmp(section, "target ", 7) || !section[7])
+		return fail_at(p, "unknown section [%s] (want [global] or [target NAME])", section);
+	name = section + 7;
+	if (strlen(name) >= sizeof(c->targets[0].name))
+		return fail_at(p, "target name '%s' is too long", name);
+	p->cur = target_named(c, name);
+	if (p->secrets_only) {
+		if (!p->cur)
+			return fail_at(p, "secrets for [target %s], which the config does not have",
+				       name);
+		return 1;
+	}
+	if (p->cur)
+		return fail_at(p, "[target %s] appears twice (first on line %u, again on line %u)",
+			       name, p->cur->line, p->header_line);
+	if (c->nr_targets == NU_CONF_MAX_TARGETS)
+		return fail_at(p, "more than %d targets", NU_CONF_MAX_TARGETS);
+	p->cur = &c->targets[c->nr_targets++];
+	memset(p->cur, 0, sizeof(*p->cur));
+	snprintf(p->cur->name, sizeof(p->cur->name), "%s", name);
+	p->cur->line = p->header_line;
+	p->cur->discard = true;
+	iscsi_target_config_defaults(&p->cur->iscsi);
+	p->cur->iscsi.initiator[0] = '\0'; /* the global one unless set here */
+	return 1;
+}
+
+static int set_uint(struct parse *p, const char *key, const char *v, unsigned min, unsigned max,
+		    unsigned *out)
+{
+	if (nu_parse_uint(v, min, max, out))
+		return fail_at(p, "%s must be a number from %u to %u, not '%s'", key, min, max, v);
+	return 1;
+}
+
+static int set_yes_no(struct parse *p, const char *key, const char *v, bool *out)
+{
+	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true")) {
+		*out = true;
+		return 1;
+	}
+	if (!strcasecmp(v, "no") || !strcasecmp(v, "false")) {
+		*out = false;
+		return 1;
+	}
+	return fail_at(p, "%s must be yes or no, not '%s'", key, v);
+}
+
+static int global_key(struct parse *p, const char *k, const char *v)
+{
+	struct nu_conf *c = p->c;
+	enum nu_log_level level;
+
+	if (!strcmp(k, "initiator")) {
+		if (!*v || strlen(v) >= sizeof(c->initiator))
+			return fail_at(p, "initiator must be 1 to %zu characters",
+				       sizeof(c->initiator) - 1);
+		snprintf(c->initiator, sizeof(c->initiator), "%s", v);
+		return 1;
+	}
+	if (!strcmp(k, "queues"))
+		return set_uint(p, k, v, 1, 64, &c->queues);
+	if (!strcmp(k, "queue_depth"))
+		return set_uint(p, k, v, 1, 4096, &c->queue_depth);
+	if (!strcmp(k, "backend_depth"))
+		return set_uint(p, k, v, 1, 4096, &c->backend_depth);
+	if (!strcmp(k, "data_mode")) {
+		if (ublk_data_mode_parse(v, &c->data_mode))
+			return fail_at(p, "data_mode must be auto, zero-copy, copy or user-copy");
+		return 1;
+	}
+	if (!strcmp(k, "log_level")) {
+		if (nu_log_level_parse(v, &level))
+			return fail_at(p, "log_level must be error, warn, info or debug");
+		c->log_level = level;
+		return 1;
+	}
+	if (!strcmp(k, "secrets")) {
+		if (!*v || strlen(v) >= sizeof(c->secrets))
+			return fail_at(p, "secrets must be a path");
+		snprintf(c->secrets, sizeof(c->secrets), "%s", v);
+		return 1;
+	}
+	return fail_at(p, "unknown key '%s' in [global]", k);
+}
+
+static int parse_luns(struct parse *p, struct nu_conf_target *t, const char *v)
+{
+	char buf[512], *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	t->nr_luns = 0;
+	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		unsigned lun;
+
+		if (nu_parse_uint(tok, 0, 16383, &lun))
+			return fail_at(p, "luns is a list of LUN numbers, not '%s'", tok);
+		if (t->nr_luns == NU_CONF_MAX_LUNS)
+			return fail_at(p, "more than %d LUNs listed", NU_CONF_MAX_LUNS);
+		t->luns[t->nr_luns++] = lun;
+	}
+	if (!t->nr_luns)
+		return fail_at(p, "luns is empty");
+	return 1;
+}
+
+static int target_key(struct parse *p, const char *k, const char *v)
+{
+	struct nu_conf_target *t = p->cur;
+	char err[200];
+
+	if (p->secrets_only && strcmp(k, "chap_secret") && strcmp(k, "mutual_secret"))
+		return fail_at(p, "only chap_secret and mutual_secret belong in a secrets file, "
+				  "not '%s'",
+			       k);
+	if (!strcmp(k, "transport")) {
+		if (strcmp(v, "iscsi"))
+			return fail_at(p, "transport '%s' is not supported (iscsi)", v);
+		return 1;
+	}
+	if (!strcmp(k, "luns"))
+		return parse_luns(p, t, v);
+	if (!strcmp(k, "read_only"))
+		return set_yes_no(p, k, v, &t->read_only);
+	if (!strcmp(k, "discard"))
+		return set_yes_no(p, k, v, &t->discard);
+	if (nu_iscsi_key_set(&t->iscsi, k, v, err, sizeof(err)))
+		return fail_at(p, "[target %s]: %s", t->name, err);
+	return 1;
+}
+
+static int handler(void *user, const char *section, const char *k, const char *v)
+{
+	struct parse *p = user;
+
+	if (p->failed)
+		return 0;
+	if (p->header_seen || strcmp(section, p->cur_section)) {
+		p->header_seen = false;
+		if (!enter_section(p, section))
+			return 0;
+	}
+	if (!*section)
+		return fail_at(p, "'%s' outside any section", k);
+	if (!strcmp(section, "global"))
+		return global_key(p, k, v);
+	return p->cur ? target_key(p, k, v) : 0;
+}
+
+static int parse_file(struct parse *p, const char *path)
+{
+	int ret;
+
+	p->path = path;
+	p->line = 0;
+	p->cur = NULL;
+	p->cur_section[0] = '\0';
+	p->header_seen = false;
+	p->f = fopen(path, "r");
+	if (!p->f) {
+		snprintf(p->err, p->err_len, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	ret = ini_parse_stream(reader, p, handler, p);
+	fclose(p->f);
+	if (ret > 0 && !p->failed) {
+		p->line = ret;
+		fail_at(p, "syntax error (want [section] or key = value)");
+	}
+	return p->failed || ret ? -EINVAL : 0;
+}
+
+static int check_secrets_file(const char *path, char *err, unsigned err_len)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		snprintf(err, err_len, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, err_len,
+			 "%s: secrets file is accessible to others (mode %04o): chmod 600 it",
+			 path, st.st_mode & 07777);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int nu_conf_load(const char *path, struct nu_conf *c, char *err, unsigned err_len)
+{
+	struct parse p = { .c = c, .err = err, .err_len = err_len };
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	c->queues = 2;
+	c->queue_depth = 64;
+	c->backend_depth = 64;
+	c->data_mode = UBLK_DM_BEST;
+	c->log_level = NU_LOG_INFO;
+	snprintf(c->initiator, sizeof(c->initiator), "iqn.2026-11.org.netublk:initiator");
+	ret = parse_file(&p, path);
+	if (ret)
+		return ret;
+	if (c->secrets[0]) {
+		ret = check_secrets_file(c->secrets, err, err_len);
+		if (ret)
+			return ret;
+		p.secrets_only = true;
+		ret = parse_file(&p, c->secrets);
+		if (ret)
+			return ret;
+	}
+	for (unsigned i = 0; i < c->nr_targets; i++) {
+		struct nu_conf_target *t = &c->targets[i];
+		struct iscsi_target_config *ic = &t->iscsi;
+		const char *why = NULL;
+
+		if (!ic->initiator[0])
+			snprintf(ic->initiator, sizeof(ic->initiator), "%s", c->initiator);
+		if (!ic->portal[0])
+			why = "portal is missing";
+		else if (!ic->target[0])
+			why = "target is missing";
+		else if (!ic->chap_user[0] != !ic->chap_secret[0])
+			why = "chap_user and chap_secret go together";
+		else if (!ic->mutual_user[0] != !ic->mutual_secret[0])
+			why = "mutual_user and mutual_secret go together";
+		else if (ic->mutual_user[0] && !ic->chap_user[0])
+			why = "mutual CHAP needs one-way CHAP (chap_user) too";
+		else if (ic->mutual_secret[0] && !strcmp(ic->mutual_secret, ic->chap_secret))
+			why = "mutual_secret must differ from chap_secret";
+		if (why) {
+			snprintf(err, err_len, "%s:%u: [target %s]: %s", path, t->line, t->name, why);
+			return -EINVAL;
+		}
+	}
+	if (!c->nr_targets) {
+		snprintf(err, err_len, "%s: no [target NAME] section: nothing to serve", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+bool nu_conf_lun_wanted(const struct nu_conf_target *t, uint32_t lun)
+{
+	if (!t->nr_luns)
+		return true;
+	for (unsigned i = 0; i < t->nr_luns; i++)
+		if (t->luns[i] == lun)
+			return true;
+	return false;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NETUBLK_CONFFILE_H
+#define NETUBLK_CONFFILE_H
+
+/*
+ * netublkd's config file: INI syntax (parsed by inih), a [global] section
+ * and one [target NAME] section per target. Secrets may sit in a separate
+ * file (global "secrets = PATH", same syntax) that nobody but its owner
+ * may read. Every error names the file, the line and what is wrong;
+ * unknown sections and keys are errors. conf/netublk.conf.example
+ * documents every key.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "discover.h"
+
+#define NU_CONF_MAX_TARGETS 32
+#define NU_CONF_MAX_LUNS 64
+
+struct nu_conf_target {
+	char name[64];
+	unsigned line; /* of its section header */
+	struct iscsi_target_config iscsi;
+	uint32_t luns[NU_CONF_MAX_LUNS]; /* only these LUNs, if nr_luns */
+	unsigned nr_luns;
+	bool read_only;
+	bool discard;
+};
+
+struct nu_conf {
+	char initiator[224];
+	unsigned queues, queue_depth, backend_depth;
+	int data_mode;
+	int log_level;
+	char secrets[256];
+	struct nu_conf_target targets[NU_CONF_MAX_TARGETS];
+	unsigned nr_targets;
+};
+
+/* Returns 0, or -errno with err holding "FILE:LINE: what is wrong". */
+int nu_conf_load(const char *path, struct nu_conf *c, char *err, unsigned err_len);
+bool nu_conf_lun_wanted(const struct nu_conf_target *t, uint32_t lun);
+
+#endif

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: MIT
+/* The config file: a good one, every class of bad one, and secrets files. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "conffile.h"
+#include "ublk_features.h"
+
+static char dir[] = "/tmp/netublk-conf-XXXXXX";
+static char path[300], spath[300];
+
+static void write_file(const char *p, const char *text, mode_t mode)
+{
+	FILE *f = fopen(p, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(p, mode);
+}
+
+static int load(const char *text, struct nu_conf *c, char *err)
+{
+	write_file(path, text, 0644);
+	return nu_conf_load(path, c, err, 256);
+}
+
+static void test_good(void **state)
+{
+	static struct nu_conf c;
+	char err[256] = "";
+
+	assert_int_equal(load("# netublk\n"
+			      "[global]\n"
+			      "initiator = iqn.2026-11.org.example:host\n"
+			      "queues = 4\n"
+			      "data_mode = copy\n"
+			      "\n"
+			      "[target lio]\n"
+			      "transport = iscsi\n"
+			      "portal = 127.0.0.1:3260\n"
+			      "target = iqn.2026-11.org.example:lio\n"
+			      "header_digest = crc32c\n"
+			      "luns = 0, 2\n"
+			      "read_only = yes\n"
+			      "\n"
+			      "[target tgt]\n"
+			      "portal = 127.0.0.1:3261\n"
+			      "target = iqn.2026-11.org.example:tgt\n"
+			      "initiator = iqn.2026-11.org.example:other\n"
+			      "discard = no\n",
+			      &c, err),
+			 0);
+	assert_int_equal(c.nr_targets, 2);
+	assert_int_equal(c.queues, 4);
+	assert_int_equal(c.data_mode, UBLK_DM_COPY);
+	assert_string_equal(c.targets[0].name, "lio");
+	assert_true(c.targets[0].iscsi.header_digest);
+	assert_true(c.targets[0].read_only);
+	assert_true(c.targets[0].discard);
+	assert_true(nu_conf_lun_wanted(&c.targets[0], 2));
+	assert_false(nu_conf_lun_wanted(&c.targets[0], 1));
+	assert_true(nu_conf_lun_wanted(&c.targets[1], 7));
+	assert_false(c.targets[1].discard);
+	/* The global initiator unless a target sets its own. */
+	assert_string_equal(c.targets[0].iscsi.initiator, "iqn.2026-11.org.example:host");
+	assert_string_equal(c.targets[1].iscsi.initiator, "iqn.2026-11.org.example:other");
+}
+
+static void test_bad(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} v[] = {
+		{ "[global]\nqueues = 0\n", ":2: queues must be a number from 1 to 64" },
+		{ "[global]\nbogus = 1\n", ":2: unknown key 'bogus' in [global]" },
+		{ "[tgt x]\nportal = a\n", ":2: unknown section [tgt x]" },
+		{ "portal = a\n", ":1: 'portal' outside any section" },
+		{ "[global]\nthis line is wrong\n", ":2: syntax error" },
+		{ "[target a]\nportal = p\ntarget = t\nheader_digest = md5\n",
+		  ":4: [target a]: header_digest must be crc32c or none" },
+		{ "[target a]\nportal = p\nfrobnicate = 1\n", ":3: [target a]: unknown key 'frobnicate'" },
+		{ "[target a]\nportal = p\n", ":1: [target a]: target is missing" },
+		{ "[target a]\ntarget = t\nportal = p\nchap_user = u\n",
+		  "chap_user and chap_secret go together" },
+		{ "[target a]\nportal = p\ntarget = t\n[target a]\nportal = q\n",
+		  ":5: [target a] appears twice (first on line 1, again on line 4)" },
+		{ "[target a]\nportal = p\ntarget = t\ntransport = fc\n", ":4: transport 'fc'" },
+		{ "[target a]\nportal = p\ntarget = t\nluns = 1,x\n", ":4: luns is a list" },
+		{ "[target a]\nportal = p\ntarget = t\nread_only = maybe\n", ":4: read_only must be yes or no" },
+		{ "[global]\nqueues = 2\n", "no [target NAME] section" },
+	};
+	static struct nu_conf c;
+	char err[256];
+
+	for (unsigned i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		err[0] = 0;
+		if (load(v[i].text, &c, err) == 0)
+			fail_msg("case %u loaded", i);
+		if (!strstr(err, v[i].want))
+			fail_msg("case %u: got '%s', want '%s'", i, err, v[i].want);
+		/* Every error names the file. */
+		assert_non_null(strstr(err, path));
+	}
+	assert_int_equal(nu_conf_load("/nonexistent/netublk.conf", &c, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "/nonexistent/netublk.conf"));
+}
+
+static void test_secrets(void **state)
+{
+	static struct nu_conf c;
+	char conf[512], err[256];
+
+	snprintf(conf, sizeof(conf),
+		 "[global]\nsecrets = %s\n[target a]\nportal = p\ntarget = t\nchap_user = u\n",
+		 spath);
+	write_file(spath, "[target a]\nchap_secret = s3cret-one\n", 0600);
+	assert_int_equal(load(conf, &c, err), 0);
+	assert_string_equal(c.targets[0].iscsi.chap_secret, "s3cret-one");
+	/* Readable by others: refused, saying what to do. */
+	chmod(spath, 0644);
+	assert_int_equal(load(conf, &c, err), -EPERM);
+	assert_non_null(strstr(err, "chmod 600"));
+	chmod(spath, 0640);
+	assert_int_equal(load(conf, &c, err), -EPERM);
+	/* Only secrets belong there. */
+	write_file(spath, "[target a]\nportal = elsewhere\n", 0600);
+	assert_int_equal(load(conf, &c, err), -EINVAL);
+	assert_non_null(strstr(err, spath));
+	assert_non_null(strstr(err, ":2: only chap_secret"));
+	write_file(spath, "[target b]\nchap_secret = x\n", 0600);
+	assert_int_equal(load(conf, &c, err), -EINVAL);
+	assert_non_null(strstr(err, "which the config does not have"));
+}
+
+static int setup(void **state)
+{
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/netublk.conf", dir);
+	snprintf(spath, sizeof(spath), "%s/secrets.conf", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	unlink(path);
+	unlink(spath);
+	rmdir(dir);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_secrets),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
