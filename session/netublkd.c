@@ -2,8 +2,8 @@
 /*
  * netublkd: serve remote volumes as ublk block devices.
  *
- * This first cut serves the built-in memory test backend; the session
- * manager (config file, iSCSI and NVMe/TCP targets) plugs in here.
+ * Options and the main loop; the session manager (session/manager.c)
+ * owns the targets, their hosts and their devices.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,15 +15,13 @@
 #include <poll.h>
 #include <sys/signalfd.h>
 
-#include "host.h"
 #include "log.h"
-#include "membackend.h"
 #include "ublk_ctrl.h"
-#include "ublk_dev.h"
 #include "ublk_features.h"
 #include "units.h"
 #include "target_spec.h"
 #include "conffile.h"
+#include "manager.h"
 #include "iscsi_transport.h"
 
 #define MAX_MEM_VOLS 16
@@ -204,200 +202,59 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-static void print_stats(struct nu_host *h, struct ublk_dev *d)
+/* Serves until SIGINT or SIGTERM; SIGHUP reloads the config file. */
+static int serve(struct nu_manager *m, const struct options *o, const sigset_t *sigs)
 {
-	const struct nu_volume_stats *s = nu_host_vol_stats(h, ublk_dev_volume(d));
-
-	nu_info("ublkb%d stats: read %llu ops %llu bytes, write %llu ops %llu bytes, flush %llu, "
-		"discard %llu ops %llu bytes, write-zeroes %llu, errors %llu",
-		ublk_dev_id(d), (unsigned long long)s->ops[NU_OP_READ],
-		(unsigned long long)s->bytes[NU_OP_READ], (unsigned long long)s->ops[NU_OP_WRITE],
-		(unsigned long long)s->bytes[NU_OP_WRITE], (unsigned long long)s->ops[NU_OP_FLUSH],
-		(unsigned long long)s->ops[NU_OP_DISCARD],
-		(unsigned long long)s->bytes[NU_OP_DISCARD],
-		(unsigned long long)s->ops[NU_OP_WRITE_ZEROES], (unsigned long long)s->errors);
-}
-
-/* The devices, indexed by volume; volumes that are gone leave a NULL. */
-struct served {
-	struct ublk_ctrl *ctrl;
-	struct nu_host *host;
-	struct iscsi_host *ih;
-	struct nu_mem_backend *mem;
-	const struct options *o;
-	const struct nu_conf_target *ct; /* LUN filter and device options, if from a config */
-	struct ublk_dev *devs[ISCSI_MAX_LUNS];
-	unsigned nr_vols;
-};
-
-#define MAX_HOSTS NU_CONF_MAX_TARGETS
-
-static int write_ready_file(const char *path, const struct served *svs, unsigned n)
-{
-	char tmp[4096];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return -errno;
-	for (unsigned h = 0; h < n; h++)
-		for (unsigned i = 0; i < svs[h].nr_vols; i++)
-			if (svs[h].devs[i])
-				fprintf(f, "/dev/ublkb%d %s\n", ublk_dev_id(svs[h].devs[i]),
-					ublk_data_mode_name(ublk_dev_data_mode(svs[h].devs[i])));
-	if (fclose(f) || rename(tmp, path))
-		return -errno;
-	return 0;
-}
-
-static int add_volume(struct served *sv, unsigned vol)
-{
-	struct ublk_dev_config cfg = { .dev_id = -1, .depth = sv->o->depth,
-				       .max_io_bytes = sv->o->max_io,
-				       .data_mode = sv->o->data_mode };
-	struct nu_volume_geom g;
-
-	if (vol >= sv->nr_vols)
-		sv->nr_vols = vol + 1;
-	if (sv->ih) {
-		const struct iscsi_lun_info *li = iscsi_host_lun(sv->ih, vol);
-
-		if (sv->ct && !nu_conf_lun_wanted(sv->ct, li->lun))
-			return 0; /* filtered out by the config's luns = */
-		g = li->geom;
-	} else {
-		nu_mem_geom(sv->mem, vol, &g);
-	}
-	if (sv->ct && sv->ct->read_only)
-		g.read_only = true;
-	if (sv->ct && !sv->ct->discard)
-		g.discard_granularity = g.max_discard = g.max_write_zeroes = 0;
-	return ublk_dev_create(sv->ctrl, sv->host, vol, &g, &cfg, &sv->devs[vol]);
-}
-
-static void remove_volume(struct served *sv, unsigned vol)
-{
-	if (!sv->devs[vol])
-		return;
-	print_stats(sv->host, sv->devs[vol]);
-	ublk_dev_destroy(sv->devs[vol]);
-	sv->devs[vol] = NULL;
-}
-
-/* The target's LUNs changed: devices for new LUNs, none for gone ones, new sizes. */
-static void rescan(struct served *sv, const struct served *all, unsigned n)
-{
-	struct iscsi_rescan *r = calloc(1, sizeof(*r));
-
-	if (!r || iscsi_host_rescan(sv->ih, r) < 0) {
-		free(r);
-		return;
-	}
-	for (unsigned i = 0; i < r->nr_removed; i++)
-		remove_volume(sv, r->removed[i]);
-	for (unsigned i = 0; i < r->nr_resized; i++)
-		if (sv->devs[r->resized[i]])
-			ublk_dev_update_size(sv->devs[r->resized[i]],
-					     iscsi_host_lun(sv->ih, r->resized[i])->geom.size);
-	for (unsigned i = 0; i < r->nr_added; i++)
-		if (add_volume(sv, r->added[i]) < 0)
-			nu_err("no device for the new volume %u", r->added[i]);
-	if (sv->o->ready_file && (r->nr_added || r->nr_removed))
-		write_ready_file(sv->o->ready_file, all, n);
-	free(r);
-}
-
-/* Serves until SIGINT or SIGTERM; rescans when the target says its LUNs changed. */
-static int wait_for_stop(struct served *svs, unsigned n, const sigset_t *sigs)
-{
-	struct pollfd pfd[1 + MAX_HOSTS];
+	static struct nu_conf conf;
+	struct pollfd pfd[1 + NU_CONF_MAX_TARGETS];
 	struct signalfd_siginfo si;
+	int sfd = signalfd(-1, sigs, SFD_CLOEXEC), timeout = nu_manager_run(m, NULL, 0);
 
-	pfd[0] = (struct pollfd){ .fd = signalfd(-1, sigs, SFD_CLOEXEC), .events = POLLIN };
-	for (unsigned h = 0; h < n; h++)
-		pfd[1 + h] = (struct pollfd){
-			.fd = svs[h].ih ? iscsi_host_event_fd(svs[h].ih) : -1, .events = POLLIN
-		};
-	if (pfd[0].fd < 0)
+	if (sfd < 0)
 		return -errno;
 	for (;;) {
-		if (poll(pfd, 1 + n, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+		unsigned n = nu_manager_pollfds(m, pfd + 1, NU_CONF_MAX_TARGETS);
+
+		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		if (poll(pfd, 1 + n, timeout) < 0 && errno != EINTR)
+			break;
+		timeout = nu_manager_run(m, pfd + 1, n);
+		if (!(pfd[0].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo != SIGHUP) {
+			nu_info("%s: removing devices", strsignal(si.ssi_signo));
 			break;
 		}
-		for (unsigned h = 0; h < n; h++)
-			if (pfd[1 + h].revents & POLLIN)
-				rescan(&svs[h], svs, n);
-		if (!(pfd[0].revents & POLLIN))
-			continue;
-		if (read(pfd[0].fd, &si, sizeof(si)) != sizeof(si))
-			continue;
-		if (si.ssi_signo == SIGHUP) {
+		if (!o->config) {
 			nu_info("SIGHUP: nothing to reload without a config file");
 			continue;
 		}
-		nu_info("%s: removing devices", strsignal(si.ssi_signo));
-		break;
+		{
+			char err[512];
+
+			if (nu_conf_load(o->config, &conf, err, sizeof(err))) {
+				nu_err("SIGHUP: %s; keeping the running configuration", err);
+				continue;
+			}
+			nu_info("SIGHUP: reloading %s", o->config);
+			nu_manager_apply(m, &conf);
+			timeout = nu_manager_run(m, NULL, 0);
+		}
 	}
-	close(pfd[0].fd);
+	close(sfd);
 	return 0;
-}
-
-/* Brings up one host: its backend, its queues, a device per volume. */
-static int start_host(struct served *sv, const struct iscsi_target_config *tc,
-		      const struct options *o)
-{
-	const char *name = tc ? tc->target : "mem";
-	unsigned nr_vols;
-
-	if (tc) {
-		if (iscsi_host_create(tc, &sv->ih) < 0)
-			return -EIO;
-		nr_vols = iscsi_host_nr_luns(sv->ih);
-		sv->host = nu_host_create(name, o->queues, o->backend_depth, &nu_iscsi_transport,
-					  sv->ih);
-	} else {
-		sv->mem = nu_mem_create(o->mem_size, o->nr_mem, o->block_size);
-		if (!sv->mem)
-			return -ENOMEM;
-		nu_warn("serving the memory TEST backend: data is lost when netublkd exits");
-		nr_vols = o->nr_mem;
-		sv->host = nu_host_create(name, o->queues, o->backend_depth, &nu_mem_transport,
-					  sv->mem);
-	}
-	if (!sv->host || nu_host_start(sv->host) < 0)
-		return -EIO;
-	for (unsigned i = 0; i < nr_vols; i++)
-		if (add_volume(sv, i) < 0)
-			return -EIO;
-	return 0;
-}
-
-static void stop_host(struct served *sv)
-{
-	for (unsigned i = sv->nr_vols; i-- > 0;)
-		remove_volume(sv, i);
-	if (sv->host) {
-		nu_host_stop(sv->host);
-		nu_host_destroy(sv->host);
-	}
-	nu_mem_destroy(sv->mem);
-	iscsi_host_destroy(sv->ih);
-	memset(sv, 0, sizeof(*sv));
 }
 
 int main(int argc, char **argv)
 {
-	static struct served svs[MAX_HOSTS];
 	static struct nu_conf conf;
 	struct iscsi_target_config tc;
 	struct ublk_ctrl ctrl = { .fd = -1 };
+	struct nu_manager *m = NULL;
+	struct nu_manager_options mo;
 	struct options o;
 	sigset_t sigs;
-	unsigned nr_hosts = 0, nr_devs = 0;
-	int ret, status = 1;
+	int status = 1;
 
 	if (parse_options(argc, argv, &o))
 		return 2;
@@ -452,44 +309,36 @@ int main(int argc, char **argv)
 
 	if (ublk_ctrl_open(&ctrl) < 0)
 		return 1;
+	mo = (struct nu_manager_options){
+		.queues = o.queues,
+		.depth = o.depth,
+		.backend_depth = o.backend_depth,
+		.max_io = o.max_io,
+		.data_mode = o.data_mode,
+		.ready_file = o.ready_file,
+		.mem_sizes = o.mem_size,
+		.nr_mem = o.nr_mem,
+		.mem_block_size = o.block_size,
+	};
+	m = nu_manager_create(&ctrl, &mo);
+	if (!m)
+		goto out;
 	if (o.config) {
-		/* One target that cannot be reached does not keep the others down. */
-		for (unsigned t = 0; t < conf.nr_targets; t++) {
-			struct served *sv = &svs[nr_hosts];
-
-			*sv = (struct served){ .ctrl = &ctrl, .o = &o, .ct = &conf.targets[t] };
-			if (start_host(sv, &conf.targets[t].iscsi, &o) < 0) {
-				nu_err("target %s (%s at %s) is not served", conf.targets[t].name,
-				       conf.targets[t].iscsi.target, conf.targets[t].iscsi.portal);
-				stop_host(sv);
-				continue;
-			}
-			nr_hosts++;
+		nu_manager_apply(m, &conf);
+		/* Unreachable targets are retried; with none up at all, there is nothing to do. */
+		if (!nu_manager_nr_up(m)) {
+			nu_err("no configured target could be served");
+			goto out;
 		}
-		if (!nr_hosts)
-			goto out;
-	} else {
-		svs[0] = (struct served){ .ctrl = &ctrl, .o = &o };
-		nr_hosts = 1;
-		if (start_host(&svs[0], o.iscsi ? &tc : NULL, &o) < 0)
-			goto out;
-	}
-	if (o.ready_file && (ret = write_ready_file(o.ready_file, svs, nr_hosts)) < 0) {
-		nu_err("cannot write %s: %s", o.ready_file, strerror(-ret));
+	} else if (nu_manager_add_one(m, o.iscsi ? &tc : NULL) < 0) {
 		goto out;
 	}
-	for (unsigned h = 0; h < nr_hosts; h++)
-		for (unsigned i = 0; i < svs[h].nr_vols; i++)
-			nr_devs += !!svs[h].devs[i];
-	nu_info("ready: %u device(s) from %u host(s); SIGINT or SIGTERM stops", nr_devs, nr_hosts);
-	if (wait_for_stop(svs, nr_hosts, &sigs) < 0)
-		goto out;
-	status = 0;
+	nu_info("ready: %u device(s); SIGINT or SIGTERM stops, SIGHUP reloads",
+		nu_manager_nr_devices(m));
+	if (serve(m, &o, &sigs) == 0)
+		status = 0;
 out:
-	for (unsigned h = nr_hosts; h-- > 0;)
-		stop_host(&svs[h]);
+	nu_manager_destroy(m);
 	ublk_ctrl_close(&ctrl);
-	if (o.ready_file)
-		unlink(o.ready_file);
 	return status;
 }

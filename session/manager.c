@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "manager.h"
+#include "host.h"
+#include "iscsi_transport.h"
+#include "log.h"
+#include "membackend.h"
+#include "queue.h"
+#include "ublk_dev.h"
+#include "ublk_features.h"
+
+#define MAX_HOSTS NU_CONF_MAX_TARGETS
+#define RETRY_FIRST_MS 1000
+#define RETRY_MAX_MS 30000
+
+struct served {
+	bool in_use;
+	bool up;
+	bool from_config;
+	struct nu_conf_target ct; /* own copy: reloads compare against it */
+	struct nu_host *host;
+	struct iscsi_host *ih;
+	struct nu_mem_backend *mem;
+	struct ublk_dev *devs[ISCSI_MAX_LUNS];
+	unsigned nr_vols;
+	unsigned retry_ms;
+	uint64_t retry_at_ns;
+};
+
+struct nu_manager {
+	struct ublk_ctrl *ctrl;
+	struct nu_manager_options o;
+	struct served hosts[MAX_HOSTS];
+};
+
+static void print_stats(struct nu_host *h, struct ublk_dev *d)
+{
+	const struct nu_volume_stats *s = nu_host_vol_stats(h, ublk_dev_volume(d));
+
+	nu_info("ublkb%d stats: read %llu ops %llu bytes, write %llu ops %llu bytes, flush %llu, "
+		"discard %llu ops %llu bytes, write-zeroes %llu, errors %llu",
+		ublk_dev_id(d), (unsigned long long)s->ops[NU_OP_READ],
+		(unsigned long long)s->bytes[NU_OP_READ], (unsigned long long)s->ops[NU_OP_WRITE],
+		(unsigned long long)s->bytes[NU_OP_WRITE], (unsigned long long)s->ops[NU_OP_FLUSH],
+		(unsigned long long)s->ops[NU_OP_DISCARD],
+		(unsigned long long)s->bytes[NU_OP_DISCARD],
+		(unsigned long long)s->ops[NU_OP_WRITE_ZEROES], (unsigned long long)s->errors);
+}
+
+static void write_ready_file(const struct nu_manager *m)
+{
+	char tmp[4096];
+	FILE *f;
+
+	if (!m->o.ready_file)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", m->o.ready_file);
+	f = fopen(tmp, "w");
+	if (!f)
+		goto fail;
+	for (unsigned h = 0; h < MAX_HOSTS; h++)
+		for (unsigned i = 0; i < m->hosts[h].nr_vols; i++)
+			if (m->hosts[h].devs[i])
+				fprintf(f, "/dev/ublkb%d %s\n", ublk_dev_id(m->hosts[h].devs[i]),
+					ublk_data_mode_name(
+						ublk_dev_data_mode(m->hosts[h].devs[i])));
+	if (fclose(f) == 0 && rename(tmp, m->o.ready_file) == 0)
+		return;
+fail:
+	nu_err("cannot write %s: %s", m->o.ready_file, strerror(errno));
+}
+
+static int add_volume(struct nu_manager *m, struct served *sv, unsigned vol)
+{
+	struct ublk_dev_config cfg = { .dev_id = -1, .depth = m->o.depth,
+				       .max_io_bytes = m->o.max_io, .data_mode = m->o.data_mode };
+	struct nu_volume_geom g;
+
+	if (vol >= sv->nr_vols)
+		sv->nr_vols = vol + 1;
+	if (sv->ih) {
+		const struct iscsi_lun_info *li = iscsi_host_lun(sv->ih, vol);
+
+		if (sv->from_config && !nu_conf_lun_wanted(&sv->ct, li->lun))
+			return 0; /* not in the config's luns = */
+		g = li->geom;
+	} else {
+		nu_mem_geom(sv->mem, vol, &g);
+	}
+	if (sv->from_config && sv->ct.read_only)
+		g.read_only = true;
+	if (sv->from_config && !sv->ct.discard)
+		g.discard_granularity = g.max_discard = g.max_write_zeroes = 0;
+	return ublk_dev_create(m->ctrl, sv->host, vol, &g, &cfg, &sv->devs[vol]);
+}
+
+static void remove_volume(struct served *sv, unsigned vol)
+{
+	if (!sv->devs[vol])
+		return;
+	print_stats(sv->host, sv->devs[vol]);
+	ublk_dev_destroy(sv->devs[vol]);
+	sv->devs[vol] = NULL;
+}
+
+static void host_down(struct served *sv)
+{
+	for (unsigned i = sv->nr_vols; i-- > 0;)
+		remove_volume(sv, i);
+	if (sv->host) {
+		nu_host_stop(sv->host);
+		nu_host_destroy(sv->host);
+	}
+	nu_mem_destroy(sv->mem);
+	iscsi_host_destroy(sv->ih);
+	sv->host = NULL;
+	sv->mem = NULL;
+	sv->ih = NULL;
+	sv->nr_vols = 0;
+	sv->up = false;
+}
+
+/* Brings up one host: backend, queues, a device per volume. */
+static int host_up(struct nu_manager *m, struct served *sv, bool iscsi)
+{
+	const char *name = iscsi ? sv->ct.iscsi.target : "mem";
+	unsigned nr_vols;
+
+	if (iscsi) {
+		if (iscsi_host_create(&sv->ct.iscsi, &sv->ih) < 0)
+			return -EIO;
+		nr_vols = iscsi_host_nr_luns(sv->ih);
+		sv->host = nu_host_create(name, m->o.queues, m->o.backend_depth,
+					  &nu_iscsi_transport, sv->ih);
+	} else {
+		sv->mem = nu_mem_create(m->o.mem_sizes, m->o.nr_mem, m->o.mem_block_size);
+		if (!sv->mem)
+			return -ENOMEM;
+		nu_warn("serving the memory TEST backend: data is lost when netublkd exits");
+		nr_vols = m->o.nr_mem;
+		sv->host = nu_host_create(name, m->o.queues, m->o.backend_depth, &nu_mem_transport,
+					  sv->mem);
+	}
+	if (!sv->host || nu_host_start(sv->host) < 0)
+		goto fail;
+	for (unsigned i = 0; i < nr_vols; i++)
+		if (add_volume(m, sv, i) < 0)
+			goto fail;
+	sv->up = true;
+	return 0;
+fail:
+	host_down(sv);
+	return -EIO;
+}
+
+static void schedule_retry(struct served *sv)
+{
+	sv->retry_ms = sv->retry_ms ? sv->retry_ms * 2 : RETRY_FIRST_MS;
+	if (sv->retry_ms > RETRY_MAX_MS)
+		sv->retry_ms = RETRY_MAX_MS;
+	sv->retry_at_ns = nu_now_ns() + sv->retry_ms * 1000000ull;
+	nu_warn("target %s (%s at %s) is not served; retrying in %u s", sv->ct.name,
+		sv->ct.iscsi.target, sv->ct.iscsi.portal, sv->retry_ms / 1000);
+}
+
+static struct served *slot_free(struct nu_manager *m)
+{
+	for (unsigned h = 0; h < MAX_HOSTS; h++)
+		if (!m->hosts[h].in_use)
+			return &m->hosts[h];
+	return NULL;
+}
+
+static void start_target(struct nu_manager *m, const struct nu_conf_target *t)
+{
+	struct served *sv = slot_free(m);
+
+	if (!sv) {
+		nu_err("target %s: no room (at most %d targets)", t->name, MAX_HOSTS);
+		return;
+	}
+	memset(sv, 0, sizeof(*sv));
+	sv->in_use = true;
+	sv->from_config = true;
+	sv->ct = *t;
+	if (host_up(m, sv, true) < 0)
+		schedule_retry(sv);
+	else
+		nu_info("target %s is up", t->name);
+}
+
+static void forget(struct served *sv)
+{
+	host_down(sv);
+	memset(sv, 0, sizeof(*sv));
+}
+
+void nu_manager_apply(struct nu_manager *m, const struct nu_conf *conf)
+{
+	/* Gone or changed targets first, so their devices are out of the way. */
+	for (unsigned h = 0; h < MAX_HOSTS; h++) {
+		struct served *sv = &m->hosts[h];
+		const struct nu_conf_target *t = NULL;
+
+		if (!sv->in_use || !sv->from_config)
+			continue;
+		for (unsigned i = 0; i < conf->nr_targets && !t; i++)
+			if (!strcmp(conf->targets[i].name, sv->ct.name))
+				t = &conf->targets[i];
+		if (!t) {
+			nu_info("target %s is no longer configured: stopping it", sv->ct.name);
+			forget(sv);
+		} else if (memcmp(&t->iscsi, &sv->ct.iscsi, sizeof(t->iscsi)) ||
+			   t->nr_luns != sv->ct.nr_luns ||
+			   memcmp(t->luns, sv->ct.luns, sizeof(t->luns[0]) * t->nr_luns) ||
+			   t->read_only != sv->ct.read_only || t->discard != sv->ct.discard) {
+			nu_info("target %s changed: reconnecting it", sv->ct.name);
+			forget(sv);
+		} else {
+			sv->ct.line = t->line; /* untouched: keeps serving */
+		}
+	}
+	for (unsigned i = 0; i < conf->nr_targets; i++) {
+		bool have = false;
+
+		for (unsigned h = 0; h < MAX_HOSTS && !have; h++)
+			have = m->hosts[h].in_use && !strcmp(m->hosts[h].ct.name,
+							     conf->targets[i].name);
+		if (!have)
+			start_target(m, &conf->targets[i]);
+	}
+	write_ready_file(m);
+}
+
+int nu_manager_add_one(struct nu_manager *m, const struct iscsi_target_config *t)
+{
+	struct served *sv = slot_free(m);
+	int ret;
+
+	memset(sv, 0, sizeof(*sv));
+	sv->in_use = true;
+	if (t) {
+		sv->ct.iscsi = *t;
+		snprintf(sv->ct.name, sizeof(sv->ct.name), "%.63s", t->target);
+	}
+	ret = host_up(m, sv, t != NULL);
+	if (ret < 0)
+		memset(sv, 0, sizeof(*sv));
+	write_ready_file(m);
+	return ret;
+}
+
+/* The target's LUNs changed: devices for new LUNs, none for gone ones, new sizes. */
+static void rescan(struct nu_manager *m, struct served *sv)
+{
+	struct iscsi_rescan *r = calloc(1, sizeof(*r));
+
+	if (!r || iscsi_host_rescan(sv->ih, r) < 0) {
+		free(r);
+		return;
+	}
+	for (unsigned i = 0; i < r->nr_removed; i++)
+		remove_volume(sv, r->removed[i]);
+	for (unsigned i = 0; i < r->nr_resized; i++)
+		if (sv->devs[r->resized[i]])
+			ublk_dev_update_size(sv->devs[r->resized[i]],
+					     iscsi_host_lun(sv->ih, r->resized[i])->geom.size);
+	for (unsigned i = 0; i < r->nr_added; i++)
+		if (add_volume(m, sv, r->added[i]) < 0)
+			nu_err("no device for the new volume %u", r->added[i]);
+	if (r->nr_added || r->nr_removed)
+		write_ready_file(m);
+	free(r);
+}
+
+unsigned nu_manager_pollfds(struct nu_manager *m, struct pollfd *pfd, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned h = 0; h < MAX_HOSTS && n < max; h++)
+		pfd[n++] = (struct pollfd){
+			.fd = m->hosts[h].ih ? iscsi_host_event_fd(m->hosts[h].ih) : -1,
+			.events = POLLIN,
+		};
+	return n;
+}
+
+int nu_manager_run(struct nu_manager *m, const struct pollfd *pfd, unsigned n)
+{
+	uint64_t now = nu_now_ns(), next = UINT64_MAX;
+	bool changed = false;
+
+	for (unsigned h = 0; h < n && h < MAX_HOSTS; h++)
+		if (m->hosts[h].ih && (pfd[h].revents & POLLIN))
+			rescan(m, &m->hosts[h]);
+	for (unsigned h = 0; h < MAX_HOSTS; h++) {
+		struct served *sv = &m->hosts[h];
+
+		if (!sv->in_use || sv->up)
+			continue;
+		if (now >= sv->retry_at_ns) {
+			if (host_up(m, sv, true) == 0) {
+				nu_info("target %s is up", sv->ct.name);
+				sv->retry_ms = 0;
+				changed = true;
+				continue;
+			}
+			schedule_retry(sv);
+		}
+		if (sv->retry_at_ns < next)
+			next = sv->retry_at_ns;
+	}
+	if (changed)
+		write_ready_file(m);
+	if (next == UINT64_MAX)
+		return -1;
+	now = nu_now_ns();
+	return next > now ? (int)((next - now) / 1000000 + 1) : 0;
+}
+
+unsigned nu_manager_nr_devices(const struct nu_manager *m)
+{
+	unsigned n = 0;
+
+	for (unsigned h = 0; h < MAX_HOSTS; h++)
+		for (unsigned i = 0; i < m->hosts[h].nr_vols; i++)
+			n += !!m->hosts[h].devs[i];
+	return n;
+}
+
+unsigned nu_manager_nr_up(const struct nu_manager *m)
+{
+	unsigned n = 0;
+
+	for (unsigned h = 0; h < MAX_HOSTS; h++)
+		n += m->hosts[h].up;
+	return n;
+}
+
+struct nu_manager *nu_manager_create(struct ublk_ctrl *ctrl, const struct nu_manager_options *o)
+{
+	struct nu_manager *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->ctrl = ctrl;
+	m->o = *o;
+	return m;
+}
+
+void nu_manager_destroy(struct nu_manager *m)
+{
+	if (!m)
+		return;
+	for (unsigned h = MAX_HOSTS; h-- > 0;)
+		if (m->hosts[h].in_use)
+			forget(&m->hosts[h]);
+	if (m->o.ready_file)
+		unlink(m->o.ready_file);
+	free(m);
+}

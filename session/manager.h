@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NETUBLK_MANAGER_H
+#define NETUBLK_MANAGER_H
+
+/*
+ * The session manager: one host per target, one ublk device per volume.
+ * It brings targets up (retrying unreachable ones with backoff), follows
+ * their LUN inventories, applies a reloaded config (targets added,
+ * removed or changed; untouched ones keep serving) and takes it all down.
+ * Runs on the main thread only.
+ */
+#include <poll.h>
+#include <stdint.h>
+
+#include "conffile.h"
+#include "ublk_ctrl.h"
+
+struct nu_manager;
+
+struct nu_manager_options {
+	unsigned queues, depth, backend_depth;
+	uint32_t max_io;
+	int data_mode;
+	const char *ready_file; /* "/dev/ublkbN mode" per line, rewritten on change */
+	/* For the memory test backend only (no config targets). */
+	const uint64_t *mem_sizes;
+	unsigned nr_mem;
+	uint32_t mem_block_size;
+};
+
+struct nu_manager *nu_manager_create(struct ublk_ctrl *ctrl, const struct nu_manager_options *o);
+void nu_manager_destroy(struct nu_manager *m); /* stops everything */
+
+/* Serves the config's targets: starts new ones, stops gone ones, restarts changed ones. */
+void nu_manager_apply(struct nu_manager *m, const struct nu_conf *conf);
+/* Serves one target given on the command line, or the memory backend (t == NULL). */
+int nu_manager_add_one(struct nu_manager *m, const struct iscsi_target_config *t);
+
+/* File descriptors to poll (LUN change events); returns how many were written. */
+unsigned nu_manager_pollfds(struct nu_manager *m, struct pollfd *pfd, unsigned max);
+/* After poll: act on events, retry targets that are due. Returns the poll timeout (ms). */
+int nu_manager_run(struct nu_manager *m, const struct pollfd *pfd, unsigned n);
+
+unsigned nu_manager_nr_devices(const struct nu_manager *m);
+unsigned nu_manager_nr_up(const struct nu_manager *m);
+
+#endif
