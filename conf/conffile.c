@@ -300,8 +300,10 @@ int nu_conf_load(const char *path, struct nu_conf *c, char *err, unsigned err_le
 		struct iscsi_target_config *ic = &t->iscsi;
 		const char *why = NULL;
 
+		/* Same size, both NUL-terminated: a plain copy (snprintf trips -Wrestrict). */
+		_Static_assert(sizeof(ic->initiator) == sizeof(c->initiator), "initiator sizes");
 		if (!ic->initiator[0])
-			snprintf(ic->initiator, sizeof(ic->initiator), "%s", c->initiator);
+			memcpy(ic->initiator, c->initiator, sizeof(ic->initiator));
 		if (!ic->portal[0])
 			why = "portal is missing";
 		else if (!ic->target[0])

@@ -22,6 +22,7 @@
 #include "target_spec.h"
 #include "conffile.h"
 #include "manager.h"
+#include "notify.h"
 #include "iscsi_transport.h"
 
 #define MAX_MEM_VOLS 16
@@ -223,6 +224,7 @@ static int serve(struct nu_manager *m, const struct options *o, const sigset_t *
 			continue;
 		if (si.ssi_signo != SIGHUP) {
 			nu_info("%s: removing devices", strsignal(si.ssi_signo));
+			nu_notify("STOPPING=1");
 			break;
 		}
 		if (!o->config) {
@@ -237,8 +239,10 @@ static int serve(struct nu_manager *m, const struct options *o, const sigset_t *
 				continue;
 			}
 			nu_info("SIGHUP: reloading %s", o->config);
+			nu_notify("RELOADING=1");
 			nu_manager_apply(m, &conf);
 			timeout = nu_manager_run(m, NULL, 0);
+			nu_notify("READY=1");
 		}
 	}
 	close(sfd);
@@ -335,6 +339,13 @@ int main(int argc, char **argv)
 	}
 	nu_info("ready: %u device(s); SIGINT or SIGTERM stops, SIGHUP reloads",
 		nu_manager_nr_devices(m));
+	{
+		int ret = nu_notify("READY=1");
+
+		if (ret < 0)
+			nu_warn("cannot tell systemd we are ready (NOTIFY_SOCKET): %s",
+				strerror(-ret));
+	}
 	if (serve(m, &o, &sigs) == 0)
 		status = 0;
 out:

@@ -33,10 +33,24 @@ portal = 127.0.0.1:1
 target = iqn.2026-11.org.netublk:nowhere
 CONF
 umask 022
+# systemd's Type=notify: READY=1 arrives on $NOTIFY_SOCKET once devices are up.
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/tmp/notify.sock")
+s.settimeout(120)
+print(s.recv(256).decode(), flush=True)
+' >/tmp/notify.out 2>&1 &
+notify_pid=$!
+for _ in $(seq 100); do [ -S /tmp/notify.sock ] && break; sleep 0.1; done # python starts slowly under TCG
+export NOTIFY_SOCKET=/tmp/notify.sock
 if ! start_daemon config --config /tmp/netublk.conf; then
 	fail "netublkd serves a config"; tgt_stop; return
 fi
+unset NOTIFY_SOCKET
 pass "netublkd serves a config with an unreachable target in it"
+wait $notify_pid
+check "READY=1 sent to systemd's notify socket" grep -qx "READY=1" /tmp/notify.out
 check "two devices: the filtered LUN and the CHAP target's" test "$(echo $DEVS | wc -w)" = 2
 check "the unreachable target is reported" grep -q "target down .* is not served" "$DLOG"
 check "the secret never reaches the log" sh -c "! grep -q bob-secret-77 '$DLOG'"
