@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "manager.h"
@@ -75,11 +76,51 @@ fail:
 	nu_err("cannot write %s: %s", m->o.ready_file, strerror(errno));
 }
 
+/* The names a device gets under by_id_dir: by WWID and by target and LUN. */
+static void link_names(const struct served *sv, unsigned vol, char names[2][512], const char *dir)
+{
+	const struct iscsi_lun_info *li = sv->ih ? iscsi_host_lun(sv->ih, vol) : NULL;
+
+	names[0][0] = names[1][0] = '\0';
+	if (li && li->wwid[0])
+		snprintf(names[0], sizeof(names[0]), "%s/%s", dir, li->wwid);
+	if (li)
+		snprintf(names[1], sizeof(names[1]), "%s/%s-lun%u", dir, sv->ct.iscsi.target,
+			 li->lun);
+	else
+		snprintf(names[1], sizeof(names[1]), "%s/mem-%u", dir, vol);
+}
+
+static void update_links(const struct nu_manager *m, const struct served *sv, unsigned vol,
+			 bool add)
+{
+	char names[2][512], target[64];
+
+	if (!m->o.by_id_dir)
+		return;
+	link_names(sv, vol, names, m->o.by_id_dir);
+	if (add && mkdir(m->o.by_id_dir, 0755) < 0 && errno != EEXIST) {
+		nu_warn("%s: %s", m->o.by_id_dir, strerror(errno));
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (!names[i][0])
+			continue;
+		unlink(names[i]);
+		if (!add)
+			continue;
+		snprintf(target, sizeof(target), "/dev/ublkb%d", ublk_dev_id(sv->devs[vol]));
+		if (symlink(target, names[i]) < 0)
+			nu_warn("%s: %s", names[i], strerror(errno));
+	}
+}
+
 static int add_volume(struct nu_manager *m, struct served *sv, unsigned vol)
 {
 	struct ublk_dev_config cfg = { .dev_id = -1, .depth = m->o.depth,
 				       .max_io_bytes = m->o.max_io, .data_mode = m->o.data_mode };
 	struct nu_volume_geom g;
+	int ret;
 
 	if (vol >= sv->nr_vols)
 		sv->nr_vols = vol + 1;
@@ -96,22 +137,26 @@ static int add_volume(struct nu_manager *m, struct served *sv, unsigned vol)
 		g.read_only = true;
 	if (sv->from_config && !sv->ct.discard)
 		g.discard_granularity = g.max_discard = g.max_write_zeroes = 0;
-	return ublk_dev_create(m->ctrl, sv->host, vol, &g, &cfg, &sv->devs[vol]);
+	ret = ublk_dev_create(m->ctrl, sv->host, vol, &g, &cfg, &sv->devs[vol]);
+	if (!ret)
+		update_links(m, sv, vol, true);
+	return ret;
 }
 
-static void remove_volume(struct served *sv, unsigned vol)
+static void remove_volume(struct nu_manager *m, struct served *sv, unsigned vol)
 {
 	if (!sv->devs[vol])
 		return;
+	update_links(m, sv, vol, false);
 	print_stats(sv->host, sv->devs[vol]);
 	ublk_dev_destroy(sv->devs[vol]);
 	sv->devs[vol] = NULL;
 }
 
-static void host_down(struct served *sv)
+static void host_down(struct nu_manager *m, struct served *sv)
 {
 	for (unsigned i = sv->nr_vols; i-- > 0;)
-		remove_volume(sv, i);
+		remove_volume(m, sv, i);
 	if (sv->host) {
 		nu_host_stop(sv->host);
 		nu_host_destroy(sv->host);
@@ -154,7 +199,7 @@ static int host_up(struct nu_manager *m, struct served *sv, bool iscsi)
 	sv->up = true;
 	return 0;
 fail:
-	host_down(sv);
+	host_down(m, sv);
 	return -EIO;
 }
 
@@ -194,9 +239,9 @@ static void start_target(struct nu_manager *m, const struct nu_conf_target *t)
 		nu_info("target %s is up", t->name);
 }
 
-static void forget(struct served *sv)
+static void forget(struct nu_manager *m, struct served *sv)
 {
-	host_down(sv);
+	host_down(m, sv);
 	memset(sv, 0, sizeof(*sv));
 }
 
@@ -214,13 +259,13 @@ void nu_manager_apply(struct nu_manager *m, const struct nu_conf *conf)
 				t = &conf->targets[i];
 		if (!t) {
 			nu_info("target %s is no longer configured: stopping it", sv->ct.name);
-			forget(sv);
+			forget(m, sv);
 		} else if (memcmp(&t->iscsi, &sv->ct.iscsi, sizeof(t->iscsi)) ||
 			   t->nr_luns != sv->ct.nr_luns ||
 			   memcmp(t->luns, sv->ct.luns, sizeof(t->luns[0]) * t->nr_luns) ||
 			   t->read_only != sv->ct.read_only || t->discard != sv->ct.discard) {
 			nu_info("target %s changed: reconnecting it", sv->ct.name);
-			forget(sv);
+			forget(m, sv);
 		} else {
 			sv->ct.line = t->line; /* untouched: keeps serving */
 		}
@@ -265,7 +310,7 @@ static void rescan(struct nu_manager *m, struct served *sv)
 		return;
 	}
 	for (unsigned i = 0; i < r->nr_removed; i++)
-		remove_volume(sv, r->removed[i]);
+		remove_volume(m, sv, r->removed[i]);
 	for (unsigned i = 0; i < r->nr_resized; i++)
 		if (sv->devs[r->resized[i]])
 			ublk_dev_update_size(sv->devs[r->resized[i]],
@@ -323,6 +368,102 @@ int nu_manager_run(struct nu_manager *m, const struct pollfd *pfd, unsigned n)
 	return next > now ? (int)((next - now) / 1000000 + 1) : 0;
 }
 
+void nu_manager_rescan_all(struct nu_manager *m)
+{
+	for (unsigned h = 0; h < MAX_HOSTS; h++)
+		if (m->hosts[h].up && m->hosts[h].ih)
+			rescan(m, &m->hosts[h]);
+}
+
+static void json_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(out, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(out, "\\u%04x", *s);
+		else
+			fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+void nu_manager_status(const struct nu_manager *m, FILE *out, bool json)
+{
+	bool first_t = true;
+
+	if (json)
+		fprintf(out, "{\"version\":1,\"targets\":[");
+	else
+		fprintf(out, "%-12s %-8s %-44s %s\n", "TARGET", "STATE", "IQN", "PORTAL");
+	for (unsigned h = 0; h < MAX_HOSTS; h++) {
+		const struct served *sv = &m->hosts[h];
+		const char *state = sv->up ? "up" : "retrying";
+		bool first_d = true;
+
+		if (!sv->in_use)
+			continue;
+		if (json) {
+			fprintf(out, "%s{\"name\":", first_t ? "" : ",");
+			json_str(out, sv->ct.name[0] ? sv->ct.name : "mem");
+			fprintf(out, ",\"transport\":\"%s\",\"state\":\"%s\",\"iqn\":",
+				sv->mem ? "memory" : "iscsi", state);
+			json_str(out, sv->ct.iscsi.target);
+			fprintf(out, ",\"portal\":");
+			json_str(out, sv->ct.iscsi.portal);
+			fprintf(out, ",\"devices\":[");
+		} else {
+			fprintf(out, "%-12s %-8s %-44s %s\n", sv->ct.name[0] ? sv->ct.name : "mem",
+				state, sv->ct.iscsi.target, sv->ct.iscsi.portal);
+		}
+		first_t = false;
+		for (unsigned i = 0; i < sv->nr_vols; i++) {
+			const struct ublk_dev *d = sv->devs[i];
+			const struct iscsi_lun_info *li = sv->ih ? iscsi_host_lun(sv->ih, i) : NULL;
+			const struct nu_volume_stats *st;
+			struct nu_volume_geom g;
+
+			if (!d)
+				continue;
+			st = nu_host_vol_stats(sv->host, i);
+			if (li)
+				g = li->geom;
+			else
+				nu_mem_geom(sv->mem, i, &g);
+			if (json) {
+				fprintf(out, "%s{\"dev\":\"/dev/ublkb%d\",\"lun\":%u,\"wwid\":",
+					first_d ? "" : ",", ublk_dev_id(d), li ? li->lun : i);
+				json_str(out, li ? li->wwid : "");
+				fprintf(out,
+					",\"size\":%llu,\"block_size\":%u,\"data_mode\":\"%s\","
+					"\"reads\":%llu,\"writes\":%llu,\"errors\":%llu}",
+					(unsigned long long)g.size, g.lbs,
+					ublk_data_mode_name(ublk_dev_data_mode(d)),
+					(unsigned long long)st->ops[NU_OP_READ],
+					(unsigned long long)st->ops[NU_OP_WRITE],
+					(unsigned long long)st->errors);
+			} else {
+				fprintf(out,
+					"  /dev/ublkb%-4d lun %-3u %-40s %8llu MiB %4u B %-10s "
+					"r %llu w %llu err %llu\n",
+					ublk_dev_id(d), li ? li->lun : i,
+					li && li->wwid[0] ? li->wwid : "-",
+					(unsigned long long)(g.size >> 20), g.lbs,
+					ublk_data_mode_name(ublk_dev_data_mode(d)),
+					(unsigned long long)st->ops[NU_OP_READ],
+					(unsigned long long)st->ops[NU_OP_WRITE],
+					(unsigned long long)st->errors);
+			}
+			first_d = false;
+		}
+		if (json)
+			fprintf(out, "]}");
+	}
+	if (json)
+		fprintf(out, "]}\n");
+}
+
 unsigned nu_manager_nr_devices(const struct nu_manager *m)
 {
 	unsigned n = 0;
@@ -359,7 +500,7 @@ void nu_manager_destroy(struct nu_manager *m)
 		return;
 	for (unsigned h = MAX_HOSTS; h-- > 0;)
 		if (m->hosts[h].in_use)
-			forget(&m->hosts[h]);
+			forget(m, &m->hosts[h]);
 	if (m->o.ready_file)
 		unlink(m->o.ready_file);
 	free(m);

@@ -10,6 +10,8 @@
  * Runs on the main thread only.
  */
 #include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "conffile.h"
@@ -22,6 +24,7 @@ struct nu_manager_options {
 	uint32_t max_io;
 	int data_mode;
 	const char *ready_file; /* "/dev/ublkbN mode" per line, rewritten on change */
+	const char *by_id_dir;	/* stable names: DIR/<wwid> and DIR/<target>-lun<N> links */
 	/* For the memory test backend only (no config targets). */
 	const uint64_t *mem_sizes;
 	unsigned nr_mem;
@@ -40,6 +43,11 @@ int nu_manager_add_one(struct nu_manager *m, const struct iscsi_target_config *t
 unsigned nu_manager_pollfds(struct nu_manager *m, struct pollfd *pfd, unsigned max);
 /* After poll: act on events, retry targets that are due. Returns the poll timeout (ms). */
 int nu_manager_run(struct nu_manager *m, const struct pollfd *pfd, unsigned n);
+
+/* Targets, their state and their devices, as a table or as JSON. */
+void nu_manager_status(const struct nu_manager *m, FILE *out, bool json);
+/* Asks every host to read its LUN inventory again. */
+void nu_manager_rescan_all(struct nu_manager *m);
 
 unsigned nu_manager_nr_devices(const struct nu_manager *m);
 unsigned nu_manager_nr_up(const struct nu_manager *m);

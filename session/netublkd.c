@@ -23,6 +23,7 @@
 #include "conffile.h"
 #include "manager.h"
 #include "notify.h"
+#include "ctl.h"
 #include "iscsi_transport.h"
 
 #define MAX_MEM_VOLS 16
@@ -33,6 +34,8 @@ struct options {
 	const char *iscsi;
 	const char *discover;
 	const char *config;
+	const char *control;
+	const char *by_id;
 	unsigned queues;
 	unsigned depth;
 	unsigned backend_depth;
@@ -63,6 +66,8 @@ static void usage(FILE *f)
 		"  --max-io SIZE         largest request [512k]\n"
 		"  --data-mode MODE      auto, zero-copy, user-copy or copy [auto]\n"
 		"  --ready-file PATH     write the device names there once they are up\n"
+		"  --control PATH        control socket for netublkctl [" NU_CTL_DEFAULT_PATH "]\n"
+		"  --by-id DIR           stable device links [/run/netublk/by-id]\n"
 		"  --log-level LEVEL     error, warn, info or debug [info]\n"
 		"  -h, --help            this text\n");
 }
@@ -74,6 +79,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "iscsi", required_argument, NULL, 'I' },
 		{ "discover", required_argument, NULL, 'S' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "control", required_argument, NULL, 'C' },
+		{ "by-id", required_argument, NULL, 'B' },
 		{ "queues", required_argument, NULL, 'q' },
 		{ "depth", required_argument, NULL, 'd' },
 		{ "backend-depth", required_argument, NULL, 'b' },
@@ -88,7 +95,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	enum nu_log_level level;
 	int c;
 
-	*o = (struct options){ .queues = 2, .depth = 64, .backend_depth = 64, .block_size = 512,
+	*o = (struct options){ .control = NU_CTL_DEFAULT_PATH, .by_id = "/run/netublk/by-id",
+			       .queues = 2, .depth = 64, .backend_depth = 64, .block_size = 512,
 			       .max_io = 512 * 1024, .data_mode = UBLK_DM_BEST };
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -113,6 +121,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'c':
 			o->config = optarg;
+			break;
+		case 'C':
+			o->control = optarg;
+			break;
+		case 'B':
+			o->by_id = optarg;
 			break;
 		case 'q':
 			if (nu_parse_uint(optarg, 1, 64, &o->queues)) {
@@ -203,46 +217,59 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* Serves until SIGINT or SIGTERM; SIGHUP reloads the config file. */
-static int serve(struct nu_manager *m, const struct options *o, const sigset_t *sigs)
+static void reload(struct nu_manager *m, const struct options *o)
 {
 	static struct nu_conf conf;
-	struct pollfd pfd[1 + NU_CONF_MAX_TARGETS];
+	char err[512];
+
+	if (!o->config) {
+		nu_info("reload: nothing to reload without a config file");
+		return;
+	}
+	if (nu_conf_load(o->config, &conf, err, sizeof(err))) {
+		nu_err("reload: %s; keeping the running configuration", err);
+		return;
+	}
+	nu_info("reloading %s", o->config);
+	nu_notify("RELOADING=1");
+	nu_manager_apply(m, &conf);
+	nu_notify("READY=1");
+}
+
+/*
+ * Serves until SIGINT or SIGTERM. SIGHUP (or netublkctl reload) reloads the
+ * config file; the control socket answers netublkctl.
+ */
+static int serve(struct nu_manager *m, const struct options *o, const sigset_t *sigs, int cfd)
+{
+	struct pollfd pfd[2 + NU_CONF_MAX_TARGETS];
 	struct signalfd_siginfo si;
 	int sfd = signalfd(-1, sigs, SFD_CLOEXEC), timeout = nu_manager_run(m, NULL, 0);
 
 	if (sfd < 0)
 		return -errno;
 	for (;;) {
-		unsigned n = nu_manager_pollfds(m, pfd + 1, NU_CONF_MAX_TARGETS);
+		unsigned n = nu_manager_pollfds(m, pfd + 2, NU_CONF_MAX_TARGETS);
+		bool want_reload = false;
 
 		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		if (poll(pfd, 1 + n, timeout) < 0 && errno != EINTR)
+		pfd[1] = (struct pollfd){ .fd = cfd, .events = POLLIN };
+		if (poll(pfd, 2 + n, timeout) < 0 && errno != EINTR)
 			break;
-		timeout = nu_manager_run(m, pfd + 1, n);
-		if (!(pfd[0].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
-			continue;
-		if (si.ssi_signo != SIGHUP) {
-			nu_info("%s: removing devices", strsignal(si.ssi_signo));
-			nu_notify("STOPPING=1");
-			break;
-		}
-		if (!o->config) {
-			nu_info("SIGHUP: nothing to reload without a config file");
-			continue;
-		}
-		{
-			char err[512];
-
-			if (nu_conf_load(o->config, &conf, err, sizeof(err))) {
-				nu_err("SIGHUP: %s; keeping the running configuration", err);
-				continue;
+		timeout = nu_manager_run(m, pfd + 2, n);
+		if (pfd[1].revents & POLLIN)
+			nu_ctl_serve(cfd, m, &want_reload);
+		if ((pfd[0].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo != SIGHUP) {
+				nu_info("%s: removing devices", strsignal(si.ssi_signo));
+				nu_notify("STOPPING=1");
+				break;
 			}
-			nu_info("SIGHUP: reloading %s", o->config);
-			nu_notify("RELOADING=1");
-			nu_manager_apply(m, &conf);
+			want_reload = true;
+		}
+		if (want_reload) {
+			reload(m, o);
 			timeout = nu_manager_run(m, NULL, 0);
-			nu_notify("READY=1");
 		}
 	}
 	close(sfd);
@@ -258,7 +285,7 @@ int main(int argc, char **argv)
 	struct nu_manager_options mo;
 	struct options o;
 	sigset_t sigs;
-	int status = 1;
+	int status = 1, cfd = -1;
 
 	if (parse_options(argc, argv, &o))
 		return 2;
@@ -320,6 +347,7 @@ int main(int argc, char **argv)
 		.max_io = o.max_io,
 		.data_mode = o.data_mode,
 		.ready_file = o.ready_file,
+		.by_id_dir = o.by_id,
 		.mem_sizes = o.mem_size,
 		.nr_mem = o.nr_mem,
 		.mem_block_size = o.block_size,
@@ -327,6 +355,11 @@ int main(int argc, char **argv)
 	m = nu_manager_create(&ctrl, &mo);
 	if (!m)
 		goto out;
+	cfd = nu_ctl_listen(o.control);
+	if (cfd < 0) {
+		nu_err("control socket %s: %s", o.control, strerror(-cfd));
+		goto out;
+	}
 	if (o.config) {
 		nu_manager_apply(m, &conf);
 		/* Unreachable targets are retried; with none up at all, there is nothing to do. */
@@ -346,9 +379,13 @@ int main(int argc, char **argv)
 			nu_warn("cannot tell systemd we are ready (NOTIFY_SOCKET): %s",
 				strerror(-ret));
 	}
-	if (serve(m, &o, &sigs) == 0)
+	if (serve(m, &o, &sigs, cfd) == 0)
 		status = 0;
 out:
+	if (cfd >= 0) {
+		close(cfd);
+		unlink(o.control);
+	}
 	nu_manager_destroy(m);
 	ublk_ctrl_close(&ctrl);
 	return status;

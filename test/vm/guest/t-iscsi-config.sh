@@ -59,8 +59,31 @@ sizes="$(blockdev --getsize64 $1) $(blockdev --getsize64 $2)"
 check "LUN filter: only open's LUN 1 (64 MiB) and chap's LUN (48 MiB)" test "$sizes" = "67108864 50331648"
 check "read_only = yes exports a read-only device" test "$(blockdev --getro $2)" = 1
 check "fio verify on the open target's LUN" fio_verify $1 4k 16 8M
+
+# netublkctl over the control socket, and the stable names.
+CTL=$BUILD/netublkctl
+check "control socket is root-only (0600)" test "$(stat -c %a /run/netublk/netublkd.sock)" = 600
+out=$("$CTL" status 2>&1)
+echo "$out" | sed 's/^/    /'
+check "status: both targets up, the down one retrying" sh -c "echo '$out' | grep -Eq '^open +up' && echo '$out' | grep -Eq '^chap +up' && echo '$out' | grep -Eq '^down +retrying'"
+check "status: the devices with their sizes" sh -c "echo '$out' | grep -q '$1 .* 64 MiB' && echo '$out' | grep -q '$2 .* 48 MiB'"
+"$CTL" --json status >/tmp/status.json
+check "status --json parses and lists 2 devices with WWIDs" python3 -c '
+import json
+s = json.load(open("/tmp/status.json"))
+devs = [d for t in s["targets"] for d in t["devices"]]
+assert s["version"] == 1 and len(devs) == 2, devs
+assert all(d["wwid"].startswith("naa.") and d["data_mode"] for d in devs), devs
+'
+wwid=$(python3 -c 'import json; print(json.load(open("/tmp/status.json"))["targets"][0]["devices"][0]["wwid"])')
+check "stable name by WWID links to the device" test "$(readlink /run/netublk/by-id/$wwid)" = "$1"
+check "stable name by target and LUN" test "$(readlink /run/netublk/by-id/iqn.2026-11.org.netublk:open-lun1)" = "$1"
+check "netublkctl rescan" sh -c "'$CTL' rescan | grep -q rescanned"
+out=$("$CTL" frobnicate 2>&1); rc=$?
+check "unknown command: exit 1 with the list of commands" sh -c "test $rc = 1 && echo '$out' | grep -q 'status, rescan, reload'"
 check "SIGTERM: exit 0" stop_daemon
 check "no device left" no_ublk_devices
+check "links and socket gone" sh -c "! test -e /run/netublk/netublkd.sock && test -z \"\$(ls /run/netublk/by-id)\""
 
 printf '[global]\nqueues = 99\n' >/tmp/bad.conf
 out=$("$NETUBLKD" --config /tmp/bad.conf 2>&1); rc=$?
