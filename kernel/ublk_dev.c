@@ -223,6 +223,13 @@ int ublk_dev_create(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol,
 	d->info.flags = ublk_data_mode_flags(d->mode);
 	/* Live resize when the target's capacity changes, where the kernel can. */
 	d->info.flags |= ctrl->features & UBLK_F_UPDATE_SIZE;
+	/*
+	 * The device outlives netublkd: if it dies, I/O waits (and what was in
+	 * flight is reissued) until a new netublkd recovers the device.
+	 */
+	if (cfg->recoverable)
+		d->info.flags |=
+			ctrl->features & (UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE);
 	ret = ublk_ctrl_add_dev(ctrl, &d->info);
 	if (ret < 0) {
 		nu_err("ADD_DEV failed: %s", strerror(-ret));
@@ -269,6 +276,78 @@ int ublk_dev_create(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol,
 	*out = d;
 	return 0;
 fail:
+	teardown(d, false);
+	return ret;
+}
+
+int ublk_dev_recover(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol, int dev_id,
+		     uint32_t max_io_bytes, struct ublk_dev **out)
+{
+	struct ublk_dev_config cfg = { .dev_id = dev_id, .max_io_bytes = max_io_bytes };
+	struct ublk_dev *d;
+	int ret;
+
+	*out = NULL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->ctrl = ctrl;
+	d->host = host;
+	d->vol = vol;
+	d->cdev_fd = -1;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	ret = ublk_ctrl_get_info(ctrl, dev_id, &d->info);
+	if (ret < 0 || !(d->info.flags & UBLK_F_USER_RECOVERY) ||
+	    d->info.nr_hw_queues != nu_host_nr_queues(host)) {
+		nu_warn("ublkb%d cannot be recovered (%s)", dev_id,
+			ret < 0 ? strerror(-ret) :
+			!(d->info.flags & UBLK_F_USER_RECOVERY) ? "made without recovery" :
+								  "other queue count");
+		ret = ret < 0 ? ret : -EINVAL;
+		goto fail;
+	}
+	d->mode = d->info.flags & UBLK_F_AUTO_BUF_REG ? UBLK_DM_AUTO_ZC :
+		  d->info.flags & UBLK_F_USER_COPY     ? UBLK_DM_USER_COPY :
+							 UBLK_DM_COPY;
+	cfg.depth = d->info.queue_depth;
+	cfg.max_io_bytes = d->info.max_io_buf_bytes;
+	d->nr_queues = d->info.nr_hw_queues;
+	d->qdevs = calloc(d->nr_queues, sizeof(*d->qdevs));
+	d->attached = calloc(d->nr_queues, sizeof(*d->attached));
+	if (!d->qdevs || !d->attached) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	/* The old server's queues must be gone before the kernel lets us in. */
+	for (int waited = 0;; waited += 100) {
+		ret = ublk_ctrl_start_recovery(ctrl, dev_id);
+		if (ret != -EBUSY || waited >= 10000)
+			break;
+		usleep(100000);
+	}
+	if (ret < 0) {
+		nu_err("ublkb%d: START_USER_RECOVERY: %s", dev_id, strerror(-ret));
+		goto fail;
+	}
+	ret = open_cdev(d);
+	if (!ret)
+		ret = attach_queues(d, &cfg);
+	if (!ret)
+		ret = ublk_ctrl_end_recovery(ctrl, dev_id, getpid());
+	if (ret < 0) {
+		nu_err("ublkb%d: recovery failed: %s", dev_id, strerror(-ret));
+		/* Half recovered: release the tags (STOP_DEV), still never DEL_DEV. */
+		teardown(d, true);
+		return ret;
+	}
+	d->added = true;
+	nu_info("/dev/ublkb%d: recovered for volume %u of %s, data mode %s", dev_id, vol,
+		nu_host_name(host), ublk_data_mode_name(d->mode));
+	*out = d;
+	return 0;
+fail:
+	/* Never delete a device we could not recover: its users keep waiting for it. */
 	teardown(d, false);
 	return ret;
 }

@@ -2,6 +2,7 @@
 #ifndef NETUBLK_UBLK_DEV_H
 #define NETUBLK_UBLK_DEV_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "ublk_ctrl.h"
 #include "volume.h"
@@ -14,6 +15,7 @@ struct ublk_dev_config {
 	uint16_t depth;	       /* ublk tags per queue */
 	uint32_t max_io_bytes; /* largest request */
 	int data_mode;	       /* enum ublk_data_mode or UBLK_DM_BEST */
+	bool recoverable;      /* outlives the server (UBLK_F_USER_RECOVERY) */
 };
 
 /*
@@ -23,6 +25,13 @@ struct ublk_dev_config {
 int ublk_dev_create(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol,
 		    const struct nu_volume_geom *geom, const struct ublk_dev_config *cfg,
 		    struct ublk_dev **out);
+/*
+ * Takes over /dev/ublkb<dev_id>, left by a netublkd that died, for volume
+ * vol of host (START/END_USER_RECOVERY). The device is never deleted when
+ * this fails: its users keep waiting for a server.
+ */
+int ublk_dev_recover(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol, int dev_id,
+		     uint32_t max_io_bytes, struct ublk_dev **out);
 /* Stops and deletes the device: /dev/ublkbN and /dev/ublkcN go away. */
 void ublk_dev_destroy(struct ublk_dev *d);
 

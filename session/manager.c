@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "manager.h"
@@ -115,10 +116,97 @@ static void update_links(const struct nu_manager *m, const struct served *sv, un
 	}
 }
 
+/*
+ * Recovery bookkeeping: STATE_DIR/ublkN names the volume /dev/ublkbN serves
+ * (target, LUN, WWID). It is removed when the device is deleted, so what is
+ * left at start-up belongs to a netublkd that died: its devices wait for us.
+ */
+static void volume_key(const struct served *sv, unsigned vol, char *buf, size_t len)
+{
+	const struct iscsi_lun_info *li = iscsi_host_lun(sv->ih, vol);
+
+	snprintf(buf, len, "target=%s\nlun=%u\nwwid=%s\n", sv->ct.iscsi.target, li->lun,
+		 li->wwid);
+}
+
+static void state_path(const struct nu_manager *m, int dev_id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/ublk%d", m->o.state_dir, dev_id);
+}
+
+static void state_save(const struct nu_manager *m, const struct served *sv, unsigned vol)
+{
+	char path[512], key[512], dir[256], *slash;
+	FILE *f;
+
+	if (!m->o.state_dir || !sv->ih)
+		return;
+	snprintf(dir, sizeof(dir), "%s", m->o.state_dir);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755);
+	}
+	mkdir(m->o.state_dir, 0700);
+	state_path(m, ublk_dev_id(sv->devs[vol]), path, sizeof(path));
+	volume_key(sv, vol, key, sizeof(key));
+	f = fopen(path, "w");
+	if (!f || fputs(key, f) < 0 || fclose(f)) {
+		nu_warn("%s: %s: a crash would leave this device unrecoverable", path,
+			strerror(errno));
+		if (f)
+			fclose(f);
+	}
+}
+
+static void state_drop(const struct nu_manager *m, int dev_id)
+{
+	char path[512];
+
+	if (!m->o.state_dir)
+		return;
+	state_path(m, dev_id, path, sizeof(path));
+	unlink(path);
+}
+
+/* The device a dead netublkd left for this volume, or -1. */
+static int state_find(const struct nu_manager *m, const struct served *sv, unsigned vol)
+{
+	char want[512], have[512], path[768];
+	struct dirent *e;
+	DIR *d;
+	int found = -1;
+
+	if (!m->o.state_dir || !sv->ih || !(d = opendir(m->o.state_dir)))
+		return -1;
+	volume_key(sv, vol, want, sizeof(want));
+	while (found < 0 && (e = readdir(d))) {
+		int id;
+		size_t n;
+		FILE *f;
+
+		if (sscanf(e->d_name, "ublk%d", &id) != 1)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", m->o.state_dir, e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		n = fread(have, 1, sizeof(have) - 1, f);
+		fclose(f);
+		have[n] = '\0';
+		if (!strcmp(have, want))
+			found = id;
+	}
+	closedir(d);
+	return found;
+}
+
 static int add_volume(struct nu_manager *m, struct served *sv, unsigned vol)
 {
+	/* Only a backend whose data outlives us is worth waiting for after a crash. */
 	struct ublk_dev_config cfg = { .dev_id = -1, .depth = m->o.depth,
-				       .max_io_bytes = m->o.max_io, .data_mode = m->o.data_mode };
+				       .max_io_bytes = m->o.max_io, .data_mode = m->o.data_mode,
+				       .recoverable = sv->ih != NULL };
 	struct nu_volume_geom g;
 	int ret;
 
@@ -137,9 +225,23 @@ static int add_volume(struct nu_manager *m, struct served *sv, unsigned vol)
 		g.read_only = true;
 	if (sv->from_config && !sv->ct.discard)
 		g.discard_granularity = g.max_discard = g.max_write_zeroes = 0;
-	ret = ublk_dev_create(m->ctrl, sv->host, vol, &g, &cfg, &sv->devs[vol]);
-	if (!ret)
+	ret = -ENOENT;
+	if (sv->ih) {
+		int old = state_find(m, sv, vol);
+
+		if (old >= 0) {
+			ret = ublk_dev_recover(m->ctrl, sv->host, vol, old, m->o.max_io,
+					       &sv->devs[vol]);
+			if (ret)
+				state_drop(m, old);
+		}
+	}
+	if (ret)
+		ret = ublk_dev_create(m->ctrl, sv->host, vol, &g, &cfg, &sv->devs[vol]);
+	if (!ret) {
 		update_links(m, sv, vol, true);
+		state_save(m, sv, vol);
+	}
 	return ret;
 }
 
@@ -148,6 +250,7 @@ static void remove_volume(struct nu_manager *m, struct served *sv, unsigned vol)
 	if (!sv->devs[vol])
 		return;
 	update_links(m, sv, vol, false);
+	state_drop(m, ublk_dev_id(sv->devs[vol]));
 	print_stats(sv->host, sv->devs[vol]);
 	ublk_dev_destroy(sv->devs[vol]);
 	sv->devs[vol] = NULL;

@@ -25,6 +25,7 @@ struct nu_manager_options {
 	int data_mode;
 	const char *ready_file; /* "/dev/ublkbN mode" per line, rewritten on change */
 	const char *by_id_dir;	/* stable names: DIR/<wwid> and DIR/<target>-lun<N> links */
+	const char *state_dir;	/* which device serves which volume, for recovery after a crash */
 	/* For the memory test backend only (no config targets). */
 	const uint64_t *mem_sizes;
 	unsigned nr_mem;

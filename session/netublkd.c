@@ -348,6 +348,7 @@ int main(int argc, char **argv)
 		.data_mode = o.data_mode,
 		.ready_file = o.ready_file,
 		.by_id_dir = o.by_id,
+		.state_dir = "/run/netublk/state",
 		.mem_sizes = o.mem_size,
 		.nr_mem = o.nr_mem,
 		.mem_block_size = o.block_size,
