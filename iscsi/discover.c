@@ -110,11 +110,15 @@ static void read_wwid(struct iscsi_context *ctx, uint32_t lun, struct iscsi_lun_
 	}
 	if (best) {
 		if (best_rank == 1) {
-			snprintf(li->wwid, sizeof(li->wwid), "t10.%.*s", best->designator_length,
-				 best->designator);
-			for (char *p = li->wwid; *p; p++)
-				if (*p == ' ')
-					*p = '_';
+			/* Vendor, product, serial: padded with spaces, sometimes NULs. */
+			size_t o = snprintf(li->wwid, sizeof(li->wwid), "t10.");
+
+			for (int i = 0; i < best->designator_length && o + 1 < sizeof(li->wwid); i++) {
+				char c = best->designator[i];
+
+				li->wwid[o++] = c > ' ' && c < 0x7f && c != '/' ? c : '_';
+			}
+			li->wwid[o] = '\0';
 		} else {
 			hexify(best->designator, best->designator_length, hex, sizeof(hex));
 			snprintf(li->wwid, sizeof(li->wwid), "%s.%s", best_rank == 3 ? "naa" : "eui",

@@ -21,6 +21,8 @@ lio_target() {
 lio_lun_link() { # lio_lun_link IQN STORAGE_OBJECT
 	local tpg
 	tpg=$(lio_tpg "$1")
+	# A unit serial, as targetcli sets: without it LIO reports no NAA identifier.
+	cat /proc/sys/kernel/random/uuid >"$2/wwn/vpd_unit_serial"
 	mkdir -p "$tpg/lun/lun_0" && ln -s "$2" "$tpg/lun/lun_0/port0"
 }
 lio_fileio_lun() {
