@@ -171,6 +171,29 @@ static int attach_queues(struct ublk_dev *d, const struct ublk_dev_config *cfg)
 	return 0;
 }
 
+/* A device object with a slot per queue of host, not yet known to the kernel. */
+static struct ublk_dev *dev_alloc(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol)
+{
+	struct ublk_dev *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->ctrl = ctrl;
+	d->host = host;
+	d->vol = vol;
+	d->cdev_fd = -1;
+	d->nr_queues = nu_host_nr_queues(host);
+	d->qdevs = calloc(d->nr_queues, sizeof(*d->qdevs));
+	d->attached = calloc(d->nr_queues, sizeof(*d->attached));
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	if (!d->qdevs || !d->attached) {
+		teardown(d, false);
+		return NULL;
+	}
+	return d;
+}
+
 int ublk_dev_create(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol,
 		    const struct nu_volume_geom *geom, const struct ublk_dev_config *cfg,
 		    struct ublk_dev **out)
@@ -190,22 +213,9 @@ int ublk_dev_create(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol,
 		nu_err("volume %u of %s: %s", vol, nu_host_name(host), why);
 		return ret;
 	}
-	d = calloc(1, sizeof(*d));
+	d = dev_alloc(ctrl, host, vol);
 	if (!d)
 		return -ENOMEM;
-	d->ctrl = ctrl;
-	d->host = host;
-	d->vol = vol;
-	d->cdev_fd = -1;
-	d->nr_queues = nu_host_nr_queues(host);
-	d->qdevs = calloc(d->nr_queues, sizeof(*d->qdevs));
-	d->attached = calloc(d->nr_queues, sizeof(*d->attached));
-	pthread_mutex_init(&d->lock, NULL);
-	pthread_cond_init(&d->cond, NULL);
-	if (!d->qdevs || !d->attached) {
-		teardown(d, false);
-		return -ENOMEM;
-	}
 
 	ret = ublk_pick_data_mode(ctrl->features, nu_host_transport(host)->caps, cfg->data_mode,
 				  &d->mode, &why);
@@ -288,18 +298,12 @@ int ublk_dev_recover(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol,
 	int ret;
 
 	*out = NULL;
-	d = calloc(1, sizeof(*d));
+	d = dev_alloc(ctrl, host, vol);
 	if (!d)
 		return -ENOMEM;
-	d->ctrl = ctrl;
-	d->host = host;
-	d->vol = vol;
-	d->cdev_fd = -1;
-	pthread_mutex_init(&d->lock, NULL);
-	pthread_cond_init(&d->cond, NULL);
 	ret = ublk_ctrl_get_info(ctrl, dev_id, &d->info);
 	if (ret < 0 || !(d->info.flags & UBLK_F_USER_RECOVERY) ||
-	    d->info.nr_hw_queues != nu_host_nr_queues(host)) {
+	    d->info.nr_hw_queues != d->nr_queues) {
 		nu_warn("ublkb%d cannot be recovered (%s)", dev_id,
 			ret < 0 ? strerror(-ret) :
 			!(d->info.flags & UBLK_F_USER_RECOVERY) ? "made without recovery" :
@@ -312,13 +316,6 @@ int ublk_dev_recover(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol,
 							 UBLK_DM_COPY;
 	cfg.depth = d->info.queue_depth;
 	cfg.max_io_bytes = d->info.max_io_buf_bytes;
-	d->nr_queues = d->info.nr_hw_queues;
-	d->qdevs = calloc(d->nr_queues, sizeof(*d->qdevs));
-	d->attached = calloc(d->nr_queues, sizeof(*d->attached));
-	if (!d->qdevs || !d->attached) {
-		ret = -ENOMEM;
-		goto fail;
-	}
 	/* The old server's queues must be gone before the kernel lets us in. */
 	for (int waited = 0;; waited += 100) {
 		ret = ublk_ctrl_start_recovery(ctrl, dev_id);
