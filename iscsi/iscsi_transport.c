@@ -319,14 +319,19 @@ static void task_retry_or_fail(struct iscsi_queue *iq, struct iscsi_task *t, int
 	task_complete(iq, t, res);
 }
 
+/* Where a write-direction command's data comes from: the request, an UNMAP list, zeroes. */
+static uint8_t *data_out_source(struct iscsi_queue *iq, struct iscsi_task *t)
+{
+	if (t->cmd.zero_block)
+		return iq->zero_block;
+	return t->io->op == NU_OP_WRITE ? (uint8_t *)t->io->buf.addr : t->cmd.param;
+}
+
 /* Unsolicited or R2T-solicited Data-Out PDUs for [off, off + len). */
 static int queue_data_out(struct iscsi_queue *iq, struct iscsi_task *t, uint32_t ttt, uint32_t off,
 			  uint32_t len, bool final_at_end)
 {
-	uint8_t *src = t->cmd.zero_block ? iq->zero_block :
-		       t->cmd.dir == SCSI_DIR_WRITE && t->io->op == NU_OP_WRITE ?
-						   (uint8_t *)t->io->buf.addr :
-						   t->cmd.param;
+	uint8_t *src = data_out_source(iq, t);
 	uint32_t datasn = 0;
 	uint8_t bhs[ISCSI_BHS_LEN];
 
@@ -376,9 +381,7 @@ static void task_send(struct iscsi_queue *iq, struct iscsi_task *t)
 		uint32_t burst = xfer < iq->p.first_burst ? xfer : iq->p.first_burst;
 
 		flags |= ISCSI_CMD_WRITE;
-		src = t->cmd.zero_block ? iq->zero_block :
-		      io->op == NU_OP_WRITE ? io->buf.addr :
-					      t->cmd.param;
+		src = data_out_source(iq, t);
 		if (iq->p.immediate_data)
 			imm = burst < iq->p.max_send_dlen ? burst : iq->p.max_send_dlen;
 		if (!iq->p.initial_r2t)
