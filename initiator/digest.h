@@ -37,4 +37,16 @@ static inline uint32_t nu_get_le32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* Header digests: CRC32C of hdr[0..len) stored at hdr + len. Returns len + 4. */
+static inline unsigned nu_hdgst_append(uint8_t *hdr, unsigned len)
+{
+	nu_put_le32(hdr + len, nu_crc32c(hdr, len));
+	return len + 4;
+}
+
+static inline int nu_hdgst_ok(const uint8_t *hdr, unsigned len)
+{
+	return nu_get_le32(hdr + len) == nu_crc32c(hdr, len);
+}
+
 #endif

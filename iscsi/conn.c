@@ -1,142 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 
 #include "conn.h"
-
-static int split_portal(const char *portal, char *host, size_t hlen, char *port, size_t plen)
-{
-	const char *colon;
-
-	if (portal[0] == '[') {
-		const char *end = strchr(portal, ']');
-
-		if (!end || (size_t)(end - portal - 1) >= hlen)
-			return -EINVAL;
-		memcpy(host, portal + 1, end - portal - 1);
-		host[end - portal - 1] = '\0';
-		colon = end[1] == ':' ? end + 1 : NULL;
-	} else {
-		colon = strrchr(portal, ':');
-		size_t n = colon ? (size_t)(colon - portal) : strlen(portal);
-
-		if (n >= hlen || !n)
-			return -EINVAL;
-		memcpy(host, portal, n);
-		host[n] = '\0';
-	}
-	snprintf(port, plen, "%s", colon ? colon + 1 : "3260");
-	/* A portal may carry ",TPGT" from SendTargets. */
-	char *comma = strchr(port, ',');
-	if (comma)
-		*comma = '\0';
-	return 0;
-}
-
-int iscsi_tcp_connect(const char *portal, int timeout_ms, char *err, unsigned err_len)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-	char host[256], port[16];
-	int fd = -1, ret, one = 1;
-
-	if (split_portal(portal, host, sizeof(host), port, sizeof(port))) {
-		snprintf(err, err_len, "invalid portal '%s'", portal);
-		return -EINVAL;
-	}
-	ret = getaddrinfo(host, port, &hints, &res);
-	if (ret) {
-		snprintf(err, err_len, "%s: %s", portal, gai_strerror(ret));
-		return -EHOSTUNREACH;
-	}
-	ret = -ECONNREFUSED;
-	for (ai = res; ai; ai = ai->ai_next) {
-		struct pollfd pfd;
-		socklen_t sl = sizeof(ret);
-
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		if (fd < 0)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
-			ret = -errno;
-			goto next;
-		}
-		pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
-		if (poll(&pfd, 1, timeout_ms) != 1) {
-			ret = -ETIMEDOUT;
-			goto next;
-		}
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &ret, &sl) < 0 || ret) {
-			ret = -(ret ? ret : errno);
-			goto next;
-		}
-		/* Blocking from here on; reads and writes poll with their own timeouts. */
-		fcntl(fd, F_SETFL, 0);
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		freeaddrinfo(res);
-		return fd;
-next:
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	snprintf(err, err_len, "connect to %s: %s", portal, strerror(-ret));
-	return ret;
-}
-
-static int wait_fd(int fd, short ev, int timeout_ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = ev };
-	int n = poll(&pfd, 1, timeout_ms);
-
-	if (n < 0)
-		return -errno;
-	return n ? 0 : -ETIMEDOUT;
-}
-
-/* Moves exactly n bytes one way, each wait for the socket bounded by timeout_ms. */
-static int transfer_full(int fd, void *buf, size_t n, int timeout_ms, bool out)
-{
-	size_t done = 0;
-
-	while (done < n) {
-		int ret = wait_fd(fd, out ? POLLOUT : POLLIN, timeout_ms);
-		ssize_t r;
-
-		if (ret)
-			return ret;
-		r = out ? send(fd, (char *)buf + done, n - done, MSG_NOSIGNAL) :
-			  recv(fd, (char *)buf + done, n - done, 0);
-		if (r == 0 && !out)
-			return -ECONNRESET;
-		if (r < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -errno;
-		}
-		done += r;
-	}
-	return 0;
-}
-
-int iscsi_read_full(int fd, void *buf, size_t n, int timeout_ms)
-{
-	return transfer_full(fd, buf, n, timeout_ms, false);
-}
-
-int iscsi_write_full(int fd, const void *buf, size_t n, int timeout_ms)
-{
-	/* send() does not write through buf; the cast keeps one loop for both ways. */
-	return transfer_full(fd, (void *)buf, n, timeout_ms, true);
-}
+#include "tcp.h"
 
 #define LOGIN_TEXT_MAX 8192
 
@@ -158,13 +27,13 @@ int iscsi_login_blocking(int fd, struct iscsi_login *l, int timeout_ms)
 		ret = iscsi_login_request(l, bhs, text, LOGIN_TEXT_MAX, &dlen);
 		if (ret < 0)
 			goto out;
-		ret = iscsi_write_full(fd, bhs, sizeof(bhs), timeout_ms);
+		ret = nu_write_full(fd, bhs, sizeof(bhs), timeout_ms);
 		if (!ret && dlen)
-			ret = iscsi_write_full(fd, text, dlen, timeout_ms);
+			ret = nu_write_full(fd, text, dlen, timeout_ms);
 		if (!ret && iscsi_pad4(dlen))
-			ret = iscsi_write_full(fd, pad, iscsi_pad4(dlen), timeout_ms);
+			ret = nu_write_full(fd, pad, iscsi_pad4(dlen), timeout_ms);
 		if (!ret)
-			ret = iscsi_read_full(fd, bhs, sizeof(bhs), timeout_ms);
+			ret = nu_read_full(fd, bhs, sizeof(bhs), timeout_ms);
 		if (ret) {
 			snprintf(l->error, sizeof(l->error), "login I/O: %s", strerror(-ret));
 			goto out;
@@ -175,7 +44,7 @@ int iscsi_login_blocking(int fd, struct iscsi_login *l, int timeout_ms)
 			snprintf(l->error, sizeof(l->error), "bad login response: %s", why);
 			goto out;
 		}
-		ret = iscsi_read_full(fd, rx, h.dlen + iscsi_pad4(h.dlen), timeout_ms);
+		ret = nu_read_full(fd, rx, h.dlen + iscsi_pad4(h.dlen), timeout_ms);
 		if (ret) {
 			snprintf(l->error, sizeof(l->error), "login I/O: %s", strerror(-ret));
 			goto out;

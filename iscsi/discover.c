@@ -8,6 +8,7 @@
 
 #include "discover.h"
 #include "conn.h"
+#include "tcp.h"
 #include "log.h"
 
 void iscsi_target_config_defaults(struct iscsi_target_config *t)
@@ -30,7 +31,7 @@ static void explain_connect_failure(const char *portal, const char *what, const 
 				    char *err, unsigned err_len)
 {
 	char why[200];
-	int fd = iscsi_tcp_connect(portal, 3000, why, sizeof(why));
+	int fd = nu_tcp_connect(portal, "3260", 3000, why, sizeof(why));
 
 	if (fd >= 0) {
 		close(fd);

@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <liburing.h>
+
+#include "stream.h"
+#include "digest.h"
+#include "queue.h"
+#include "udata.h"
+
+/* Below this a payload still partly on the wire is received via the stream buffer. */
+#define RX_DIRECT_MIN 16384
+
+void nu_stream_init(struct nu_stream *s, struct nu_queue *q, const struct nu_stream_ops *ops,
+		    void *ctx, unsigned min_head)
+{
+	memset(s, 0, sizeof(*s));
+	s->q = q;
+	s->ops = ops;
+	s->ctx = ctx;
+	s->fd = -1;
+	s->min_head = min_head;
+}
+
+/* ---------------------------------------------------------------- tx */
+
+static void tx_release(struct nu_stream *s, struct nu_stream_item *it)
+{
+	it->next = s->tx_free;
+	s->tx_free = it;
+}
+
+int nu_stream_queue(struct nu_stream *s, uint16_t tag, const void *hdr, unsigned hlen,
+		    const void *data, uint32_t dlen, unsigned pad, bool ddgst)
+{
+	struct nu_stream_item *it = s->tx_free;
+	unsigned tlen = dlen ? pad : 0;
+
+	if (hlen > NU_STREAM_HDR_MAX || pad > 4)
+		return -EINVAL;
+	if (it)
+		s->tx_free = it->next;
+	else
+		it = malloc(sizeof(*it));
+	if (!it)
+		return -ENOMEM;
+	it->next = NULL;
+	it->tag = tag;
+	it->niov = 0;
+	memcpy(it->hdr, hdr, hlen);
+	it->iov[it->niov++] = (struct iovec){ it->hdr, hlen };
+	if (dlen) {
+		it->iov[it->niov++] = (struct iovec){ (void *)data, dlen };
+		memset(it->trailer, 0, pad);
+		if (ddgst) {
+			uint32_t crc = nu_crc32c_update(NU_CRC32C_INIT, data, dlen);
+
+			crc = nu_crc32c_update(crc, it->trailer, pad);
+			nu_put_le32(it->trailer + pad, nu_crc32c_final(crc));
+			tlen += 4;
+		}
+		if (tlen)
+			it->iov[it->niov++] = (struct iovec){ it->trailer, tlen };
+	}
+	if (s->txq_tail)
+		s->txq_tail->next = it;
+	else
+		s->txq_head = it;
+	s->txq_tail = it;
+	return 0;
+}
+
+static void tx_submit(struct nu_stream *s)
+{
+	struct io_uring_sqe *sqe = nu_queue_get_sqe(s->q);
+
+	io_uring_prep_sendmsg(sqe, s->fd, &s->tx_msg, MSG_NOSIGNAL);
+	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, NU_STREAM_UD_TX, 0));
+	s->tx_busy = true;
+}
+
+void nu_stream_kick(struct nu_stream *s)
+{
+	unsigned n = 0;
+
+	if (s->tx_busy || !s->up || !s->txq_head)
+		return;
+	s->tx_batch_n = 0;
+	while (s->txq_head && n + s->txq_head->niov <= NU_STREAM_TX_IOV) {
+		struct nu_stream_item *it = s->txq_head;
+
+		s->txq_head = it->next;
+		if (!s->txq_head)
+			s->txq_tail = NULL;
+		for (unsigned i = 0; i < it->niov; i++)
+			s->tx_iov[n++] = it->iov[i];
+		s->tx_batch[s->tx_batch_n++] = it;
+	}
+	memset(&s->tx_msg, 0, sizeof(s->tx_msg));
+	s->tx_msg.msg_iov = s->tx_iov;
+	s->tx_msg.msg_iovlen = n;
+	tx_submit(s);
+}
+
+void nu_stream_drop_tag(struct nu_stream *s, uint16_t tag)
+{
+	struct nu_stream_item **pp = &s->txq_head, *it;
+
+	s->txq_tail = NULL;
+	while ((it = *pp)) {
+		if (it->tag == tag) {
+			*pp = it->next;
+			tx_release(s, it);
+		} else {
+			s->txq_tail = it;
+			pp = &it->next;
+		}
+	}
+}
+
+/* Drops what a short transfer moved from the front of an iovec array; true if all went. */
+static bool iov_advance(struct msghdr *m, size_t done)
+{
+	while (m->msg_iovlen && done >= m->msg_iov[0].iov_len) {
+		done -= m->msg_iov[0].iov_len;
+		m->msg_iov++;
+		m->msg_iovlen--;
+	}
+	if (!m->msg_iovlen)
+		return true;
+	m->msg_iov[0].iov_base = (char *)m->msg_iov[0].iov_base + done;
+	m->msg_iov[0].iov_len -= done;
+	return false;
+}
+
+static void tx_done(struct nu_stream *s, int res)
+{
+	s->tx_busy = false;
+	if (res > 0 && s->up && !iov_advance(&s->tx_msg, res)) {
+		tx_submit(s); /* short send: the rest of this batch */
+		return;
+	}
+	for (unsigned i = 0; i < s->tx_batch_n; i++)
+		tx_release(s, s->tx_batch[i]);
+	s->tx_batch_n = 0;
+	if (res <= 0 || !s->up) {
+		nu_stream_fail(s, res < 0 ? strerror(-res) : "send failed");
+		return;
+	}
+	nu_stream_kick(s);
+}
+
+/* ---------------------------------------------------------------- rx */
+
+static void rx_submit(struct nu_stream *s)
+{
+	struct io_uring_sqe *sqe = nu_queue_get_sqe(s->q);
+
+	if (!s->rx_direct) {
+		/* Keep the unparsed tail at the front so a whole PDU always fits. */
+		if (s->rx_off) {
+			memmove(s->rx_buf, s->rx_buf + s->rx_off, s->rx_len - s->rx_off);
+			s->rx_len -= s->rx_off;
+			s->rx_off = 0;
+		}
+		io_uring_prep_recv(sqe, s->fd, s->rx_buf + s->rx_len, s->rx_cap - s->rx_len, 0);
+	} else {
+		io_uring_prep_recvmsg(sqe, s->fd, &s->rx_msg, MSG_WAITALL);
+	}
+	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, NU_STREAM_UD_RX, 0));
+	s->rx_busy = true;
+}
+
+/* Checks the data digest, puts the payload in place and hands the PDU over. */
+static int rx_deliver(struct nu_stream *s, const uint8_t *hdr, const uint8_t *data,
+		      const uint8_t *trailer)
+{
+	const struct nu_frame *f = &s->rf;
+
+	s->rx_framed = false;
+	if (f->ddgst && f->dlen) {
+		unsigned pad = f->tail - 4;
+		uint32_t crc = nu_crc32c_update(NU_CRC32C_INIT, data, f->dlen);
+
+		crc = nu_crc32c_final(nu_crc32c_update(crc, trailer, pad));
+		if (nu_get_le32(trailer + pad) != crc) {
+			nu_stream_fail(s, "data digest mismatch");
+			return -EPROTO;
+		}
+	}
+	if (f->dest && data != f->dest) {
+		memcpy(f->dest, data, f->dlen);
+		data = f->dest;
+	}
+	return s->ops->pdu(s->ctx, hdr, data, f->dlen);
+}
+
+/* Acts on every whole PDU in the stream buffer, then receives more. */
+static void rx_parse(struct nu_stream *s)
+{
+	for (;;) {
+		size_t avail = s->rx_len - s->rx_off;
+		const uint8_t *p = s->rx_buf + s->rx_off;
+		struct nu_frame *f = &s->rf;
+		size_t total;
+
+		if (avail < s->min_head)
+			break;
+		if (!s->rx_framed) {
+			int ret = s->ops->frame(s->ctx, p, avail, f);
+
+			if (ret == -EAGAIN)
+				break;
+			if (ret)
+				return;
+			total = (size_t)f->head + f->dlen + f->tail;
+			/* Only a payload that goes straight to its place may exceed the buffer. */
+			if ((total > s->rx_cap && (!f->dest || f->dlen < RX_DIRECT_MIN)) ||
+			    f->tail > 8 || f->head > NU_STREAM_HDR_MAX || (f->ddgst && f->tail < 4)) {
+				nu_stream_fail(s, "PDU larger than the receive buffer");
+				return;
+			}
+			s->rx_framed = true;
+		}
+		total = (size_t)f->head + f->dlen + f->tail;
+		if (avail >= total) {
+			s->rx_off += total;
+			if (rx_deliver(s, p, p + f->head, p + f->head + f->dlen))
+				return;
+			continue;
+		}
+		if (f->dest && f->dlen >= RX_DIRECT_MIN && avail >= f->head) {
+			/* Big data: the rest goes straight to its final place. */
+			size_t have = avail - f->head;
+
+			memcpy(s->rx_hdr, p, f->head);
+			memcpy(f->dest, p + f->head, have);
+			s->rx_off = s->rx_len;
+			s->rx_direct = true;
+			s->rx_iov[0] = (struct iovec){ f->dest + have, f->dlen - have };
+			s->rx_iov[1] = (struct iovec){ s->rx_trailer, f->tail };
+			memset(&s->rx_msg, 0, sizeof(s->rx_msg));
+			s->rx_msg.msg_iov = s->rx_iov;
+			s->rx_msg.msg_iovlen = f->tail ? 2 : 1;
+			rx_submit(s);
+			return;
+		}
+		break;
+	}
+	rx_submit(s);
+}
+
+static void rx_done(struct nu_stream *s, int res)
+{
+	s->rx_busy = false;
+	if (!s->up || res <= 0) {
+		nu_stream_fail(s, res == 0 ? "connection closed by the target" :
+			       res < 0 ? strerror(-res) : NULL);
+		return;
+	}
+	if (!s->rx_direct) {
+		s->rx_len += res;
+		rx_parse(s);
+		return;
+	}
+	if (!iov_advance(&s->rx_msg, res)) {
+		rx_submit(s);
+		return;
+	}
+	s->rx_direct = false;
+	if (rx_deliver(s, s->rx_hdr, s->rf.dest, s->rx_trailer) == 0)
+		rx_parse(s);
+}
+
+/* ---------------------------------------------------------------- life */
+
+int nu_stream_attach(struct nu_stream *s, int fd, size_t rx_cap)
+{
+	if (rx_cap != s->rx_cap || !s->rx_buf) {
+		uint8_t *b = malloc(rx_cap);
+
+		if (!b)
+			return -ENOMEM;
+		free(s->rx_buf);
+		s->rx_buf = b;
+		s->rx_cap = rx_cap;
+	}
+	s->fd = fd;
+	s->rx_len = s->rx_off = 0;
+	s->rx_framed = s->rx_direct = false;
+	s->up = true;
+	rx_submit(s);
+	return 0;
+}
+
+void nu_stream_fail(struct nu_stream *s, const char *why)
+{
+	bool was_up = s->up;
+
+	if (was_up) {
+		s->up = false;
+		shutdown(s->fd, SHUT_RDWR);
+	}
+	s->ops->fail(s->ctx, was_up ? (why ? why : "connection failed") : NULL);
+}
+
+void nu_stream_close(struct nu_stream *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	s->up = false;
+	while (s->txq_head) {
+		struct nu_stream_item *it = s->txq_head;
+
+		s->txq_head = it->next;
+		tx_release(s, it);
+	}
+	s->txq_tail = NULL;
+}
+
+bool nu_stream_cqe(struct nu_stream *s, const struct io_uring_cqe *cqe)
+{
+	switch (nu_ud_slot(cqe->user_data)) {
+	case NU_STREAM_UD_TX:
+		tx_done(s, cqe->res);
+		return true;
+	case NU_STREAM_UD_RX:
+		rx_done(s, cqe->res);
+		return true;
+	default:
+		return false;
+	}
+}
+
+void nu_stream_drain(struct nu_stream *s, unsigned ms, void (*other)(void *ctx, uint64_t ud),
+		     void *ctx)
+{
+	struct io_uring *ring = nu_queue_ring(s->q);
+	uint64_t deadline = nu_now_ns() + ms * 1000000ull;
+
+	while (nu_stream_busy(s) && nu_now_ns() < deadline) {
+		struct __kernel_timespec ts = { .tv_nsec = 100000000 };
+		struct io_uring_cqe *cqe;
+
+		io_uring_submit(ring);
+		if (io_uring_wait_cqe_timeout(ring, &cqe, &ts))
+			continue;
+		if (nu_ud_kind(cqe->user_data) == NU_UD_TRANSPORT) {
+			unsigned what = nu_ud_slot(cqe->user_data);
+
+			if (what == NU_STREAM_UD_RX) {
+				s->rx_busy = false;
+				/* Whatever came (a logout answer, EOF) ends it. */
+				if (s->fd >= 0)
+					shutdown(s->fd, SHUT_RDWR);
+			} else if (what == NU_STREAM_UD_TX) {
+				s->tx_busy = false;
+			} else if (other) {
+				other(ctx, cqe->user_data);
+			}
+		}
+		io_uring_cqe_seen(ring, cqe);
+	}
+}
+
+void nu_stream_destroy(struct nu_stream *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	while (s->txq_head) {
+		struct nu_stream_item *it = s->txq_head;
+
+		s->txq_head = it->next;
+		free(it);
+	}
+	for (unsigned i = 0; i < s->tx_batch_n; i++)
+		free(s->tx_batch[i]);
+	s->tx_batch_n = 0;
+	while (s->tx_free) {
+		struct nu_stream_item *it = s->tx_free;
+
+		s->tx_free = it->next;
+		free(it);
+	}
+	free(s->rx_buf);
+	s->rx_buf = NULL;
+}

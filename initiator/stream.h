@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NETUBLK_STREAM_H
+#define NETUBLK_STREAM_H
+
+/*
+ * A PDU stream over one TCP socket on a queue ring, shared by iSCSI and
+ * NVMe/TCP. Sending: PDUs are queued and go out as one gathered SENDMSG at a
+ * time, so they never interleave on the wire; short sends continue where
+ * they stopped. Receiving: a stream buffer takes whatever the socket has
+ * (often a whole batch of small PDUs); the protocol frames PDUs out of it;
+ * the rest of a large payload is received straight into its final buffer.
+ * Data digests (CRC32C over the payload and its padding) are made and
+ * checked here.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <sys/socket.h>
+
+struct nu_queue;
+struct io_uring_cqe;
+
+#define NU_STREAM_NO_TAG 0xffff
+#define NU_STREAM_HDR_MAX 128
+#define NU_STREAM_TX_IOV 64
+
+/* Where one received PDU's parts are, as the protocol reads its header. */
+struct nu_frame {
+	uint32_t head;	/* header, header digest and padding before the data */
+	uint32_t dlen;	/* payload */
+	uint32_t tail;	/* padding and data digest after the payload */
+	bool ddgst;	/* the last 4 tail bytes are CRC32C(payload, tail padding) */
+	uint8_t *dest;	/* the payload's final place, or NULL */
+};
+
+struct nu_stream_ops {
+	/*
+	 * Frames the PDU at p (avail bytes there, at least min_head): 0 with
+	 * *f filled, -EAGAIN if more bytes are needed to tell, or -EPROTO
+	 * after calling nu_stream_fail().
+	 */
+	int (*frame)(void *ctx, const uint8_t *p, size_t avail, struct nu_frame *f);
+	/*
+	 * One whole PDU, its data digest checked and its payload at the
+	 * frame's dest if it had one. Returns 0, or -EPROTO once the stream
+	 * failed.
+	 */
+	int (*pdu)(void *ctx, const uint8_t *hdr, const uint8_t *data, uint32_t dlen);
+	/* The connection broke (why is NULL when already reported). */
+	void (*fail)(void *ctx, const char *why);
+};
+
+struct nu_stream_item {
+	struct nu_stream_item *next;
+	uint16_t tag; /* the command whose data this points into */
+	uint8_t niov;
+	uint8_t hdr[NU_STREAM_HDR_MAX];
+	uint8_t trailer[8];
+	struct iovec iov[3];
+};
+
+struct nu_stream {
+	const struct nu_stream_ops *ops;
+	void *ctx;
+	struct nu_queue *q;
+	int fd;
+	unsigned min_head;
+	bool up; /* false once failed, until nu_stream_attach() */
+
+	struct nu_stream_item *txq_head, *txq_tail, *tx_free;
+	struct nu_stream_item *tx_batch[NU_STREAM_TX_IOV];
+	unsigned tx_batch_n;
+	struct iovec tx_iov[NU_STREAM_TX_IOV];
+	struct msghdr tx_msg;
+	bool tx_busy;
+
+	bool rx_busy, rx_direct, rx_framed;
+	struct nu_frame rf;
+	uint8_t *rx_buf;
+	size_t rx_cap, rx_len, rx_off;
+	uint8_t rx_hdr[NU_STREAM_HDR_MAX]; /* the header of a direct receive */
+	uint8_t rx_trailer[8];
+	struct iovec rx_iov[2];
+	struct msghdr rx_msg;
+};
+
+/* User-data slots the stream uses on the ring; protocols use others. */
+enum { NU_STREAM_UD_TX = 1, NU_STREAM_UD_RX = 2, NU_STREAM_UD_FIRST_FREE = 3 };
+
+void nu_stream_init(struct nu_stream *s, struct nu_queue *q, const struct nu_stream_ops *ops,
+		    void *ctx, unsigned min_head);
+/* Takes a connected socket; rx_cap fits the largest PDU plus a batch. Starts receiving. */
+int nu_stream_attach(struct nu_stream *s, int fd, size_t rx_cap);
+/* Queues one PDU: hdr (digest included), payload, pad bytes and a data digest. */
+int nu_stream_queue(struct nu_stream *s, uint16_t tag, const void *hdr, unsigned hlen,
+		    const void *data, uint32_t dlen, unsigned pad, bool ddgst);
+void nu_stream_kick(struct nu_stream *s);
+/* Forgets queued (not yet sending) PDUs of a finished command. */
+void nu_stream_drop_tag(struct nu_stream *s, uint16_t tag);
+/* Marks the stream failed and shuts the socket; fail() reports once. */
+void nu_stream_fail(struct nu_stream *s, const char *why);
+/* True while a socket operation is in flight. */
+static inline bool nu_stream_busy(const struct nu_stream *s)
+{
+	return s->tx_busy || s->rx_busy;
+}
+/* Once idle after a failure: closes the socket and drops queued PDUs. */
+void nu_stream_close(struct nu_stream *s);
+/* Routes a stream completion; false if the cqe is not the stream's. */
+bool nu_stream_cqe(struct nu_stream *s, const struct io_uring_cqe *cqe);
+/* Waits up to ms for in-flight socket ops at shutdown (queue thread only). */
+void nu_stream_drain(struct nu_stream *s, unsigned ms, void (*other)(void *ctx, uint64_t ud),
+		     void *ctx);
+void nu_stream_destroy(struct nu_stream *s);
+
+#endif
