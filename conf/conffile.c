@@ -27,6 +27,7 @@ struct parse {
 	char cur_section[128];
 	bool header_seen;     /* a [section] line since the last key */
 	unsigned header_line; /* where it was */
+	unsigned keys_in_section; /* of the current target section */
 };
 
 static int fail_at(struct parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -106,6 +107,8 @@ static int enter_section(struct parse *p, const char *section)
 	p->cur->discard = true;
 	iscsi_target_config_defaults(&p->cur->iscsi);
 	p->cur->iscsi.initiator[0] = '\0'; /* the global one unless set here */
+	nvme_target_config_defaults(&p->cur->nvme);
+	p->keys_in_section = 0;
 	return 1;
 }
 
@@ -159,6 +162,18 @@ static int global_key(struct parse *p, const char *k, const char *v)
 		c->log_level = level;
 		return 1;
 	}
+	if (!strcmp(k, "host_nqn") || !strcmp(k, "host_id")) {
+		struct nvme_target_config tmp;
+		char err[200];
+
+		if (nu_nvme_key_set(&tmp, k, v, err, sizeof(err)))
+			return fail_at(p, "%s", err);
+		if (!strcmp(k, "host_nqn"))
+			memcpy(c->host_nqn, tmp.hostnqn, sizeof(c->host_nqn));
+		else
+			memcpy(c->host_id, tmp.hostid, sizeof(c->host_id));
+		return 1;
+	}
 	if (!strcmp(k, "secrets")) {
 		if (!*v || strlen(v) >= sizeof(c->secrets))
 			return fail_at(p, "secrets must be a path");
@@ -168,29 +183,32 @@ static int global_key(struct parse *p, const char *k, const char *v)
 	return fail_at(p, "unknown key '%s' in [global]", k);
 }
 
-static int parse_luns(struct parse *p, struct nu_conf_target *t, const char *v)
+static int parse_luns(struct parse *p, struct nu_conf_target *t, const char *k, const char *v)
 {
 	char buf[512], *save = NULL, *tok;
+	bool nvme = t->kind == NU_TARGET_NVME;
 
 	snprintf(buf, sizeof(buf), "%s", v);
 	t->nr_luns = 0;
 	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-		unsigned lun;
+		unsigned id;
 
-		if (nu_parse_uint(tok, 0, 16383, &lun))
-			return fail_at(p, "luns is a list of LUN numbers, not '%s'", tok);
+		if (nu_parse_uint(tok, nvme ? 1 : 0, nvme ? 0xfffffffeu : 16383, &id))
+			return fail_at(p, "%s is a list of %s numbers, not '%s'", k,
+				       nvme ? "namespace" : "LUN", tok);
 		if (t->nr_luns == NU_CONF_MAX_LUNS)
-			return fail_at(p, "more than %d LUNs listed", NU_CONF_MAX_LUNS);
-		t->luns[t->nr_luns++] = lun;
+			return fail_at(p, "more than %d listed in %s", NU_CONF_MAX_LUNS, k);
+		t->luns[t->nr_luns++] = id;
 	}
 	if (!t->nr_luns)
-		return fail_at(p, "luns is empty");
+		return fail_at(p, "%s is empty", k);
 	return 1;
 }
 
 static int target_key(struct parse *p, const char *k, const char *v)
 {
 	struct nu_conf_target *t = p->cur;
+	bool nvme = t->kind == NU_TARGET_NVME;
 	char err[200];
 
 	if (p->secrets_only && strcmp(k, "chap_secret") && strcmp(k, "mutual_secret"))
@@ -198,18 +216,30 @@ static int target_key(struct parse *p, const char *k, const char *v)
 				  "not '%s'",
 			       k);
 	if (!strcmp(k, "transport")) {
-		if (strcmp(v, "iscsi"))
-			return fail_at(p, "transport '%s' is not supported (iscsi)", v);
+		if (!strcmp(v, "iscsi"))
+			t->kind = NU_TARGET_ISCSI;
+		else if (!strcmp(v, "nvme-tcp") || !strcmp(v, "nvme"))
+			t->kind = NU_TARGET_NVME;
+		else
+			return fail_at(p, "transport '%s' is not supported (iscsi or nvme-tcp)", v);
+		if (p->keys_in_section)
+			return fail_at(p, "[target %s]: transport must be the section's first key",
+				       t->name);
 		return 1;
 	}
-	if (!strcmp(k, "luns"))
-		return parse_luns(p, t, v);
+	p->keys_in_section++;
+	if (!strcmp(k, nvme ? "namespaces" : "luns"))
+		return parse_luns(p, t, k, v);
 	if (!strcmp(k, "read_only"))
 		return set_yes_no(p, k, v, &t->read_only);
 	if (!strcmp(k, "discard"))
 		return set_yes_no(p, k, v, &t->discard);
-	if (nu_iscsi_key_set(&t->iscsi, k, v, err, sizeof(err)))
-		return fail_at(p, "[target %s]: %s", t->name, err);
+	if (nvme ? nu_nvme_key_set(&t->nvme, k, v, err, sizeof(err)) :
+		   nu_iscsi_key_set(&t->iscsi, k, v, err, sizeof(err)))
+		return fail_at(p, "[target %s]: %s%s", t->name, err,
+			       strstr(err, "unknown key") ?
+				       (nvme ? " for an nvme-tcp target" : " for an iscsi target") :
+				       "");
 	return 1;
 }
 
@@ -298,8 +328,19 @@ int nu_conf_load(const char *path, struct nu_conf *c, char *err, unsigned err_le
 	for (unsigned i = 0; i < c->nr_targets; i++) {
 		struct nu_conf_target *t = &c->targets[i];
 		struct iscsi_target_config *ic = &t->iscsi;
+		struct nvme_target_config *nc = &t->nvme;
 		const char *why = NULL;
+		char nerr[200];
 
+		if (t->kind == NU_TARGET_NVME) {
+			if (!nc->hostnqn[0])
+				memcpy(nc->hostnqn, c->host_nqn, sizeof(nc->hostnqn));
+			if (!nc->hostid[0])
+				memcpy(nc->hostid, c->host_id, sizeof(nc->hostid));
+			if (nu_nvme_check(nc, nerr, sizeof(nerr)))
+				why = nerr;
+			goto check;
+		}
 		/* Same size, both NUL-terminated: a plain copy (snprintf trips -Wrestrict). */
 		_Static_assert(sizeof(ic->initiator) == sizeof(c->initiator), "initiator sizes");
 		if (!ic->initiator[0])
@@ -316,6 +357,7 @@ int nu_conf_load(const char *path, struct nu_conf *c, char *err, unsigned err_le
 			why = "mutual CHAP needs one-way CHAP (chap_user) too";
 		else if (ic->mutual_secret[0] && !strcmp(ic->mutual_secret, ic->chap_secret))
 			why = "mutual_secret must differ from chap_secret";
+check:
 		if (why) {
 			snprintf(err, err_len, "%s:%u: [target %s]: %s", path, t->line, t->name, why);
 			return -EINVAL;

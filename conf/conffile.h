@@ -14,15 +14,20 @@
 #include <stdint.h>
 
 #include "discover.h"
+#include "nvme_config.h"
 
 #define NU_CONF_MAX_TARGETS 32
 #define NU_CONF_MAX_LUNS 64
 
+enum nu_target_kind { NU_TARGET_ISCSI, NU_TARGET_NVME };
+
 struct nu_conf_target {
 	char name[64];
 	unsigned line; /* of its section header */
+	enum nu_target_kind kind;
 	struct iscsi_target_config iscsi;
-	uint32_t luns[NU_CONF_MAX_LUNS]; /* only these LUNs, if nr_luns */
+	struct nvme_target_config nvme;
+	uint32_t luns[NU_CONF_MAX_LUNS]; /* only these LUNs or namespaces, if nr_luns */
 	unsigned nr_luns;
 	bool read_only;
 	bool discard;
@@ -30,6 +35,7 @@ struct nu_conf_target {
 
 struct nu_conf {
 	char initiator[224];
+	char host_nqn[224], host_id[40]; /* NVMe; empty: /etc/nvme or derived */
 	unsigned queues, queue_depth, backend_depth;
 	int data_mode;
 	int log_level;

@@ -119,15 +119,16 @@ int nu_iscsi_key_set(struct iscsi_target_config *t, const char *k, const char *v
 	return -EINVAL;
 }
 
-int nu_iscsi_spec_parse(const char *spec, struct iscsi_target_config *t, char *err,
-			unsigned err_len)
+/* "k=v,k=v" through a key setter. */
+static int spec_each(const char *spec, int (*set)(void *t, const char *k, const char *v,
+						 char *err, unsigned err_len),
+		     void *t, char *err, unsigned err_len)
 {
 	char *copy = strdup(spec), *save = NULL, *tok;
 	int ret = 0;
 
 	if (!copy)
 		return -ENOMEM;
-	iscsi_target_config_defaults(t);
 	for (tok = strtok_r(copy, ",", &save); tok && !ret; tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '=');
 
@@ -137,9 +138,24 @@ int nu_iscsi_spec_parse(const char *spec, struct iscsi_target_config *t, char *e
 			break;
 		}
 		*eq = '\0';
-		ret = nu_iscsi_key_set(t, tok, eq + 1, err, err_len);
+		ret = set(t, tok, eq + 1, err, err_len);
 	}
 	free(copy);
+	return ret;
+}
+
+static int iscsi_set(void *t, const char *k, const char *v, char *err, unsigned err_len)
+{
+	return nu_iscsi_key_set(t, k, v, err, err_len);
+}
+
+int nu_iscsi_spec_parse(const char *spec, struct iscsi_target_config *t, char *err,
+			unsigned err_len)
+{
+	int ret;
+
+	iscsi_target_config_defaults(t);
+	ret = spec_each(spec, iscsi_set, t, err, err_len);
 	if (ret)
 		return ret;
 	if (!t->portal[0] || !t->target[0]) {
@@ -164,4 +180,79 @@ int nu_iscsi_spec_parse(const char *spec, struct iscsi_target_config *t, char *e
 		return -EINVAL;
 	}
 	return 0;
+}
+
+static int set_secs(unsigned *dst, const char *val, const char *key, unsigned max, char *err,
+		    unsigned err_len)
+{
+	if (nu_parse_uint(val, 1, max, dst)) {
+		snprintf(err, err_len, "%s is 1 to %u seconds, not '%s'", key, max, val);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int nu_nvme_key_set(struct nvme_target_config *t, const char *k, const char *v, char *err,
+		    unsigned err_len)
+{
+	if (!strcmp(k, "address"))
+		return set_str(t->address, sizeof(t->address), v, k, err, err_len);
+	if (!strcmp(k, "subsystem"))
+		return set_str(t->subnqn, sizeof(t->subnqn), v, k, err, err_len);
+	if (!strcmp(k, "host_nqn"))
+		return set_str(t->hostnqn, sizeof(t->hostnqn), v, k, err, err_len);
+	if (!strcmp(k, "host_id")) {
+		int ret = set_str(t->hostid, sizeof(t->hostid), v, k, err, err_len);
+
+		if (!ret && (strlen(v) != 36 || strspn(v, "0123456789abcdefABCDEF-") != 36)) {
+			snprintf(err, err_len, "host_id must be a UUID, not '%s'", v);
+			ret = -EINVAL;
+		}
+		return ret;
+	}
+	if (!strcmp(k, "header_digest"))
+		return set_digest(&t->header_digest, v, k, err, err_len);
+	if (!strcmp(k, "data_digest"))
+		return set_digest(&t->data_digest, v, k, err, err_len);
+	if (!strcmp(k, "keep_alive_timeout"))
+		return set_secs(&t->kato_s, v, k, 3600, err, err_len);
+	if (!strcmp(k, "ctrl_loss_timeout"))
+		return set_secs(&t->ctrl_loss_tmo_s, v, k, 86400, err, err_len);
+	if (!strcmp(k, "reconnect_delay"))
+		return set_secs(&t->reconnect_delay_s, v, k, 3600, err, err_len);
+	if (!strcmp(k, "command_timeout"))
+		return set_secs(&t->command_timeout_s, v, k, 3600, err, err_len);
+	if (!strcmp(k, "queue_size")) {
+		if (nu_parse_uint(v, 2, 1024, &t->queue_size)) {
+			snprintf(err, err_len, "queue_size is 2 to 1024 entries, not '%s'", v);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	snprintf(err, err_len, "unknown key '%s'", k);
+	return -EINVAL;
+}
+
+int nu_nvme_check(const struct nvme_target_config *t, char *err, unsigned err_len)
+{
+	if (!t->address[0] || !t->subnqn[0]) {
+		snprintf(err, err_len, "address and subsystem are required");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int nvme_set(void *t, const char *k, const char *v, char *err, unsigned err_len)
+{
+	return nu_nvme_key_set(t, k, v, err, err_len);
+}
+
+int nu_nvme_spec_parse(const char *spec, struct nvme_target_config *t, char *err,
+		       unsigned err_len)
+{
+	int ret;
+
+	nvme_target_config_defaults(t);
+	ret = spec_each(spec, nvme_set, t, err, err_len);
+	return ret ? ret : nu_nvme_check(t, err, err_len);
 }

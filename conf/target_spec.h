@@ -3,6 +3,7 @@
 #define NETUBLK_TARGET_SPEC_H
 
 #include "discover.h"
+#include "nvme_config.h"
 
 /*
  * An iSCSI target on one line: "portal=127.0.0.1:3260,target=iqn....,
@@ -15,5 +16,16 @@ int nu_iscsi_spec_parse(const char *spec, struct iscsi_target_config *t, char *e
 /* One key of a target section; shared with the config file parser. */
 int nu_iscsi_key_set(struct iscsi_target_config *t, const char *key, const char *val, char *err,
 		     unsigned err_len);
+
+/*
+ * An NVMe/TCP subsystem on one line: "address=127.0.0.1:4420,subsystem=nqn...,
+ * header_digest=crc32c". Keys as in the config file's NVMe target sections.
+ */
+int nu_nvme_spec_parse(const char *spec, struct nvme_target_config *t, char *err,
+		       unsigned err_len);
+int nu_nvme_key_set(struct nvme_target_config *t, const char *key, const char *val, char *err,
+		    unsigned err_len);
+/* What an NVMe target needs before it can be used. */
+int nu_nvme_check(const struct nvme_target_config *t, char *err, unsigned err_len);
 
 #endif

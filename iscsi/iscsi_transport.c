@@ -15,6 +15,7 @@
 
 #include "iscsi_transport.h"
 #include "conn.h"
+#include "tcp.h"
 #include "digest.h"
 #include "host.h"
 #include "log.h"
@@ -788,7 +789,7 @@ static int conn_login(struct iscsi_queue *iq)
 	snprintf(portal, sizeof(portal), "%s", h->cfg.portal);
 	/* Follow up to three login redirections (status 0x0101/0x0102). */
 	for (int hops = 0;; hops++) {
-		fd = iscsi_tcp_connect(portal, 5000, err, sizeof(err));
+		fd = nu_tcp_connect(portal, "3260", 5000, err, sizeof(err));
 		if (fd < 0) {
 			nu_warn("iscsi q%u: %s", iq->qid, err);
 			return fd;
@@ -1022,7 +1023,7 @@ static void logout(struct iscsi_queue *iq)
 		hlen += ISCSI_DIGEST_LEN;
 	}
 	/* The reader's pending receive sees the Logout Response; we only wait for it. */
-	iscsi_write_full(iq->fd, bhs, hlen, 2000);
+	nu_write_full(iq->fd, bhs, hlen, 2000);
 }
 
 static void iscsi_queue_stop(void *qpriv)
@@ -1237,7 +1238,7 @@ static int find_lun(const struct iscsi_lun_info *luns, unsigned n, const struct 
 	return -1;
 }
 
-int iscsi_host_rescan(struct iscsi_host *h, struct iscsi_rescan *r)
+int iscsi_host_rescan(struct iscsi_host *h, struct nu_rescan *r)
 {
 	struct iscsi_lun_info *now = calloc(ISCSI_MAX_LUNS, sizeof(*now));
 	unsigned n, nr = h->nr_luns;
@@ -1311,3 +1312,58 @@ void iscsi_host_set_timeouts(struct iscsi_host *h, int nop_interval, int nop_tim
 	h->nop_timeout_ms = nop_timeout;
 	h->replacement_timeout_ms = replacement_timeout;
 }
+
+/* ---------------------------------------------------------------- target ops */
+
+static unsigned target_nr_vols(const void *t)
+{
+	return __atomic_load_n(&((const struct iscsi_host *)t)->nr_luns, __ATOMIC_ACQUIRE);
+}
+
+static bool target_vol(const void *t, unsigned i, struct nu_vol_desc *d)
+{
+	const struct iscsi_host *h = t;
+
+	if (i >= target_nr_vols(t) || h->luns[i].gone)
+		return false;
+	d->id = h->luns[i].lun;
+	d->geom = &h->luns[i].geom;
+	d->wwid = h->luns[i].wwid;
+	return true;
+}
+
+static int target_event_fd(const void *t)
+{
+	return ((const struct iscsi_host *)t)->event_fd;
+}
+
+static int target_rescan(void *t, struct nu_rescan *r)
+{
+	return iscsi_host_rescan(t, r);
+}
+
+/* Rescanning is cheap and synchronous here: signal the control loop. */
+static void target_request_rescan(void *t)
+{
+	uint64_t one = 1;
+
+	if (write(((struct iscsi_host *)t)->event_fd, &one, sizeof(one)) != sizeof(one))
+		nu_warn("iscsi: cannot signal a rescan");
+}
+
+static void target_destroy(void *t)
+{
+	iscsi_host_destroy(t);
+}
+
+const struct nu_target_ops nu_iscsi_target = {
+	.kind = "iscsi",
+	.vol_word = "lun",
+	.transport = &nu_iscsi_transport,
+	.nr_vols = target_nr_vols,
+	.vol = target_vol,
+	.event_fd = target_event_fd,
+	.rescan = target_rescan,
+	.request_rescan = target_request_rescan,
+	.destroy = target_destroy,
+};

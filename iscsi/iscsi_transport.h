@@ -7,11 +7,12 @@
  * the queue's io_uring ring, serving every LUN of the target.
  */
 #include "discover.h"
-#include "../initiator/transport.h"
+#include "target.h"
 
 struct iscsi_host;
 
 extern const struct nu_transport_ops nu_iscsi_transport;
+extern const struct nu_target_ops nu_iscsi_target;
 
 /* Discovers the target's LUNs (libiscsi) and prepares the data-path sessions. */
 int iscsi_host_create(const struct iscsi_target_config *cfg, struct iscsi_host **out);
@@ -26,14 +27,8 @@ const struct iscsi_lun_info *iscsi_host_lun(const struct iscsi_host *h, unsigned
  */
 int iscsi_host_event_fd(const struct iscsi_host *h);
 
-struct iscsi_rescan {
-	unsigned added[ISCSI_MAX_LUNS], nr_added;     /* new volume indexes */
-	unsigned removed[ISCSI_MAX_LUNS], nr_removed; /* volumes now gone */
-	unsigned resized[ISCSI_MAX_LUNS], nr_resized; /* volumes with a new size */
-};
-
 /* Re-reads the LUN inventory and sizes (control thread only). */
-int iscsi_host_rescan(struct iscsi_host *h, struct iscsi_rescan *r);
+int iscsi_host_rescan(struct iscsi_host *h, struct nu_rescan *r);
 
 /* Timeouts (ms); defaults match open-iscsi. */
 void iscsi_host_set_timeouts(struct iscsi_host *h, int nop_interval, int nop_timeout,

@@ -10,6 +10,7 @@
 #include "manager.h"
 #include "host.h"
 #include "iscsi_transport.h"
+#include "nvme_transport.h"
 #include "log.h"
 #include "membackend.h"
 #include "queue.h"
@@ -26,9 +27,10 @@ struct served {
 	bool from_config;
 	struct nu_conf_target ct; /* own copy: reloads compare against it */
 	struct nu_host *host;
-	struct iscsi_host *ih;
+	const struct nu_target_ops *tops; /* NULL for the memory backend */
+	void *target;
 	struct nu_mem_backend *mem;
-	struct ublk_dev *devs[ISCSI_MAX_LUNS];
+	struct ublk_dev *devs[NU_HOST_MAX_VOLS];
 	unsigned nr_vols;
 	unsigned retry_ms;
 	uint64_t retry_at_ns;
@@ -77,19 +79,39 @@ fail:
 	nu_err("cannot write %s: %s", m->o.ready_file, strerror(errno));
 }
 
-/* The names a device gets under by_id_dir: by WWID and by target and LUN. */
+/* The remote name of a target: IQN or subsystem NQN. */
+static const char *target_id(const struct served *sv)
+{
+	return sv->ct.kind == NU_TARGET_NVME ? sv->ct.nvme.subnqn : sv->ct.iscsi.target;
+}
+
+static const char *target_addr(const struct served *sv)
+{
+	return sv->ct.kind == NU_TARGET_NVME ? sv->ct.nvme.address : sv->ct.iscsi.portal;
+}
+
+/* A volume's description, also for indexes that are gone (then false). */
+static bool vol_desc(const struct served *sv, unsigned vol, struct nu_vol_desc *d)
+{
+	return sv->tops && sv->tops->vol(sv->target, vol, d);
+}
+
+/* The names a device gets under by_id_dir: by WWID and by target and LUN/namespace. */
 static void link_names(const struct served *sv, unsigned vol, char names[2][512], const char *dir)
 {
-	const struct iscsi_lun_info *li = sv->ih ? iscsi_host_lun(sv->ih, vol) : NULL;
+	struct nu_vol_desc d;
 
 	names[0][0] = names[1][0] = '\0';
-	if (li && li->wwid[0])
-		snprintf(names[0], sizeof(names[0]), "%s/%s", dir, li->wwid);
-	if (li)
-		snprintf(names[1], sizeof(names[1]), "%s/%s-lun%u", dir, sv->ct.iscsi.target,
-			 li->lun);
-	else
+	if (!sv->tops) {
 		snprintf(names[1], sizeof(names[1]), "%s/mem-%u", dir, vol);
+		return;
+	}
+	if (!vol_desc(sv, vol, &d))
+		return;
+	if (d.wwid[0])
+		snprintf(names[0], sizeof(names[0]), "%s/%s", dir, d.wwid);
+	snprintf(names[1], sizeof(names[1]), "%s/%s-%s%u", dir, target_id(sv), sv->tops->vol_word,
+		 d.id);
 }
 
 static void update_links(const struct nu_manager *m, const struct served *sv, unsigned vol,
@@ -123,10 +145,11 @@ static void update_links(const struct nu_manager *m, const struct served *sv, un
  */
 static void volume_key(const struct served *sv, unsigned vol, char *buf, size_t len)
 {
-	const struct iscsi_lun_info *li = iscsi_host_lun(sv->ih, vol);
+	struct nu_vol_desc d = { .wwid = "" };
 
-	snprintf(buf, len, "target=%s\nlun=%u\nwwid=%s\n", sv->ct.iscsi.target, li->lun,
-		 li->wwid);
+	vol_desc(sv, vol, &d);
+	snprintf(buf, len, "target=%s\n%s=%u\nwwid=%s\n", target_id(sv), sv->tops->vol_word, d.id,
+		 d.wwid);
 }
 
 static void state_path(const struct nu_manager *m, int dev_id, char *buf, size_t len)
@@ -139,7 +162,7 @@ static void state_save(const struct nu_manager *m, const struct served *sv, unsi
 	char path[512], key[512], dir[256], *slash;
 	FILE *f;
 
-	if (!m->o.state_dir || !sv->ih)
+	if (!m->o.state_dir || !sv->tops)
 		return;
 	snprintf(dir, sizeof(dir), "%s", m->o.state_dir);
 	slash = strrchr(dir, '/');
@@ -177,7 +200,7 @@ static int state_find(const struct nu_manager *m, const struct served *sv, unsig
 	DIR *d;
 	int found = -1;
 
-	if (!m->o.state_dir || !sv->ih || !(d = opendir(m->o.state_dir)))
+	if (!m->o.state_dir || !sv->tops || !(d = opendir(m->o.state_dir)))
 		return -1;
 	volume_key(sv, vol, want, sizeof(want));
 	while (found < 0 && (e = readdir(d))) {
@@ -206,18 +229,20 @@ static int add_volume(struct nu_manager *m, struct served *sv, unsigned vol)
 	/* Only a backend whose data outlives us is worth waiting for after a crash. */
 	struct ublk_dev_config cfg = { .dev_id = -1, .depth = m->o.depth,
 				       .max_io_bytes = m->o.max_io, .data_mode = m->o.data_mode,
-				       .recoverable = sv->ih != NULL };
+				       .recoverable = sv->tops != NULL };
 	struct nu_volume_geom g;
 	int ret;
 
 	if (vol >= sv->nr_vols)
 		sv->nr_vols = vol + 1;
-	if (sv->ih) {
-		const struct iscsi_lun_info *li = iscsi_host_lun(sv->ih, vol);
+	if (sv->tops) {
+		struct nu_vol_desc d;
 
-		if (sv->from_config && !nu_conf_lun_wanted(&sv->ct, li->lun))
-			return 0; /* not in the config's luns = */
-		g = li->geom;
+		if (!vol_desc(sv, vol, &d))
+			return 0;
+		if (sv->from_config && !nu_conf_lun_wanted(&sv->ct, d.id))
+			return 0; /* not in the config's luns = / namespaces = */
+		g = *d.geom;
 	} else {
 		nu_mem_geom(sv->mem, vol, &g);
 	}
@@ -226,7 +251,7 @@ static int add_volume(struct nu_manager *m, struct served *sv, unsigned vol)
 	if (sv->from_config && !sv->ct.discard)
 		g.discard_granularity = g.max_discard = g.max_write_zeroes = 0;
 	ret = -ENOENT;
-	if (sv->ih) {
+	if (sv->tops) {
 		int old = state_find(m, sv, vol);
 
 		if (old >= 0) {
@@ -265,26 +290,41 @@ static void host_down(struct nu_manager *m, struct served *sv)
 		nu_host_destroy(sv->host);
 	}
 	nu_mem_destroy(sv->mem);
-	iscsi_host_destroy(sv->ih);
+	if (sv->tops)
+		sv->tops->destroy(sv->target);
 	sv->host = NULL;
 	sv->mem = NULL;
-	sv->ih = NULL;
+	sv->tops = NULL;
+	sv->target = NULL;
 	sv->nr_vols = 0;
 	sv->up = false;
 }
 
 /* Brings up one host: backend, queues, a device per volume. */
-static int host_up(struct nu_manager *m, struct served *sv, bool iscsi)
+static int host_up(struct nu_manager *m, struct served *sv, bool remote)
 {
-	const char *name = iscsi ? sv->ct.iscsi.target : "mem";
+	const char *name = remote ? target_id(sv) : "mem";
 	unsigned nr_vols;
 
-	if (iscsi) {
-		if (iscsi_host_create(&sv->ct.iscsi, &sv->ih) < 0)
+	if (remote && sv->ct.kind == NU_TARGET_NVME) {
+		struct nvme_host *nh;
+
+		if (nvme_host_create(&sv->ct.nvme, m->o.queues, &nh) < 0)
 			return -EIO;
-		nr_vols = iscsi_host_nr_luns(sv->ih);
+		sv->tops = &nu_nvme_target;
+		sv->target = nh;
+	} else if (remote) {
+		struct iscsi_host *ih;
+
+		if (iscsi_host_create(&sv->ct.iscsi, &ih) < 0)
+			return -EIO;
+		sv->tops = &nu_iscsi_target;
+		sv->target = ih;
+	}
+	if (remote) {
+		nr_vols = sv->tops->nr_vols(sv->target);
 		sv->host = nu_host_create(name, m->o.queues, m->o.backend_depth,
-					  &nu_iscsi_transport, sv->ih);
+					  sv->tops->transport, sv->target);
 	} else {
 		sv->mem = nu_mem_create(m->o.mem_sizes, m->o.nr_mem, m->o.mem_block_size);
 		if (!sv->mem)
@@ -313,7 +353,7 @@ static void schedule_retry(struct served *sv)
 		sv->retry_ms = RETRY_MAX_MS;
 	sv->retry_at_ns = nu_now_ns() + sv->retry_ms * 1000000ull;
 	nu_warn("target %s (%s at %s) is not served; retrying in %u s", sv->ct.name,
-		sv->ct.iscsi.target, sv->ct.iscsi.portal, sv->retry_ms / 1000);
+		target_id(sv), target_addr(sv), sv->retry_ms / 1000);
 }
 
 static struct served *slot_free(struct nu_manager *m)
@@ -363,7 +403,9 @@ void nu_manager_apply(struct nu_manager *m, const struct nu_conf *conf)
 		if (!t) {
 			nu_info("target %s is no longer configured: stopping it", sv->ct.name);
 			forget(m, sv);
-		} else if (memcmp(&t->iscsi, &sv->ct.iscsi, sizeof(t->iscsi)) ||
+		} else if (t->kind != sv->ct.kind ||
+			   memcmp(&t->iscsi, &sv->ct.iscsi, sizeof(t->iscsi)) ||
+			   memcmp(&t->nvme, &sv->ct.nvme, sizeof(t->nvme)) ||
 			   t->nr_luns != sv->ct.nr_luns ||
 			   memcmp(t->luns, sv->ct.luns, sizeof(t->luns[0]) * t->nr_luns) ||
 			   t->read_only != sv->ct.read_only || t->discard != sv->ct.discard) {
@@ -385,7 +427,7 @@ void nu_manager_apply(struct nu_manager *m, const struct nu_conf *conf)
 	write_ready_file(m);
 }
 
-int nu_manager_add_one(struct nu_manager *m, const struct iscsi_target_config *t)
+int nu_manager_add_one(struct nu_manager *m, const struct nu_conf_target *t)
 {
 	struct served *sv = slot_free(m);
 	int ret;
@@ -393,8 +435,9 @@ int nu_manager_add_one(struct nu_manager *m, const struct iscsi_target_config *t
 	memset(sv, 0, sizeof(*sv));
 	sv->in_use = true;
 	if (t) {
-		sv->ct.iscsi = *t;
-		snprintf(sv->ct.name, sizeof(sv->ct.name), "%.63s", t->target);
+		sv->ct = *t;
+		if (!sv->ct.name[0])
+			snprintf(sv->ct.name, sizeof(sv->ct.name), "%.63s", target_id(sv));
 	}
 	ret = host_up(m, sv, t != NULL);
 	if (ret < 0)
@@ -406,18 +449,18 @@ int nu_manager_add_one(struct nu_manager *m, const struct iscsi_target_config *t
 /* The target's LUNs changed: devices for new LUNs, none for gone ones, new sizes. */
 static void rescan(struct nu_manager *m, struct served *sv)
 {
-	struct iscsi_rescan *r = calloc(1, sizeof(*r));
+	struct nu_rescan *r = calloc(1, sizeof(*r));
+	struct nu_vol_desc d;
 
-	if (!r || iscsi_host_rescan(sv->ih, r) < 0) {
+	if (!r || sv->tops->rescan(sv->target, r) < 0) {
 		free(r);
 		return;
 	}
 	for (unsigned i = 0; i < r->nr_removed; i++)
 		remove_volume(m, sv, r->removed[i]);
 	for (unsigned i = 0; i < r->nr_resized; i++)
-		if (sv->devs[r->resized[i]])
-			ublk_dev_update_size(sv->devs[r->resized[i]],
-					     iscsi_host_lun(sv->ih, r->resized[i])->geom.size);
+		if (sv->devs[r->resized[i]] && vol_desc(sv, r->resized[i], &d))
+			ublk_dev_update_size(sv->devs[r->resized[i]], d.geom->size);
 	for (unsigned i = 0; i < r->nr_added; i++)
 		if (add_volume(m, sv, r->added[i]) < 0)
 			nu_err("no device for the new volume %u", r->added[i]);
@@ -432,7 +475,7 @@ unsigned nu_manager_pollfds(struct nu_manager *m, struct pollfd *pfd, unsigned m
 
 	for (unsigned h = 0; h < MAX_HOSTS && n < max; h++)
 		pfd[n++] = (struct pollfd){
-			.fd = m->hosts[h].ih ? iscsi_host_event_fd(m->hosts[h].ih) : -1,
+			.fd = m->hosts[h].tops ? m->hosts[h].tops->event_fd(m->hosts[h].target) : -1,
 			.events = POLLIN,
 		};
 	return n;
@@ -444,7 +487,7 @@ int nu_manager_run(struct nu_manager *m, const struct pollfd *pfd, unsigned n)
 	bool changed = false;
 
 	for (unsigned h = 0; h < n && h < MAX_HOSTS; h++)
-		if (m->hosts[h].ih && (pfd[h].revents & POLLIN))
+		if (m->hosts[h].tops && (pfd[h].revents & POLLIN))
 			rescan(m, &m->hosts[h]);
 	for (unsigned h = 0; h < MAX_HOSTS; h++) {
 		struct served *sv = &m->hosts[h];
@@ -474,8 +517,15 @@ int nu_manager_run(struct nu_manager *m, const struct pollfd *pfd, unsigned n)
 void nu_manager_rescan_all(struct nu_manager *m)
 {
 	for (unsigned h = 0; h < MAX_HOSTS; h++)
-		if (m->hosts[h].up && m->hosts[h].ih)
-			rescan(m, &m->hosts[h]);
+		if (m->hosts[h].up && m->hosts[h].tops) {
+			struct served *sv = &m->hosts[h];
+			struct pollfd pfd = { .fd = sv->tops->event_fd(sv->target), .events = POLLIN };
+
+			sv->tops->request_rescan(sv->target);
+			/* Where the answer is there at once (iSCSI), act on it before returning. */
+			if (poll(&pfd, 1, 0) == 1)
+				rescan(m, sv);
+		}
 }
 
 static void json_str(FILE *out, const char *s)
@@ -499,7 +549,7 @@ void nu_manager_status(const struct nu_manager *m, FILE *out, bool json)
 	if (json)
 		fprintf(out, "{\"version\":1,\"targets\":[");
 	else
-		fprintf(out, "%-12s %-8s %-44s %s\n", "TARGET", "STATE", "IQN", "PORTAL");
+		fprintf(out, "%-12s %-8s %-44s %s\n", "TARGET", "STATE", "IQN/NQN", "ADDRESS");
 	for (unsigned h = 0; h < MAX_HOSTS; h++) {
 		const struct served *sv = &m->hosts[h];
 		const char *state = sv->up ? "up" : "retrying";
@@ -511,33 +561,36 @@ void nu_manager_status(const struct nu_manager *m, FILE *out, bool json)
 			fprintf(out, "%s{\"name\":", first_t ? "" : ",");
 			json_str(out, sv->ct.name[0] ? sv->ct.name : "mem");
 			fprintf(out, ",\"transport\":\"%s\",\"state\":\"%s\",\"iqn\":",
-				sv->mem ? "memory" : "iscsi", state);
-			json_str(out, sv->ct.iscsi.target);
+				sv->mem ? "memory" : sv->ct.kind == NU_TARGET_NVME ? "nvme-tcp" : "iscsi",
+				state);
+			/* "iqn" and "portal" are the remote name and address for either transport. */
+			json_str(out, target_id(sv));
 			fprintf(out, ",\"portal\":");
-			json_str(out, sv->ct.iscsi.portal);
+			json_str(out, target_addr(sv));
 			fprintf(out, ",\"devices\":[");
 		} else {
 			fprintf(out, "%-12s %-8s %-44s %s\n", sv->ct.name[0] ? sv->ct.name : "mem",
-				state, sv->ct.iscsi.target, sv->ct.iscsi.portal);
+				state, target_id(sv), target_addr(sv));
 		}
 		first_t = false;
 		for (unsigned i = 0; i < sv->nr_vols; i++) {
 			const struct ublk_dev *d = sv->devs[i];
-			const struct iscsi_lun_info *li = sv->ih ? iscsi_host_lun(sv->ih, i) : NULL;
+			struct nu_vol_desc vd = { .id = i, .wwid = "" };
+			bool remote = vol_desc(sv, i, &vd);
 			const struct nu_volume_stats *st;
 			struct nu_volume_geom g;
 
-			if (!d)
+			if (!d || (!remote && sv->tops))
 				continue;
 			st = nu_host_vol_stats(sv->host, i);
-			if (li)
-				g = li->geom;
+			if (remote)
+				g = *vd.geom;
 			else
 				nu_mem_geom(sv->mem, i, &g);
 			if (json) {
 				fprintf(out, "%s{\"dev\":\"/dev/ublkb%d\",\"lun\":%u,\"wwid\":",
-					first_d ? "" : ",", ublk_dev_id(d), li ? li->lun : i);
-				json_str(out, li ? li->wwid : "");
+					first_d ? "" : ",", ublk_dev_id(d), vd.id);
+				json_str(out, vd.wwid);
 				fprintf(out,
 					",\"size\":%llu,\"block_size\":%u,\"data_mode\":\"%s\","
 					"\"reads\":%llu,\"writes\":%llu,\"errors\":%llu}",
@@ -550,8 +603,7 @@ void nu_manager_status(const struct nu_manager *m, FILE *out, bool json)
 				fprintf(out,
 					"  /dev/ublkb%-4d lun %-3u %-40s %8llu MiB %4u B %-10s "
 					"r %llu w %llu err %llu\n",
-					ublk_dev_id(d), li ? li->lun : i,
-					li && li->wwid[0] ? li->wwid : "-",
+					ublk_dev_id(d), vd.id, vd.wwid[0] ? vd.wwid : "-",
 					(unsigned long long)(g.size >> 20), g.lbs,
 					ublk_data_mode_name(ublk_dev_data_mode(d)),
 					(unsigned long long)st->ops[NU_OP_READ],

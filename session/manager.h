@@ -38,7 +38,7 @@ void nu_manager_destroy(struct nu_manager *m); /* stops everything */
 /* Serves the config's targets: starts new ones, stops gone ones, restarts changed ones. */
 void nu_manager_apply(struct nu_manager *m, const struct nu_conf *conf);
 /* Serves one target given on the command line, or the memory backend (t == NULL). */
-int nu_manager_add_one(struct nu_manager *m, const struct iscsi_target_config *t);
+int nu_manager_add_one(struct nu_manager *m, const struct nu_conf_target *t);
 
 /* File descriptors to poll (LUN change events); returns how many were written. */
 unsigned nu_manager_pollfds(struct nu_manager *m, struct pollfd *pfd, unsigned max);

@@ -25,6 +25,7 @@
 #include "notify.h"
 #include "ctl.h"
 #include "iscsi_transport.h"
+#include "nvme_transport.h"
 
 #define MAX_MEM_VOLS 16
 
@@ -32,6 +33,8 @@ struct options {
 	uint64_t mem_size[MAX_MEM_VOLS];
 	unsigned nr_mem;
 	const char *iscsi;
+	const char *nvme;
+	const char *nvme_discover;
 	const char *discover;
 	const char *config;
 	const char *control;
@@ -48,7 +51,7 @@ struct options {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: netublkd (--iscsi SPEC | --mem SIZE [--mem SIZE ...]) [options]\n"
+		"Usage: netublkd (--config FILE | --iscsi SPEC | --nvme SPEC | --mem SIZE ...) [options]\n"
 		"\n"
 		"Serves volumes as /dev/ublkbN until SIGINT or SIGTERM, then removes them.\n"
 		"\n"
@@ -56,8 +59,13 @@ static void usage(FILE *f)
 		"  --iscsi SPEC          an iSCSI target: portal=HOST:PORT,target=IQN[,chap_user=U,\n"
 		"                        chap_secret=S,header_digest=crc32c,...]; every LUN\n"
 		"                        becomes a device\n"
+		"  --nvme SPEC           an NVMe/TCP subsystem: address=HOST:PORT,subsystem=NQN[,\n"
+		"                        host_nqn=NQN,header_digest=crc32c,...]; every namespace\n"
+		"                        becomes a device\n"
 		"  --discover SPEC       SendTargets at portal=HOST:PORT[,chap_user=..]: print\n"
 		"                        the targets and exit\n"
+		"  --nvme-discover SPEC  read the discovery log page at address=HOST:PORT[,...]:\n"
+		"                        print the subsystems and exit\n"
 		"  --mem SIZE            a RAM-backed TEST volume (e.g. 256M); repeatable\n"
 		"  --queues N            queues (threads, io_uring rings) [2]\n"
 		"  --depth N             ublk tags per queue and device [64]\n"
@@ -78,6 +86,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "mem", required_argument, NULL, 'm' },
 		{ "iscsi", required_argument, NULL, 'I' },
 		{ "discover", required_argument, NULL, 'S' },
+		{ "nvme", required_argument, NULL, 'N' },
+		{ "nvme-discover", required_argument, NULL, 'E' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "control", required_argument, NULL, 'C' },
 		{ "by-id", required_argument, NULL, 'B' },
@@ -118,6 +128,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'S':
 			o->discover = optarg;
+			break;
+		case 'N':
+			o->nvme = optarg;
+			break;
+		case 'E':
+			o->nvme_discover = optarg;
 			break;
 		case 'c':
 			o->config = optarg;
@@ -190,20 +206,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "netublkd: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (o->discover)
+	if (o->discover || o->nvme_discover)
 		return 0;
-	if (!o->nr_mem && !o->iscsi && !o->config) {
-		fprintf(stderr, "netublkd: nothing to serve: give --config FILE, --iscsi SPEC or "
-				"--mem SIZE\n");
+	if (!o->nr_mem && !o->iscsi && !o->nvme && !o->config) {
+		fprintf(stderr, "netublkd: nothing to serve: give --config FILE, --iscsi SPEC, "
+				"--nvme SPEC or --mem SIZE\n");
 		return -EINVAL;
 	}
-	if (!!o->nr_mem + !!o->iscsi + !!o->config > 1) {
-		fprintf(stderr, "netublkd: --config, --iscsi and --mem do not mix\n");
-		return -EINVAL;
-	}
-	if (o->nr_mem && o->iscsi) {
-		fprintf(stderr, "netublkd: --iscsi and --mem do not mix (one host per process "
-				"until the config file lands)\n");
+	if (!!o->nr_mem + !!o->iscsi + !!o->nvme + !!o->config > 1) {
+		fprintf(stderr, "netublkd: --config, --iscsi, --nvme and --mem do not mix (several "
+				"targets: use a config file)\n");
 		return -EINVAL;
 	}
 	for (unsigned i = 0; i < o->nr_mem; i++) {
@@ -279,7 +291,8 @@ static int serve(struct nu_manager *m, const struct options *o, const sigset_t *
 int main(int argc, char **argv)
 {
 	static struct nu_conf conf;
-	struct iscsi_target_config tc;
+	struct nu_conf_target tc = { .discard = true };
+	struct iscsi_target_config dtc;
 	struct ublk_ctrl ctrl = { .fd = -1 };
 	struct nu_manager *m = NULL;
 	struct nu_manager_options mo;
@@ -295,24 +308,49 @@ int main(int argc, char **argv)
 
 		/* A discovery session needs no target name: supply a placeholder. */
 		snprintf(spec, sizeof(spec), "%s,target=discovery", o.discover);
-		if (nu_iscsi_spec_parse(spec, &tc, err, sizeof(err))) {
+		if (nu_iscsi_spec_parse(spec, &dtc, err, sizeof(err))) {
 			fprintf(stderr, "netublkd: --discover: %s\n", err);
 			return 2;
 		}
-		n = iscsi_sendtargets(&tc, stdout, err, sizeof(err));
+		n = iscsi_sendtargets(&dtc, stdout, err, sizeof(err));
 		if (n < 0) {
 			nu_err("%s", err);
 			return 1;
 		}
 		if (!n)
-			nu_warn("%s offers no targets to this initiator", tc.portal);
+			nu_warn("%s offers no targets to this initiator", dtc.portal);
+		return 0;
+	}
+	if (o.nvme_discover) {
+		char spec[1024], err[256];
+
+		/* The well-known discovery NQN unless the spec names another. */
+		snprintf(spec, sizeof(spec), "subsystem=%s,%s", NVME_DISCOVERY_NQN, o.nvme_discover);
+		if (nu_nvme_spec_parse(spec, &tc.nvme, err, sizeof(err))) {
+			fprintf(stderr, "netublkd: --nvme-discover: %s\n", err);
+			return 2;
+		}
+		if (nvme_discover(&tc.nvme, stdout, err, sizeof(err)) < 0) {
+			nu_err("%s", err);
+			return 1;
+		}
 		return 0;
 	}
 	if (o.iscsi) {
 		char err[256];
 
-		if (nu_iscsi_spec_parse(o.iscsi, &tc, err, sizeof(err))) {
+		tc.kind = NU_TARGET_ISCSI;
+		if (nu_iscsi_spec_parse(o.iscsi, &tc.iscsi, err, sizeof(err))) {
 			fprintf(stderr, "netublkd: --iscsi: %s\n", err);
+			return 2;
+		}
+	}
+	if (o.nvme) {
+		char err[256];
+
+		tc.kind = NU_TARGET_NVME;
+		if (nu_nvme_spec_parse(o.nvme, &tc.nvme, err, sizeof(err))) {
+			fprintf(stderr, "netublkd: --nvme: %s\n", err);
 			return 2;
 		}
 	}
@@ -368,7 +406,7 @@ int main(int argc, char **argv)
 			nu_err("no configured target could be served");
 			goto out;
 		}
-	} else if (nu_manager_add_one(m, o.iscsi ? &tc : NULL) < 0) {
+	} else if (nu_manager_add_one(m, o.iscsi || o.nvme ? &tc : NULL) < 0) {
 		goto out;
 	}
 	nu_info("ready: %u device(s); SIGINT or SIGTERM stops, SIGHUP reloads",

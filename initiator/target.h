@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NETUBLK_TARGET_H
+#define NETUBLK_TARGET_H
+
+/*
+ * What the session manager needs of a remote target (an iSCSI target, an
+ * NVMe subsystem) beyond its data path: its volumes, and news of them.
+ */
+#include <stdbool.h>
+
+#include "host.h"
+#include "transport.h"
+#include "volume.h"
+
+/* One volume: a LUN or a namespace. */
+struct nu_vol_desc {
+	unsigned id; /* LUN or NSID */
+	const struct nu_volume_geom *geom;
+	const char *wwid; /* "" if the target gives none */
+};
+
+struct nu_rescan {
+	unsigned added[NU_HOST_MAX_VOLS], nr_added;	/* new volume indexes */
+	unsigned removed[NU_HOST_MAX_VOLS], nr_removed; /* volumes now gone */
+	unsigned resized[NU_HOST_MAX_VOLS], nr_resized; /* volumes with a new size */
+};
+
+struct nu_target_ops {
+	const char *kind;     /* "iscsi", "nvme" */
+	const char *vol_word; /* "lun", "ns": names like TARGET-lun3 */
+	const struct nu_transport_ops *transport;
+	unsigned (*nr_vols)(const void *t);
+	/* False for an index that is gone (its index is never reused). */
+	bool (*vol)(const void *t, unsigned i, struct nu_vol_desc *d);
+	/* Readable when the volumes changed; then call rescan (control thread). */
+	int (*event_fd)(const void *t);
+	int (*rescan)(void *t, struct nu_rescan *r);
+	/* Asks the target for its volumes again (netublkctl rescan). */
+	void (*request_rescan)(void *t);
+	void (*destroy)(void *t);
+};
+
+#endif

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NETUBLK_NVME_CONFIG_H
+#define NETUBLK_NVME_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* One NVMe/TCP subsystem as the config file and --nvme describe it. */
+struct nvme_target_config {
+	char address[256];    /* host:port, port 4420 if not given */
+	char subnqn[224];
+	char hostnqn[224];    /* empty: /etc/nvme/hostnqn, else made from the host ID */
+	char hostid[40];      /* UUID; empty: /etc/nvme/hostid, else derived from the machine */
+	bool header_digest, data_digest;
+	unsigned kato_s;	     /* keep-alive timeout */
+	unsigned ctrl_loss_tmo_s;    /* then I/O fails with EIO */
+	unsigned reconnect_delay_s;  /* between connection attempts */
+	unsigned command_timeout_s;  /* then Abort; then reconnect */
+	unsigned queue_size;	     /* I/O queue entries, 0: as many as the controller allows up to 128 */
+};
+
+/* The kernel's nvme-tcp defaults. */
+void nvme_target_config_defaults(struct nvme_target_config *t);
+
+struct nvme_host_ids;
+/* Host NQN and ID from the config, /etc/nvme, or made up stably for this machine. */
+int nvme_host_ids_load(const struct nvme_target_config *t, struct nvme_host_ids *ids, char *err,
+		       unsigned err_len);
+
+#endif

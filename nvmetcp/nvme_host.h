@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NETUBLK_NVME_HOST_H
+#define NETUBLK_NVME_HOST_H
+
+/* Between the controller (admin thread) and the I/O queues; private to nvmetcp/. */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cmd.h"
+#include "conn.h"
+#include "host.h"
+#include "nvme_config.h"
+
+struct nvme_host {
+	struct nvme_target_config cfg;
+	struct nvme_host_ids ids;
+	struct nvme_ctrl_info ci;
+	uint64_t cap;
+	unsigned nr_queues;	/* I/O queues, one per host queue */
+	unsigned io_queue_size; /* entries per I/O queue */
+
+	/* Namespaces as served; queue threads read entries below nr_ns. */
+	struct nvme_ns_info ns[NU_HOST_MAX_VOLS];
+	unsigned nr_ns;
+	int event_fd; /* the namespaces changed: rescan */
+
+	/* The controller association, read by queue threads. */
+	uint16_t cntlid;
+	uint32_t ctrl_gen; /* bumps with every new association */
+	bool admin_up;
+
+	/* Admin thread. */
+	pthread_t thread;
+	bool thread_running, stop;
+	int wake_fd;
+	struct nvme_conn admin;
+	pthread_mutex_t lock; /* guards what follows */
+	struct nvme_ns_info *scan; /* latest namespace list, from the admin thread */
+	unsigned nr_scan;
+	bool scan_wanted, reset_wanted;
+	struct {
+		uint16_t sqid, cid;
+	} aborts[64];
+	unsigned nr_aborts;
+};
+
+/* From queue threads: ask the admin thread for an Abort, or a controller reset. */
+void nvme_host_request_abort(struct nvme_host *h, uint16_t sqid, uint16_t cid);
+void nvme_host_request_reset(struct nvme_host *h, const char *why);
+
+#endif

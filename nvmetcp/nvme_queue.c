@@ -1,0 +1,582 @@
+// SPDX-License-Identifier: MIT
+/*
+ * An NVMe/TCP I/O queue on a host queue's ring: commands for every
+ * namespace of the controller, one stream (initiator/stream.c) carrying
+ * capsules, H2CData, C2HData, R2T and responses. On connection loss the
+ * queue reconnects to the current controller and sends its commands again;
+ * after ctrl_loss_tmo they fail with EIO.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nvme_transport.h"
+#include "nvme_host.h"
+#include "log.h"
+#include "queue.h"
+#include "stream.h"
+#include "udata.h"
+
+#define RETRY_LIMIT 5 /* the kernel's nvme_max_retries */
+#define RX_BUF (256 * 1024)
+
+enum { UD_TIMER = NU_STREAM_UD_FIRST_FREE, UD_IGNORE };
+
+enum conn_state { CONN_UP, CONN_DRAINING, CONN_DOWN };
+
+struct nvme_task {
+	struct nu_io *io;
+	uint16_t cid;
+	bool started;
+	bool incapsule; /* write data went with the command */
+	uint8_t retries;
+	uint32_t data_in;  /* read bytes received */
+	uint32_t r2t_next; /* where the next R2T must start */
+	uint64_t sent_ns, abort_ns;
+	uint8_t sqe[NVME_SQE_LEN];
+	uint8_t dsm[16];
+};
+
+struct nvme_queue {
+	struct nvme_host *h;
+	struct nu_queue *q;
+	unsigned qid;
+	uint16_t sqid;
+	struct nu_stream s;
+	enum conn_state state;
+	struct nvme_tcp_params p;
+	uint32_t gen, reset_gen;
+	unsigned depth, tag_bits;
+	uint16_t cid_gen;
+	uint32_t incapsule_max;
+	unsigned rx_head; /* header bytes of the PDU being received */
+	struct nvme_task *tasks;
+
+	struct __kernel_timespec tick;
+	bool timer_armed;
+	uint64_t down_since_ns, next_reconnect_ns;
+	unsigned reconnect_delay_ms;
+	bool stopping;
+};
+
+static void conn_fail(void *ctx, const char *why);
+
+static uint64_t ms_ns(uint64_t ms)
+{
+	return ms * 1000000ull;
+}
+
+/* ---------------------------------------------------------------- commands */
+
+static struct nvme_task *task_by_cid(struct nvme_queue *nq, uint16_t cid)
+{
+	unsigned tag = cid & ((1u << nq->tag_bits) - 1);
+	struct nvme_task *t;
+
+	if (tag >= nq->depth)
+		return NULL;
+	t = &nq->tasks[tag];
+	return t->io && t->started && t->cid == cid ? t : NULL;
+}
+
+static void task_complete(struct nvme_queue *nq, struct nvme_task *t, int res)
+{
+	struct nu_io *io = t->io;
+
+	nu_stream_drop_tag(&nq->s, io->tag);
+	t->io = NULL;
+	t->started = false;
+	nu_queue_complete(nq->q, io, res);
+}
+
+static void task_send(struct nvme_queue *nq, struct nvme_task *t)
+{
+	struct nu_io *io = t->io;
+	uint8_t hdr[128];
+	const void *data = NULL;
+	uint32_t dlen = 0;
+	unsigned hlen;
+
+	if (nq->state != CONN_UP)
+		return; /* sent again after the reconnect */
+	t->cid = io->tag | (uint16_t)(nq->cid_gen++ << nq->tag_bits);
+	nvme_sqe_set_cid(t->sqe, t->cid);
+	t->started = true;
+	t->data_in = t->r2t_next = 0;
+	t->sent_ns = nu_now_ns();
+	t->abort_ns = 0;
+	if (t->incapsule) {
+		data = io->buf.addr;
+		dlen = io->len;
+	} else if (io->op == NU_OP_DISCARD) {
+		data = t->dsm;
+		dlen = sizeof(t->dsm);
+	}
+	hlen = nvme_tcp_build_cmd(hdr, &nq->p, t->sqe, dlen);
+	if (nu_stream_queue(&nq->s, io->tag, hdr, hlen, data, dlen, 0, nq->p.ddgst && dlen)) {
+		nu_stream_fail(&nq->s, "out of memory for PDUs");
+		return;
+	}
+	nu_stream_kick(&nq->s);
+}
+
+static void task_retry_or_fail(struct nvme_queue *nq, struct nvme_task *t, int res,
+			       const char *why)
+{
+	if (t->retries++ < RETRY_LIMIT) {
+		nu_dbg("nvme q%u: retrying command 0x%x: %s", nq->qid, t->cid, why);
+		t->started = false;
+		nu_stream_drop_tag(&nq->s, t->io->tag);
+		task_send(nq, t);
+		return;
+	}
+	nu_err("nvme q%u: giving up on command 0x%x after %u tries: %s", nq->qid, t->cid,
+	       t->retries, why);
+	task_complete(nq, t, res);
+}
+
+static void handle_completion(struct nvme_queue *nq, struct nvme_task *t, uint16_t status)
+{
+	struct nu_io *io = t->io;
+	bool retry;
+	char desc[128];
+	int res = nvme_status_result(status, &retry, desc, sizeof(desc));
+
+	if (!res && io->op == NU_OP_READ && t->data_in != io->len) {
+		/* Never hand back a buffer the controller did not fill. */
+		task_retry_or_fail(nq, t, -EIO, "short read");
+		return;
+	}
+	if (res && retry) {
+		task_retry_or_fail(nq, t, res, desc);
+		return;
+	}
+	if (res)
+		nu_err("nvme q%u: namespace %u: %s %llu+%u: %s", nq->qid,
+		       nq->h->ns[io->vol].nsid, nu_op_name(io->op),
+		       (unsigned long long)io->offset, io->len, desc);
+	task_complete(nq, t, res);
+}
+
+/* H2CData for an R2T: [off, off + len) in chunks of at most MAXH2CDATA. */
+static int send_h2c(struct nvme_queue *nq, struct nvme_task *t, uint16_t ttag, uint32_t off,
+		    uint32_t len)
+{
+	const uint8_t *src = t->io->buf.addr;
+
+	while (len) {
+		uint32_t n = len < nq->p.maxh2cdata ? len : nq->p.maxh2cdata;
+		uint8_t hdr[128];
+		unsigned hlen = nvme_tcp_build_h2c(hdr, &nq->p, t->cid, ttag, off, n, n == len);
+		int ret = nu_stream_queue(&nq->s, t->io->tag, hdr, hlen, src + off, n, 0,
+					  nq->p.ddgst);
+
+		if (ret)
+			return ret;
+		off += n;
+		len -= n;
+	}
+	nu_stream_kick(&nq->s);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- rx */
+
+static int proto_error(struct nvme_queue *nq, const char *why)
+{
+	nu_err("nvme q%u: %s", nq->qid, why);
+	nu_stream_fail(&nq->s, "protocol violation");
+	return -EPROTO;
+}
+
+static int q_frame(void *ctx, const uint8_t *p, size_t avail, struct nu_frame *f)
+{
+	struct nvme_queue *nq = ctx;
+	struct nvme_tcp_hdr h;
+	struct nvme_task *t;
+	const char *why;
+	unsigned hd = nq->p.hdgst ? NVME_TCP_DGST_LEN : 0;
+	int ret = nvme_tcp_parse_hdr(p, avail, &nq->p, 1u << 30, &h, &why);
+
+	if (ret == -EAGAIN)
+		return ret;
+	if (ret)
+		return proto_error(nq, why);
+	memset(f, 0, sizeof(*f));
+	switch (h.type) {
+	case NVME_TCP_C2H_DATA:
+		t = task_by_cid(nq, h.cid);
+		if (!t || t->io->op != NU_OP_READ)
+			return proto_error(nq, "C2HData for an unknown command");
+		if (h.off != t->data_in || h.len > t->io->len - t->data_in)
+			return proto_error(nq, "C2HData outside the command's buffer");
+		f->head = h.pdo;
+		f->dlen = h.len;
+		f->ddgst = nq->p.ddgst;
+		f->tail = nq->p.ddgst ? NVME_TCP_DGST_LEN : 0;
+		f->dest = (uint8_t *)t->io->buf.addr + h.off;
+		break;
+	case NVME_TCP_C2H_TERM:
+		f->head = NVME_TCP_TERM_HLEN;
+		f->dlen = h.dlen;
+		break;
+	default:
+		f->head = h.hlen + hd;
+		break;
+	}
+	nq->rx_head = f->head;
+	return 0;
+}
+
+static int q_pdu(void *ctx, const uint8_t *hdr, const uint8_t *data, uint32_t dlen)
+{
+	struct nvme_queue *nq = ctx;
+	struct nvme_tcp_hdr h;
+	struct nvme_task *t;
+	struct nvme_cqe cqe;
+	const char *why;
+
+	/* Checked in q_frame already; decoded again where the bytes are now. */
+	if (nvme_tcp_parse_hdr(hdr, nq->rx_head, &nq->p, 1u << 30, &h, &why))
+		return proto_error(nq, why);
+	switch (h.type) {
+	case NVME_TCP_C2H_DATA:
+		t = task_by_cid(nq, h.cid);
+		if (!t)
+			return proto_error(nq, "C2HData for an unknown command");
+		t->data_in += dlen;
+		if (h.flags & NVME_TCP_F_SUCCESS)
+			handle_completion(nq, t, 0);
+		break;
+	case NVME_TCP_RSP:
+		nvme_cqe_decode(h.cqe, &cqe);
+		t = task_by_cid(nq, cqe.cid);
+		if (!t)
+			return proto_error(nq, "response for an unknown command");
+		handle_completion(nq, t, cqe.status);
+		break;
+	case NVME_TCP_R2T:
+		t = task_by_cid(nq, h.cid);
+		if (!t || t->io->op != NU_OP_WRITE || t->incapsule || !h.len ||
+		    h.off != t->r2t_next || h.len > t->io->len - h.off)
+			return proto_error(nq, "R2T outside a write command");
+		t->r2t_next = h.off + h.len;
+		if (send_h2c(nq, t, h.ttag, h.off, h.len)) {
+			nu_stream_fail(&nq->s, "out of memory for PDUs");
+			return -EPROTO;
+		}
+		break;
+	case NVME_TCP_C2H_TERM:
+		nu_err("nvme q%u: controller terminated the connection (fatal error status %u)",
+		       nq->qid, h.fes);
+		nu_stream_fail(&nq->s, "C2HTermReq");
+		return -EPROTO;
+	default:
+		return proto_error(nq, "unexpected PDU");
+	}
+	return nq->state == CONN_UP ? 0 : -EPROTO;
+}
+
+static const struct nu_stream_ops stream_ops = {
+	.frame = q_frame,
+	.pdu = q_pdu,
+	.fail = conn_fail,
+};
+
+/* ---------------------------------------------------------------- connection */
+
+static void timer_arm(struct nvme_queue *nq, unsigned ms)
+{
+	struct io_uring_sqe *sqe = nu_queue_get_sqe(nq->q);
+
+	nq->tick.tv_sec = ms / 1000;
+	nq->tick.tv_nsec = (ms % 1000) * 1000000L;
+	io_uring_prep_timeout(sqe, &nq->tick, 0, 0);
+	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, UD_TIMER, 0));
+	nq->timer_armed = true;
+}
+
+/* Blocking: TCP, ICReq, Connect of this I/O queue to the current controller. */
+static int queue_connect(struct nvme_queue *nq)
+{
+	struct nvme_host *h = nq->h;
+	struct nvme_target_config *cfg = &h->cfg;
+	struct nvme_conn c;
+	char err[256];
+	uint32_t gen;
+	uint16_t cntlid;
+	int ret;
+
+	if (!__atomic_load_n(&h->admin_up, __ATOMIC_ACQUIRE))
+		return -EAGAIN;
+	gen = __atomic_load_n(&h->ctrl_gen, __ATOMIC_ACQUIRE);
+	cntlid = __atomic_load_n(&h->cntlid, __ATOMIC_ACQUIRE);
+	ret = nvme_conn_open(&c, cfg->address, cfg->header_digest, cfg->data_digest, 5000, err,
+			     sizeof(err));
+	if (!ret)
+		ret = nvme_conn_connect(&c, nq->sqid, h->io_queue_size - 1, 0, &h->ids, cfg->subnqn,
+					&cntlid, err, sizeof(err));
+	if (ret) {
+		nu_warn("nvme q%u: %s", nq->qid, err);
+		nvme_conn_close(&c);
+		/* Refused by a controller we think is alive: it may be gone; re-associate once. */
+		if (ret == -EACCES && nq->reset_gen != gen) {
+			nq->reset_gen = gen;
+			nvme_host_request_reset(h, "I/O queue connect refused");
+		}
+		return ret;
+	}
+	nq->p = c.p;
+	nq->gen = gen;
+	ret = nu_stream_attach(&nq->s, c.fd, RX_BUF);
+	if (ret) {
+		nvme_conn_close(&c);
+		return ret;
+	}
+	nq->state = CONN_UP;
+	return 0;
+}
+
+/* The stream failed (or we failed it); finishes once no socket op is in flight. */
+static void conn_fail(void *ctx, const char *why)
+{
+	struct nvme_queue *nq = ctx;
+
+	if (nq->state == CONN_UP) {
+		if (!nq->stopping)
+			nu_warn("nvme q%u: connection to %s lost: %s; reconnecting", nq->qid,
+				nq->h->cfg.address, why ? why : "?");
+		nq->state = CONN_DRAINING;
+		nq->down_since_ns = nu_now_ns();
+		nq->reconnect_delay_ms = 0;
+	}
+	if (nq->state != CONN_DRAINING || nu_stream_busy(&nq->s))
+		return;
+	nu_stream_close(&nq->s);
+	nq->state = CONN_DOWN;
+	for (unsigned i = 0; i < nq->depth; i++)
+		nq->tasks[i].started = false;
+	nq->next_reconnect_ns = nu_now_ns();
+	if (!nq->timer_armed && !nq->stopping)
+		timer_arm(nq, 1);
+}
+
+static void fail_all(struct nvme_queue *nq, int res)
+{
+	for (unsigned i = 0; i < nq->depth; i++)
+		if (nq->tasks[i].io)
+			task_complete(nq, &nq->tasks[i], res);
+}
+
+static bool past_ctrl_loss(const struct nvme_queue *nq, uint64_t now)
+{
+	return now - nq->down_since_ns > ms_ns(nq->h->cfg.ctrl_loss_tmo_s * 1000ull);
+}
+
+static void try_reconnect(struct nvme_queue *nq)
+{
+	uint64_t now = nu_now_ns();
+	unsigned max_ms = nq->h->cfg.reconnect_delay_s * 1000;
+
+	if (now < nq->next_reconnect_ns)
+		return;
+	if (queue_connect(nq) == 0) {
+		nu_info("nvme q%u: reconnected to %s after %.1f s", nq->qid, nq->h->cfg.address,
+			(now - nq->down_since_ns) / 1e9);
+		for (unsigned i = 0; i < nq->depth; i++)
+			if (nq->tasks[i].io)
+				task_send(nq, &nq->tasks[i]);
+		return;
+	}
+	if (past_ctrl_loss(nq, now)) {
+		nu_err("nvme q%u: %s unreachable for %u s: failing I/O", nq->qid,
+		       nq->h->cfg.address, nq->h->cfg.ctrl_loss_tmo_s);
+		fail_all(nq, -EIO);
+	}
+	/* 250 ms doubling up to reconnect_delay: quick after a blip, patient after a reboot. */
+	nq->reconnect_delay_ms = nq->reconnect_delay_ms ? nq->reconnect_delay_ms * 2 : 250;
+	if (nq->reconnect_delay_ms > max_ms)
+		nq->reconnect_delay_ms = max_ms ? max_ms : 250;
+	nq->next_reconnect_ns = now + ms_ns(nq->reconnect_delay_ms);
+}
+
+/* Abort after command_timeout, then, as long again without an answer, reconnect. */
+static void check_timeouts(struct nvme_queue *nq, uint64_t now)
+{
+	uint64_t limit = ms_ns(nq->h->cfg.command_timeout_s * 1000ull);
+
+	for (unsigned i = 0; i < nq->depth; i++) {
+		struct nvme_task *t = &nq->tasks[i];
+
+		if (!t->io || !t->started)
+			continue;
+		if (t->abort_ns) {
+			if (now - t->abort_ns > limit) {
+				nu_stream_fail(&nq->s, "command not answered after Abort");
+				return;
+			}
+			continue;
+		}
+		if (now - t->sent_ns < limit)
+			continue;
+		nu_warn("nvme q%u: command 0x%x (%s) unanswered for %u s: Abort", nq->qid, t->cid,
+			nu_op_name(t->io->op), nq->h->cfg.command_timeout_s);
+		t->abort_ns = now;
+		nvme_host_request_abort(nq->h, nq->sqid, t->cid);
+	}
+}
+
+static void on_timer(struct nvme_queue *nq)
+{
+	uint64_t now = nu_now_ns();
+	unsigned next = 1000;
+
+	nq->timer_armed = false;
+	if (nq->stopping)
+		return;
+	if (nq->state == CONN_DOWN) {
+		try_reconnect(nq);
+		next = 100;
+	} else if (nq->state == CONN_UP) {
+		if (__atomic_load_n(&nq->h->ctrl_gen, __ATOMIC_ACQUIRE) != nq->gen)
+			nu_stream_fail(&nq->s, "the controller was re-associated");
+		else
+			check_timeouts(nq, now);
+	} else {
+		next = 100;
+	}
+	timer_arm(nq, next);
+}
+
+/* ---------------------------------------------------------------- transport ops */
+
+static int nvme_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
+{
+	struct nvme_host *h = host_priv;
+	struct nvme_queue *nq = calloc(1, sizeof(*nq));
+	int ret;
+
+	if (!nq)
+		return -ENOMEM;
+	nq->h = h;
+	nq->q = q;
+	nq->qid = nu_queue_id(q);
+	nq->sqid = nq->qid + 1;
+	nq->depth = nu_host_backend_depth(nu_queue_host(q));
+	while ((1u << nq->tag_bits) < nq->depth)
+		nq->tag_bits++;
+	nq->tasks = calloc(nq->depth, sizeof(*nq->tasks));
+	nu_stream_init(&nq->s, q, &stream_ops, nq, NVME_TCP_CH_LEN);
+	nq->incapsule_max = h->ci.ioccsz > NVME_SQE_LEN ? h->ci.ioccsz - NVME_SQE_LEN : 0;
+	if (!nq->tasks || nq->tag_bits > 12) {
+		ret = nq->tasks ? -EINVAL : -ENOMEM;
+		goto fail;
+	}
+	ret = queue_connect(nq);
+	if (ret)
+		goto fail;
+	/* The SQ bounds what may be outstanding on this queue across all namespaces. */
+	nu_queue_set_credit_limit(q, h->io_queue_size);
+	timer_arm(nq, 1000);
+	*qpriv = nq;
+	return 0;
+fail:
+	nu_stream_destroy(&nq->s);
+	free(nq->tasks);
+	free(nq);
+	return ret;
+}
+
+static void drain_other(void *ctx, uint64_t ud)
+{
+	struct nvme_queue *nq = ctx;
+
+	if (nu_ud_slot(ud) == UD_TIMER)
+		nq->timer_armed = false;
+}
+
+static void nvme_queue_stop(void *qpriv)
+{
+	struct nvme_queue *nq = qpriv;
+	struct io_uring *ring = nu_queue_ring(nq->q);
+
+	nq->stopping = true;
+	if (nq->s.fd >= 0)
+		shutdown(nq->s.fd, SHUT_RDWR);
+	if (nq->timer_armed) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+		if (sqe) {
+			io_uring_prep_timeout_remove(sqe, nu_ud_make(NU_UD_TRANSPORT, UD_TIMER, 0), 0);
+			io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, UD_IGNORE, 0));
+		}
+	}
+	nu_stream_drain(&nq->s, 3000, drain_other, nq);
+	if (nq->timer_armed) {
+		/* The stream was idle; wait for the timer's cancellation on its own. */
+		struct __kernel_timespec ts = { .tv_sec = 1 };
+		struct io_uring_cqe *cqe;
+
+		io_uring_submit(ring);
+		while (nq->timer_armed && !io_uring_wait_cqe_timeout(ring, &cqe, &ts)) {
+			if (nu_ud_kind(cqe->user_data) == NU_UD_TRANSPORT)
+				drain_other(nq, cqe->user_data);
+			io_uring_cqe_seen(ring, cqe);
+		}
+	}
+	if (nu_stream_busy(&nq->s) || nq->timer_armed)
+		nu_warn("nvme q%u: socket operations still pending at stop", nq->qid);
+	nu_stream_destroy(&nq->s);
+	free(nq->tasks);
+	free(nq);
+}
+
+static int nvme_submit(void *qpriv, struct nu_io *io)
+{
+	struct nvme_queue *nq = qpriv;
+	struct nvme_host *h = nq->h;
+	struct nvme_task *t = &nq->tasks[io->tag];
+	const struct nvme_ns_info *ns;
+	int ret;
+
+	if (io->vol >= __atomic_load_n(&h->nr_ns, __ATOMIC_ACQUIRE))
+		return -ENXIO;
+	ns = &h->ns[io->vol];
+	if (ns->gone)
+		return -ENXIO;
+	if (nu_op_has_data(io->op) && io->buf.fixed_index >= 0)
+		return -EOPNOTSUPP; /* this transport sees the data: copy modes only */
+	ret = nvme_build_io(t->sqe, io, ns->nsid, ns->geom.lbs, t->dsm);
+	if (ret)
+		return ret;
+	t->incapsule = io->op == NU_OP_WRITE && io->len <= nq->incapsule_max;
+	if (t->incapsule)
+		nvme_sqe_set_data(t->sqe, NVME_SGL_INCAPSULE, io->len);
+	if (nq->state == CONN_DOWN && past_ctrl_loss(nq, nu_now_ns()))
+		return -EIO;
+	t->io = io;
+	t->retries = 0;
+	t->started = false;
+	task_send(nq, t);
+	return 0;
+}
+
+static void nvme_cqe(void *qpriv, const struct io_uring_cqe *cqe)
+{
+	struct nvme_queue *nq = qpriv;
+
+	if (nu_stream_cqe(&nq->s, cqe))
+		return;
+	if (nu_ud_slot(cqe->user_data) == UD_TIMER)
+		on_timer(nq);
+}
+
+const struct nu_transport_ops nu_nvme_transport = {
+	.name = "nvme-tcp",
+	.caps = 0,
+	.queue_start = nvme_queue_start,
+	.queue_stop = nvme_queue_stop,
+	.submit = nvme_submit,
+	.cqe = nvme_cqe,
+};
