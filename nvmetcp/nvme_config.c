@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "nvme_config.h"
-#include "conn.h"
+#include "nvme_conn.h"
 
 void nvme_target_config_defaults(struct nvme_target_config *t)
 {

@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cmd.h"
-#include "conn.h"
+#include "nvme_cmd.h"
+#include "nvme_conn.h"
 #include "host.h"
 #include "nvme_config.h"
 

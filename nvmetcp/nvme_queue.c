@@ -246,8 +246,12 @@ static int q_pdu(void *ctx, const uint8_t *hdr, const uint8_t *data, uint32_t dl
 		if (!t)
 			return proto_error(nq, "C2HData for an unknown command");
 		t->data_in += dlen;
-		if (h.flags & NVME_TCP_F_SUCCESS)
+		if (h.flags & NVME_TCP_F_SUCCESS) {
+			/* SUCCESS stands for a response: claiming it short of the data is fatal. */
+			if (t->data_in != t->io->len)
+				return proto_error(nq, "C2HData with SUCCESS before all data");
 			handle_completion(nq, t, 0);
+		}
 		break;
 	case NVME_TCP_RSP:
 		nvme_cqe_decode(h.cqe, &cqe);

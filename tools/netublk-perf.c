@@ -21,12 +21,14 @@
 #include "units.h"
 #include "target_spec.h"
 #include "iscsi_transport.h"
+#include "nvme_transport.h"
 
 enum pattern { PAT_RAND, PAT_SEQ };
 
 struct perf_opts {
 	uint64_t mem_size;
 	const char *iscsi;
+	const char *nvme;
 	unsigned vol;
 	unsigned queues, qd, backend_depth;
 	uint64_t bs;
@@ -231,12 +233,13 @@ static void perf_queue_free(struct perf_queue *pq)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: netublk-perf (--mem SIZE | --iscsi SPEC) [options]\n"
+	fprintf(f, "Usage: netublk-perf (--mem SIZE | --iscsi SPEC | --nvme SPEC) [options]\n"
 		   "\n"
 		   "  --mem SIZE          benchmark the memory TEST backend of SIZE\n"
 		   "  --iscsi SPEC        an iSCSI target: portal=H:P,target=IQN[,chap_user=U,\n"
 		   "                      chap_secret=S,header_digest=crc32c,...]\n"
-		   "  --lun-index N       which of the target's LUNs, in REPORT LUNS order [0]\n"
+		   "  --nvme SPEC         an NVMe/TCP subsystem: address=H:P,subsystem=NQN[,...]\n"
+		   "  --lun-index N       which LUN or namespace, in the target's order [0]\n"
 		   "  --queues N          queue threads [1]\n"
 		   "  --qd N              I/Os in flight per queue [32]\n"
 		   "  --backend-depth N   backend tags per queue [qd]\n"
@@ -276,6 +279,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "mem", required_argument, NULL, 'm' },
 		{ "iscsi", required_argument, NULL, 'I' },
+		{ "nvme", required_argument, NULL, 'N' },
 		{ "lun-index", required_argument, NULL, 'L' },
 		{ "queues", required_argument, NULL, 'q' },
 		{ "qd", required_argument, NULL, 'Q' },
@@ -295,7 +299,8 @@ int main(int argc, char **argv)
 	unsigned read_pct = 50;
 	bool read_pct_set = false;
 	struct nu_mem_backend *mem = NULL;
-	struct iscsi_host *ih = NULL;
+	const struct nu_target_ops *tops = NULL;
+	void *target = NULL;
 	struct nu_host *host = NULL;
 	struct perf_queue *pqs = NULL;
 	struct nu_latency lat;
@@ -313,6 +318,9 @@ int main(int argc, char **argv)
 			break;
 		case 'I':
 			o.iscsi = optarg;
+			break;
+		case 'N':
+			o.nvme = optarg;
 			break;
 		case 'L':
 			if (nu_parse_uint(optarg, 0, 255, &o.vol))
@@ -367,7 +375,7 @@ int main(int argc, char **argv)
 		goto bad;
 	if (!read_pct_set && o.verify && !strcmp(rw, "randread"))
 		o.read_pct = 50; /* verify needs writes to check */
-	if (!o.mem_size == !o.iscsi || optind < argc)
+	if (!!o.mem_size + !!o.iscsi + !!o.nvme != 1 || optind < argc)
 		goto bad;
 	if (!o.backend_depth)
 		o.backend_depth = o.qd;
@@ -379,15 +387,31 @@ int main(int argc, char **argv)
 			fprintf(stderr, "netublk-perf: --iscsi: %s\n", err);
 			return 2;
 		}
-		if (iscsi_host_create(&tc, &ih))
+		if (iscsi_host_create(&tc, (struct iscsi_host **)&target))
 			return 1;
-		if (o.vol >= iscsi_host_nr_luns(ih)) {
-			fprintf(stderr, "netublk-perf: the target has %u LUN(s)\n",
-				iscsi_host_nr_luns(ih));
-			iscsi_host_destroy(ih);
+		tops = &nu_iscsi_target;
+	} else if (o.nvme) {
+		struct nvme_target_config tc;
+		char err[256];
+
+		if (nu_nvme_spec_parse(o.nvme, &tc, err, sizeof(err))) {
+			fprintf(stderr, "netublk-perf: --nvme: %s\n", err);
 			return 2;
 		}
-		o.mem_size = iscsi_host_lun(ih, o.vol)->geom.size;
+		if (nvme_host_create(&tc, o.queues, (struct nvme_host **)&target))
+			return 1;
+		tops = &nu_nvme_target;
+	}
+	if (tops) {
+		struct nu_vol_desc d;
+
+		if (!tops->vol(target, o.vol, &d)) {
+			fprintf(stderr, "netublk-perf: the target has %u volume(s)\n",
+				tops->nr_vols(target));
+			tops->destroy(target);
+			return 2;
+		}
+		o.mem_size = d.geom->size;
 	}
 	if (o.mem_size / o.bs / o.queues < o.qd) {
 		fprintf(stderr, "netublk-perf: volume too small for %u queues x QD%u of %llu-byte "
@@ -396,8 +420,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	if (ih) {
-		host = nu_host_create("iscsi", o.queues, o.backend_depth, &nu_iscsi_transport, ih);
+	if (tops) {
+		host = nu_host_create(tops->kind, o.queues, o.backend_depth, tops->transport, target);
 	} else {
 		mem = nu_mem_create(&o.mem_size, 1, 512);
 		if (!mem)
@@ -440,7 +464,7 @@ int main(int argc, char **argv)
 			     (ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
 
 		printf("backend %s, %u queue(s) x QD%u, bs %llu, %s, read %u%%, %.1f s\n",
-		       ih ? "iscsi" : "memory", o.queues, o.qd, (unsigned long long)o.bs, rw,
+		       tops ? tops->kind : "memory", o.queues, o.qd, (unsigned long long)o.bs, rw,
 		       o.read_pct, secs);
 		printf("IOPS %.0f  MB/s %.1f  ios %llu  errors %llu\n", lat.count / secs,
 		       bytes / secs / 1e6, (unsigned long long)lat.count,
@@ -471,7 +495,8 @@ out:
 			perf_queue_free(&pqs[i]);
 	free(pqs);
 	nu_mem_destroy(mem);
-	iscsi_host_destroy(ih);
+	if (tops)
+		tops->destroy(target);
 	return status;
 bad:
 	usage(stderr);

@@ -18,6 +18,42 @@
 #include "text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t fuzz_seed(unsigned i, uint8_t *buf, size_t cap);
+
+/* Seeds for test/unit/test_fuzz_smoke.c: login answers, '|' standing for NUL. */
+size_t fuzz_seed(unsigned i, uint8_t *buf, size_t cap)
+{
+	static const struct {
+		uint8_t flags;
+		const char *text;
+	} seeds[] = {
+		{ 0x00, "AuthMethod=CHAP" },
+		{ 0x00, "CHAP_A=5|CHAP_I=1|CHAP_C=0x000102030405060708090a0b0c0d0e0f" },
+		{ 0x00, "CHAP_A=7|CHAP_I=255|CHAP_C=0bAAECAwQFBgcICQoLDA0ODw==" },
+		{ 0x81, "CHAP_N=t|CHAP_R=0x00112233445566778899aabbccddeeff" },
+		{ 0x87, "HeaderDigest=None|MaxRecvDataSegmentLength=65536|X-Y=z" },
+		{ 0x87, "MaxBurstLength=99999999999999|ErrorRecoveryLevel=1" },
+		{ 0x00, "TargetAddress=127.0.0.1:3260,1" },
+	};
+	size_t n;
+
+	if (i >= sizeof(seeds) / sizeof(seeds[0]))
+		return 0;
+	n = strlen(seeds[i].text);
+	if (48 + n > cap)
+		return 0;
+	memset(buf, 0, 48);
+	buf[0] = 0x23;
+	buf[1] = seeds[i].flags;
+	buf[5] = n >> 16;
+	buf[6] = n >> 8;
+	buf[7] = n;
+	memcpy(buf + 48, seeds[i].text, n);
+	for (size_t j = 48; j < 48 + n; j++)
+		if (buf[j] == '|')
+			buf[j] = 0;
+	return 48 + n;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * Runs the iSCSI fuzz target over a deterministic corpus: well-formed login
- * answers, then random mutations of them, then random bytes. Under ASan and
- * UBSan (the sanitizer build) any out-of-bounds access fails the test.
+ * Runs a fuzz target (linked in: test/fuzz/fuzz_*.c) over a deterministic
+ * corpus: its own well-formed seeds, random mutations of them, then random
+ * bytes. Under ASan and UBSan (the sanitizer build) any out-of-bounds
+ * access fails the test.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,8 @@
 #include <cmocka.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* The i-th seed of the fuzz target into buf; 0 once there are no more. */
+size_t fuzz_seed(unsigned i, uint8_t *buf, size_t cap);
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
@@ -23,42 +26,12 @@ static uint64_t next(void)
 	return rng;
 }
 
-static size_t seed_pdu(uint8_t *buf, uint8_t flags, const char *text)
-{
-	size_t n = strlen(text);
-
-	memset(buf, 0, 48);
-	buf[0] = 0x23;
-	buf[1] = flags;
-	buf[5] = n >> 16;
-	buf[6] = n >> 8;
-	buf[7] = n;
-	memcpy(buf + 48, text, n);
-	for (size_t i = 48; i < 48 + n; i++)
-		if (buf[i] == '|')
-			buf[i] = 0;
-	return 48 + n;
-}
-
 static void test_corpus(void **state)
 {
-	static const struct {
-		uint8_t flags;
-		const char *text;
-	} seeds[] = {
-		{ 0x00, "AuthMethod=CHAP" },
-		{ 0x00, "CHAP_A=5|CHAP_I=1|CHAP_C=0x000102030405060708090a0b0c0d0e0f" },
-		{ 0x00, "CHAP_A=7|CHAP_I=255|CHAP_C=0bAAECAwQFBgcICQoLDA0ODw==" },
-		{ 0x81, "CHAP_N=t|CHAP_R=0x00112233445566778899aabbccddeeff" },
-		{ 0x87, "HeaderDigest=None|MaxRecvDataSegmentLength=65536|X-Y=z" },
-		{ 0x87, "MaxBurstLength=99999999999999|ErrorRecoveryLevel=1" },
-		{ 0x00, "TargetAddress=127.0.0.1:3260,1" },
-	};
 	uint8_t buf[4096];
+	size_t n;
 
-	for (unsigned s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++) {
-		size_t n = seed_pdu(buf, seeds[s].flags, seeds[s].text);
-
+	for (unsigned s = 0; (n = fuzz_seed(s, buf, sizeof(buf))); s++) {
 		LLVMFuzzerTestOneInput(buf, n);
 		for (int i = 0; i < 20000; i++) {
 			uint8_t m[4096];

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <nvme/types.h>
 
-#include "cmd.h"
+#include "nvme_cmd.h"
 #include "digest.h"
 #include "io.h"
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pdu.h"
+#include "nvme_pdu.h"
 #include "volume.h"
 
 /* Where a command's data is: none, in the capsule, or moved by R2T/C2HData. */

@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cmd.h"
-#include "pdu.h"
+#include "nvme_cmd.h"
+#include "nvme_pdu.h"
 
 struct nvme_conn {
 	int fd;

@@ -6,7 +6,7 @@
 #include <unistd.h>
 #include <nvme/types.h>
 
-#include "conn.h"
+#include "nvme_conn.h"
 #include "digest.h"
 #include "tcp.h"
 

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "pdu.h"
+#include "nvme_pdu.h"
 #include "digest.h"
 
 static inline uint16_t get_le16(const uint8_t *p)

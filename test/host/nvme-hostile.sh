@@ -1,0 +1,77 @@
+#!/bin/bash
+# Hostile NVMe/TCP target input: a target that breaks the protocol once on
+# each of its first I/O connections (a host-to-controller PDU type, an
+# oversized PDU length, an unknown command ID, C2HData beyond the buffer,
+# bad header and data digests, a truncated PDU, SUCCESS before all data, an
+# R2T beyond the write, C2HTermReq). The initiator must tear the connection
+# down, reconnect and resend: no crash, no I/O error, no read completed
+# with wrong data. Then a target that sits on a command (Abort, resend) and
+# one that goes silent (keep-alive timeout, re-association, resend).
+set -u
+perf=${top_builddir:-.}/netublk-perf
+target=${top_srcdir:-.}/test/tools/hostile_nvmet.py
+NQN=nqn.2026-11.org.netublk:hostile
+fail=0
+
+run_target() { # run_target MODE: starts it on a free port, sets port and tpid
+	port=$((30000 + RANDOM % 9000))
+	python3 "$target" --port $port --mode "$1" --after 30 --bad-conns 2 >/dev/null 2>&1 &
+	tpid=$!
+	for _ in $(seq 50); do ss -ltn | grep -q ":$port " && break; sleep 0.1; done
+}
+
+for mode in wrong-type oversized unknown-cid beyond-buffer bad-header-digest bad-data-digest \
+	truncated short-read bad-r2t c2h-term; do
+	run_target $mode
+	opts=
+	[ $mode = bad-header-digest ] && opts=,header_digest=crc32c
+	[ $mode = bad-data-digest ] && opts=,data_digest=crc32c
+	# The target takes 8 KiB in the capsule: 16k writes need an R2T.
+	bs=4k
+	[ $mode = bad-r2t ] && bs=16k
+	out=$(timeout 60 "$perf" --nvme "address=127.0.0.1:$port,subsystem=$NQN,reconnect_delay=1$opts" \
+		--qd 8 --bs $bs --rw randrw --verify --time 3 --log-level info 2>&1)
+	rc=$?
+	kill $tpid 2>/dev/null; wait $tpid 2>/dev/null
+	lost=$(echo "$out" | grep -c 'connection to .* lost')
+	back=$(echo "$out" | grep -c 'reconnected')
+	if [ $rc = 0 ] && [ "$lost" -ge 2 ] && [ "$back" -ge 2 ] && echo "$out" | grep -q ' 0 mismatches'; then
+		echo "ok: $mode: dropped $lost times, reconnected, data verified, no error"
+	else
+		echo "FAIL: $mode (rc=$rc, lost=$lost, reconnected=$back)"; echo "$out" | tail -n 12
+		fail=1
+	fi
+done
+
+# Sits on one command per bad connection and answers Abort by completing it
+# as aborted: the command is resent, the connection stays up.
+run_target ignore-cmd
+out=$(timeout 60 "$perf" --nvme "address=127.0.0.1:$port,subsystem=$NQN,command_timeout=2" \
+	--qd 8 --bs 4k --rw randrw --verify --time 7 --log-level info 2>&1)
+rc=$?
+kill $tpid 2>/dev/null; wait $tpid 2>/dev/null
+if [ $rc = 0 ] && echo "$out" | grep -q "Abort of queue 1 command" &&
+	! echo "$out" | grep -q "connection to .* lost" && echo "$out" | grep -q ' 0 mismatches'; then
+	echo "ok: ignore-cmd: timed-out command aborted and resent, no reconnect, no error"
+else
+	echo "FAIL: ignore-cmd (rc=$rc)"; echo "$out" | tail -n 12
+	fail=1
+fi
+
+# Goes silent on every connection (admin too) without closing any: Keep
+# Alive (KATO 2 s) must notice, the controller is associated again and the
+# I/O in flight is resent.
+run_target silent
+out=$(timeout 60 "$perf" --nvme "address=127.0.0.1:$port,subsystem=$NQN,keep_alive_timeout=2,reconnect_delay=1" \
+	--qd 8 --bs 4k --rw randrw --verify --time 8 --log-level info 2>&1)
+rc=$?
+kill $tpid 2>/dev/null; wait $tpid 2>/dev/null
+if [ $rc = 0 ] && echo "$out" | grep -q "keep-alive not answered within KATO" &&
+	echo "$out" | grep -q "associated again" && echo "$out" | grep -q 'reconnected' &&
+	echo "$out" | grep -q ' 0 mismatches'; then
+	echo "ok: silent: keep-alive timeout seen, re-associated, I/O resent, no error"
+else
+	echo "FAIL: silent (rc=$rc)"; echo "$out" | tail -n 15
+	fail=1
+fi
+exit $fail
