@@ -335,13 +335,22 @@ bool nu_stream_cqe(struct nu_stream *s, const struct io_uring_cqe *cqe)
 	}
 }
 
-void nu_stream_drain(struct nu_stream *s, unsigned ms, void (*other)(void *ctx, uint64_t ud),
-		     void *ctx)
+bool nu_stream_drain(struct nu_stream *s, unsigned ms, bool *timer_armed)
 {
 	struct io_uring *ring = nu_queue_ring(s->q);
 	uint64_t deadline = nu_now_ns() + ms * 1000000ull;
 
-	while (nu_stream_busy(s) && nu_now_ns() < deadline) {
+	if (*timer_armed) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+		if (sqe) {
+			io_uring_prep_timeout_remove(
+				sqe, nu_ud_make(NU_UD_TRANSPORT, NU_STREAM_UD_TIMER, 0), 0);
+			io_uring_sqe_set_data64(sqe,
+						nu_ud_make(NU_UD_TRANSPORT, NU_STREAM_UD_IGNORE, 0));
+		}
+	}
+	while ((nu_stream_busy(s) || *timer_armed) && nu_now_ns() < deadline) {
 		struct __kernel_timespec ts = { .tv_nsec = 100000000 };
 		struct io_uring_cqe *cqe;
 
@@ -349,21 +358,24 @@ void nu_stream_drain(struct nu_stream *s, unsigned ms, void (*other)(void *ctx, 
 		if (io_uring_wait_cqe_timeout(ring, &cqe, &ts))
 			continue;
 		if (nu_ud_kind(cqe->user_data) == NU_UD_TRANSPORT) {
-			unsigned what = nu_ud_slot(cqe->user_data);
-
-			if (what == NU_STREAM_UD_RX) {
+			switch (nu_ud_slot(cqe->user_data)) {
+			case NU_STREAM_UD_RX:
 				s->rx_busy = false;
 				/* Whatever came (a logout answer, EOF) ends it. */
 				if (s->fd >= 0)
 					shutdown(s->fd, SHUT_RDWR);
-			} else if (what == NU_STREAM_UD_TX) {
+				break;
+			case NU_STREAM_UD_TX:
 				s->tx_busy = false;
-			} else if (other) {
-				other(ctx, cqe->user_data);
+				break;
+			case NU_STREAM_UD_TIMER:
+				*timer_armed = false;
+				break;
 			}
 		}
 		io_uring_cqe_seen(ring, cqe);
 	}
+	return !nu_stream_busy(s) && !*timer_armed;
 }
 
 void nu_stream_destroy(struct nu_stream *s)

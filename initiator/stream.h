@@ -85,8 +85,11 @@ struct nu_stream {
 	struct msghdr rx_msg;
 };
 
-/* User-data slots the stream uses on the ring; protocols use others. */
-enum { NU_STREAM_UD_TX = 1, NU_STREAM_UD_RX = 2, NU_STREAM_UD_FIRST_FREE = 3 };
+/*
+ * User-data slots on the ring: the stream's sends and receives, its
+ * protocol's health timer (see nu_stream_drain), completions to ignore.
+ */
+enum { NU_STREAM_UD_TX = 1, NU_STREAM_UD_RX, NU_STREAM_UD_TIMER, NU_STREAM_UD_IGNORE };
 
 void nu_stream_init(struct nu_stream *s, struct nu_queue *q, const struct nu_stream_ops *ops,
 		    void *ctx, unsigned min_head);
@@ -109,9 +112,12 @@ static inline bool nu_stream_busy(const struct nu_stream *s)
 void nu_stream_close(struct nu_stream *s);
 /* Routes a stream completion; false if the cqe is not the stream's. */
 bool nu_stream_cqe(struct nu_stream *s, const struct io_uring_cqe *cqe);
-/* Waits up to ms for in-flight socket ops at shutdown (queue thread only). */
-void nu_stream_drain(struct nu_stream *s, unsigned ms, void (*other)(void *ctx, uint64_t ud),
-		     void *ctx);
+/*
+ * At shutdown (queue thread only): cancels the protocol's timer if
+ * *timer_armed, and waits up to ms for it and the socket ops in flight.
+ * False if something is still pending then.
+ */
+bool nu_stream_drain(struct nu_stream *s, unsigned ms, bool *timer_armed);
 void nu_stream_destroy(struct nu_stream *s);
 
 #endif

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * iSCSI full feature phase on a queue ring. One gathered SENDMSG in flight
- * per connection (PDUs never interleave on the wire); one reader: the BHS
- * first, then the data segment straight into its final buffer.
+ * iSCSI full feature phase on a queue ring, one session per queue. The PDU
+ * stream (initiator/stream.c) sends and receives; here is what the PDUs
+ * mean: commands and the CmdSN window, Data-Out for R2Ts, Data-In into the
+ * command's buffer, NOP pings, ABORT TASK, relogin and resend.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,15 +24,15 @@
 #include "pdu.h"
 #include "queue.h"
 #include "scsi.h"
+#include "stream.h"
 #include "udata.h"
 
-#define TX_MAX_IOV 64
 /* ITTs of ABORT TASK requests: top bit set (never a command's), tag below. */
 #define TMF_ITT_BASE 0x80010000u
 #define TMF_ITT_MASK 0xffff0000u
 #define RETRY_LIMIT 20
 
-enum { UD_TX = 1, UD_RX, UD_TIMER, UD_IGNORE };
+enum { UD_TIMER = NU_STREAM_UD_TIMER };
 
 struct iscsi_host {
 	struct iscsi_target_config cfg;
@@ -41,15 +42,6 @@ struct iscsi_host {
 	int nop_interval_ms, nop_timeout_ms, replacement_timeout_ms;
 	uint32_t isid_base;
 	int event_fd; /* LUN inventory or capacity changed */
-};
-
-struct tx_item {
-	struct tx_item *next;
-	uint16_t tag; /* owning task, or 0xffff */
-	uint8_t niov;
-	uint8_t hdr[ISCSI_BHS_LEN + ISCSI_DIGEST_LEN];
-	uint8_t trailer[8]; /* padding and data digest */
-	struct iovec iov[3];
 };
 
 struct iscsi_task {
@@ -62,19 +54,16 @@ struct iscsi_task {
 	uint32_t data_in; /* bytes received so far */
 	uint8_t lun[8];
 	uint8_t retries;
-	uint16_t tx_pending; /* queued tx items that point into this task's data */
 	bool started;
 };
 
 enum conn_state { CONN_UP, CONN_DRAINING, CONN_DOWN };
 
-enum rx_state { RX_HDR, RX_DATA };
-
 struct iscsi_queue {
 	struct iscsi_host *h;
 	struct nu_queue *q;
 	unsigned qid;
-	int fd;
+	struct nu_stream s;
 	enum conn_state state;
 	struct iscsi_session_params p;
 	uint32_t cmdsn, expstatsn, maxcmdsn;
@@ -83,26 +72,7 @@ struct iscsi_queue {
 	struct iscsi_task *tasks;
 	struct nu_io *win_head, *win_tail; /* waiting for the CmdSN window */
 	uint8_t *zero_block;
-
-	/* tx */
-	struct tx_item *txq_head, *txq_tail, *tx_free;
-	struct tx_item *tx_batch[TX_MAX_IOV];
-	unsigned tx_batch_n;
-	struct iovec tx_iov[TX_MAX_IOV];
-	struct msghdr tx_msg;
-	bool tx_busy;
-
-	/* rx */
-	enum rx_state rx_state;
-	bool rx_busy;
-	struct iscsi_hdr rh;
-	bool rx_hdr_ok; /* rh holds the checked header at rx_off */
-	uint8_t *rx_buf; /* stream buffer */
-	size_t rx_cap, rx_len, rx_off;
-	uint8_t rx_trailer[8];
-	struct iovec rx_iov[2];
-	struct msghdr rx_msg;
-	uint8_t *rx_dest; /* the command's buffer for Data-In, else NULL */
+	struct iscsi_hdr rh; /* the header being received */
 
 	/* health */
 	struct __kernel_timespec tick;
@@ -115,138 +85,23 @@ struct iscsi_queue {
 	bool stopping;
 };
 
-static void conn_fail(struct iscsi_queue *iq, const char *why);
-static void rx_arm(struct iscsi_queue *iq);
-static void tx_kick(struct iscsi_queue *iq);
+static void conn_fail(void *ctx, const char *why);
 static void task_send(struct iscsi_queue *iq, struct iscsi_task *t);
 
 /* ---------------------------------------------------------------- tx */
 
-static struct tx_item *tx_alloc(struct iscsi_queue *iq, uint16_t tag)
-{
-	struct tx_item *it = iq->tx_free;
-
-	if (it)
-		iq->tx_free = it->next;
-	else
-		it = malloc(sizeof(*it));
-	if (!it)
-		return NULL;
-	it->next = NULL;
-	it->tag = tag;
-	it->niov = 0;
-	if (tag != 0xffff)
-		iq->tasks[tag].tx_pending++;
-	return it;
-}
-
-static void tx_release(struct iscsi_queue *iq, struct tx_item *it)
-{
-	if (it->tag != 0xffff)
-		iq->tasks[it->tag].tx_pending--;
-	it->next = iq->tx_free;
-	iq->tx_free = it;
-}
-
 /* Queues one PDU: bhs (48 bytes, filled by the caller) and an optional data segment. */
-static int tx_pdu(struct iscsi_queue *iq, uint16_t tag, const uint8_t *bhs, void *data,
+static int tx_pdu(struct iscsi_queue *iq, uint16_t tag, const uint8_t *bhs, const void *data,
 		  uint32_t dlen)
 {
-	struct tx_item *it = tx_alloc(iq, tag);
-	unsigned hlen = ISCSI_BHS_LEN, tlen = iscsi_pad4(dlen);
+	uint8_t hdr[ISCSI_BHS_LEN + ISCSI_DIGEST_LEN];
+	unsigned hlen = ISCSI_BHS_LEN;
 
-	if (!it)
-		return -ENOMEM;
-	memcpy(it->hdr, bhs, ISCSI_BHS_LEN);
-	if (iq->p.header_digest) {
-		nu_put_le32(it->hdr + ISCSI_BHS_LEN, nu_crc32c(it->hdr, ISCSI_BHS_LEN));
-		hlen += ISCSI_DIGEST_LEN;
-	}
-	it->iov[it->niov++] = (struct iovec){ it->hdr, hlen };
-	if (dlen) {
-		it->iov[it->niov++] = (struct iovec){ data, dlen };
-		memset(it->trailer, 0, 4);
-		if (iq->p.data_digest) {
-			uint32_t crc = nu_crc32c_update(NU_CRC32C_INIT, data, dlen);
-
-			crc = nu_crc32c_update(crc, it->trailer, tlen);
-			nu_put_le32(it->trailer + tlen, nu_crc32c_final(crc));
-			tlen += ISCSI_DIGEST_LEN;
-		}
-		if (tlen)
-			it->iov[it->niov++] = (struct iovec){ it->trailer, tlen };
-	}
-	if (iq->txq_tail)
-		iq->txq_tail->next = it;
-	else
-		iq->txq_head = it;
-	iq->txq_tail = it;
-	return 0;
-}
-
-static void tx_kick(struct iscsi_queue *iq)
-{
-	struct io_uring_sqe *sqe;
-	unsigned n = 0;
-
-	if (iq->tx_busy || iq->state != CONN_UP || !iq->txq_head)
-		return;
-	iq->tx_batch_n = 0;
-	while (iq->txq_head && n + iq->txq_head->niov <= TX_MAX_IOV) {
-		struct tx_item *it = iq->txq_head;
-
-		iq->txq_head = it->next;
-		if (!iq->txq_head)
-			iq->txq_tail = NULL;
-		for (unsigned i = 0; i < it->niov; i++)
-			iq->tx_iov[n++] = it->iov[i];
-		iq->tx_batch[iq->tx_batch_n++] = it;
-	}
-	memset(&iq->tx_msg, 0, sizeof(iq->tx_msg));
-	iq->tx_msg.msg_iov = iq->tx_iov;
-	iq->tx_msg.msg_iovlen = n;
-	sqe = nu_queue_get_sqe(iq->q);
-	io_uring_prep_sendmsg(sqe, iq->fd, &iq->tx_msg, MSG_NOSIGNAL);
-	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, UD_TX, 0));
-	iq->tx_busy = true;
-}
-
-static void tx_done(struct iscsi_queue *iq, int res)
-{
-	struct msghdr *m = &iq->tx_msg;
-	size_t left = res > 0 ? (size_t)res : 0;
-
-	iq->tx_busy = false;
-	if (res < 0 || iq->state != CONN_UP) {
-		for (unsigned i = 0; i < iq->tx_batch_n; i++)
-			tx_release(iq, iq->tx_batch[i]);
-		iq->tx_batch_n = 0;
-		if (iq->state == CONN_UP)
-			conn_fail(iq, res < 0 ? strerror(-res) : "send failed");
-		else
-			conn_fail(iq, NULL);
-		return;
-	}
-	/* Short send: skip what went out and send the rest of this batch again. */
-	while (m->msg_iovlen && left >= m->msg_iov[0].iov_len) {
-		left -= m->msg_iov[0].iov_len;
-		m->msg_iov++;
-		m->msg_iovlen--;
-	}
-	if (m->msg_iovlen) {
-		struct io_uring_sqe *sqe = nu_queue_get_sqe(iq->q);
-
-		m->msg_iov[0].iov_base = (char *)m->msg_iov[0].iov_base + left;
-		m->msg_iov[0].iov_len -= left;
-		io_uring_prep_sendmsg(sqe, iq->fd, m, MSG_NOSIGNAL);
-		io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, UD_TX, 0));
-		iq->tx_busy = true;
-		return;
-	}
-	for (unsigned i = 0; i < iq->tx_batch_n; i++)
-		tx_release(iq, iq->tx_batch[i]);
-	iq->tx_batch_n = 0;
-	tx_kick(iq);
+	memcpy(hdr, bhs, ISCSI_BHS_LEN);
+	if (iq->p.header_digest)
+		hlen = nu_hdgst_append(hdr, ISCSI_BHS_LEN);
+	return nu_stream_queue(&iq->s, tag, hdr, hlen, data, dlen, iscsi_pad4(dlen),
+			       iq->p.data_digest);
 }
 
 /* ---------------------------------------------------------------- tasks */
@@ -287,20 +142,7 @@ static void task_complete(struct iscsi_queue *iq, struct iscsi_task *t, int res)
 	struct nu_io *io = t->io;
 
 	/* Unsent Data-Out of a finished command must not go out later. */
-	if (t->tx_pending) {
-		struct tx_item **pp = &iq->txq_head, *it;
-
-		iq->txq_tail = NULL;
-		while ((it = *pp)) {
-			if (it->tag == io->tag) {
-				*pp = it->next;
-				tx_release(iq, it);
-			} else {
-				iq->txq_tail = it;
-				pp = &it->next;
-			}
-		}
-	}
+	nu_stream_drop_tag(&iq->s, io->tag);
 	t->io = NULL;
 	t->started = false;
 	nu_queue_complete(iq->q, io, res);
@@ -394,70 +236,21 @@ static void task_send(struct iscsi_queue *iq, struct iscsi_task *t)
 			     t->cmd.cdb, t->cmd.cdb_len, imm);
 	if (tx_pdu(iq, io->tag, bhs, src, imm) ||
 	    (unsol && queue_data_out(iq, t, ISCSI_RESERVED_TAG, imm, unsol, true))) {
-		conn_fail(iq, "out of memory for PDUs");
+		nu_stream_fail(&iq->s, "out of memory for PDUs");
 		return;
 	}
-	tx_kick(iq);
+	nu_stream_kick(&iq->s);
 }
 
 /* ---------------------------------------------------------------- rx */
-
-/*
- * Receiving: a stream buffer takes whatever the socket has (often many PDUs
- * at once: one receive for a whole batch of small completions); PDUs are
- * parsed out of it. A large Data-In whose payload is not all there yet gets
- * the rest received straight into the command's buffer.
- */
-#define RX_DIRECT_MIN 16384
-
-static unsigned rx_hlen(const struct iscsi_queue *iq)
-{
-	return ISCSI_BHS_LEN + (iq->p.header_digest ? ISCSI_DIGEST_LEN : 0);
-}
-
-static unsigned rx_tlen(const struct iscsi_queue *iq, uint32_t dlen)
-{
-	return dlen ? iscsi_pad4(dlen) + (iq->p.data_digest ? ISCSI_DIGEST_LEN : 0) : 0;
-}
-
-static void rx_recv(struct iscsi_queue *iq)
-{
-	struct io_uring_sqe *sqe = nu_queue_get_sqe(iq->q);
-
-	if (iq->rx_state == RX_HDR) {
-		/* Keep the unparsed tail at the front so a whole PDU always fits. */
-		if (iq->rx_off) {
-			memmove(iq->rx_buf, iq->rx_buf + iq->rx_off, iq->rx_len - iq->rx_off);
-			iq->rx_len -= iq->rx_off;
-			iq->rx_off = 0;
-		}
-		io_uring_prep_recv(sqe, iq->fd, iq->rx_buf + iq->rx_len, iq->rx_cap - iq->rx_len, 0);
-	} else {
-		io_uring_prep_recvmsg(sqe, iq->fd, &iq->rx_msg, MSG_WAITALL);
-	}
-	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, UD_RX, 0));
-	iq->rx_busy = true;
-}
-
-static void rx_arm(struct iscsi_queue *iq)
-{
-	iq->rx_state = RX_HDR;
-	rx_recv(iq);
-}
-
-static void rx_reset(struct iscsi_queue *iq)
-{
-	iq->rx_len = iq->rx_off = 0;
-	iq->rx_hdr_ok = false;
-}
 
 static void send_nop_reply(struct iscsi_queue *iq, const struct iscsi_hdr *h)
 {
 	uint8_t bhs[ISCSI_BHS_LEN];
 
 	iscsi_build_nop_out(bhs, ISCSI_RESERVED_TAG, hdr_ttt(h), h->lun, iq->cmdsn, iq->expstatsn);
-	if (tx_pdu(iq, 0xffff, bhs, NULL, 0) == 0)
-		tx_kick(iq);
+	if (tx_pdu(iq, NU_STREAM_NO_TAG, bhs, NULL, 0) == 0)
+		nu_stream_kick(&iq->s);
 }
 
 static void handle_scsi_rsp(struct iscsi_queue *iq, struct iscsi_task *t, uint8_t response,
@@ -504,80 +297,73 @@ static void handle_scsi_rsp(struct iscsi_queue *iq, struct iscsi_task *t, uint8_
 	task_complete(iq, t, res);
 }
 
-/* Checks the header at the parse position and finds where its data goes. */
-static int rx_check_header(struct iscsi_queue *iq)
+/* Checks the header at p and finds where its data goes. */
+static int rx_frame(void *ctx, const uint8_t *b, size_t avail, struct nu_frame *f)
 {
-	const uint8_t *b = iq->rx_buf + iq->rx_off;
+	struct iscsi_queue *iq = ctx;
 	struct iscsi_hdr *h = &iq->rh;
+	unsigned hd = iq->p.header_digest ? ISCSI_DIGEST_LEN : 0;
 	struct iscsi_task *t;
 	const char *why;
 
+	if (avail < ISCSI_BHS_LEN + hd)
+		return -EAGAIN;
 	iscsi_hdr_decode(b, h);
-	if (iq->p.header_digest &&
-	    nu_get_le32(b + ISCSI_BHS_LEN) != nu_crc32c(b, ISCSI_BHS_LEN)) {
-		conn_fail(iq, "header digest mismatch");
+	if (hd && !nu_hdgst_ok(b, ISCSI_BHS_LEN)) {
+		nu_stream_fail(&iq->s, "header digest mismatch");
 		return -EPROTO;
 	}
 	if (iscsi_hdr_check(h, iq->p.max_recv_dlen, &why)) {
 		nu_err("iscsi q%u: opcode 0x%02x: %s", iq->qid, h->opcode, why);
-		conn_fail(iq, "protocol violation");
+		nu_stream_fail(&iq->s, "protocol violation");
 		return -EPROTO;
 	}
-	iq->rx_dest = NULL;
+	memset(f, 0, sizeof(*f));
+	f->head = ISCSI_BHS_LEN + hd;
+	f->dlen = h->dlen;
+	if (h->dlen) {
+		f->ddgst = iq->p.data_digest;
+		f->tail = iscsi_pad4(h->dlen) + (f->ddgst ? ISCSI_DIGEST_LEN : 0);
+	}
 	if (h->opcode == ISCSI_OP_DATA_IN && h->dlen) {
 		t = task_by_itt(iq, h->itt);
 		if (!t || t->cmd.dir != SCSI_DIR_READ) {
-			conn_fail(iq, "Data-In for an unknown task");
+			nu_stream_fail(&iq->s, "Data-In for an unknown task");
 			return -EPROTO;
 		}
 		if (hdr_buffer_offset(h) != t->data_in ||
 		    h->dlen > t->cmd.xfer_len - t->data_in) {
-			conn_fail(iq, "Data-In outside the command's buffer");
+			nu_stream_fail(&iq->s, "Data-In outside the command's buffer");
 			return -EPROTO;
 		}
-		iq->rx_dest = (uint8_t *)t->io->buf.addr + hdr_buffer_offset(h);
+		f->dest = (uint8_t *)t->io->buf.addr + hdr_buffer_offset(h);
 	}
-	iq->rx_hdr_ok = true;
 	return 0;
 }
 
 /*
- * A whole PDU is in: data points at its data segment (in the stream buffer
- * or already in the command's buffer), trailer at its padding and digest.
- * Returns 0, or -EPROTO when the connection was dropped.
+ * A whole PDU is in, its data digest checked, Data-In already in the
+ * command's buffer. Returns 0, or -EPROTO when the connection was dropped.
  */
-static int rx_pdu(struct iscsi_queue *iq, const uint8_t *data, const uint8_t *trailer)
+static int rx_pdu(void *ctx, const uint8_t *hdr, const uint8_t *data, uint32_t dlen)
 {
+	struct iscsi_queue *iq = ctx;
 	struct iscsi_hdr *h = &iq->rh;
 	struct iscsi_task *t;
 
-	iq->rx_hdr_ok = false;
-	if (iq->p.data_digest && h->dlen) {
-		unsigned pad = iscsi_pad4(h->dlen);
-		uint32_t crc = nu_crc32c_update(NU_CRC32C_INIT, data, h->dlen);
-
-		crc = nu_crc32c_final(nu_crc32c_update(crc, trailer, pad));
-		if (nu_get_le32(trailer + pad) != crc) {
-			conn_fail(iq, "data digest mismatch");
-			return -EPROTO;
-		}
-	}
-	/* Data-In that came through the stream buffer: into the command's buffer now. */
-	if (iq->rx_dest && data != iq->rx_dest)
-		memcpy(iq->rx_dest, data, h->dlen);
 	iq->last_rx_ns = nu_now_ns();
 	switch (h->opcode) {
 	case ISCSI_OP_DATA_IN:
 		t = task_by_itt(iq, h->itt);
 		if (!t) {
-			conn_fail(iq, "Data-In for an unknown task");
+			nu_stream_fail(&iq->s, "Data-In for an unknown task");
 			return -EPROTO;
 		}
 		t->data_in += h->dlen;
 		update_sn(iq, h);
 		if (h->flags & ISCSI_DATAIN_STATUS) {
 			if (!(h->flags & ISCSI_FLAG_FINAL)) {
-				conn_fail(iq, "Data-In with status but not final");
+				nu_stream_fail(&iq->s, "Data-In with status but not final");
 				return -EPROTO;
 			}
 			iq->expstatsn = hdr_statsn(h) + 1;
@@ -589,7 +375,7 @@ static int rx_pdu(struct iscsi_queue *iq, const uint8_t *data, const uint8_t *tr
 	case ISCSI_OP_SCSI_RSP:
 		t = task_by_itt(iq, h->itt);
 		if (!t) {
-			conn_fail(iq, "SCSI Response for an unknown task");
+			nu_stream_fail(&iq->s, "SCSI Response for an unknown task");
 			return -EPROTO;
 		}
 		iq->expstatsn = hdr_statsn(h) + 1;
@@ -602,15 +388,15 @@ static int rx_pdu(struct iscsi_queue *iq, const uint8_t *data, const uint8_t *tr
 		t = task_by_itt(iq, h->itt);
 		if (!t || t->cmd.dir != SCSI_DIR_WRITE || !len || off > t->cmd.xfer_len ||
 		    len > t->cmd.xfer_len - off || len > iq->p.max_burst) {
-			conn_fail(iq, "R2T outside a write command");
+			nu_stream_fail(&iq->s, "R2T outside a write command");
 			return -EPROTO;
 		}
 		update_sn(iq, h);
 		if (queue_data_out(iq, t, hdr_ttt(h), off, len, true)) {
-			conn_fail(iq, "out of memory for PDUs");
+			nu_stream_fail(&iq->s, "out of memory for PDUs");
 			return -EPROTO;
 		}
-		tx_kick(iq);
+		nu_stream_kick(&iq->s);
 		break;
 	}
 	case ISCSI_OP_NOP_IN:
@@ -633,7 +419,7 @@ static int rx_pdu(struct iscsi_queue *iq, const uint8_t *data, const uint8_t *tr
 		case 1:
 		case 2:
 		case 3:
-			conn_fail(iq, "target asked to log out or dropped the connection");
+			nu_stream_fail(&iq->s, "target asked to log out or dropped the connection");
 			return -EPROTO;
 		default:
 			break;
@@ -649,7 +435,7 @@ static int rx_pdu(struct iscsi_queue *iq, const uint8_t *data, const uint8_t *tr
 		if (t)
 			task_retry_or_fail(iq, t, -EIO, "command rejected");
 		else if (rej.opcode != ISCSI_OP_NOP_OUT)
-			conn_fail(iq, "PDU rejected");
+			nu_stream_fail(&iq->s, "PDU rejected");
 		break;
 	}
 	case ISCSI_OP_TMF_RSP:
@@ -662,7 +448,7 @@ static int rx_pdu(struct iscsi_queue *iq, const uint8_t *data, const uint8_t *tr
 				if (h->b2 <= 1)
 					task_retry_or_fail(iq, t, -ETIMEDOUT, "command timed out, aborted");
 				else
-					conn_fail(iq, "ABORT TASK refused");
+					nu_stream_fail(&iq->s, "ABORT TASK refused");
 				if (iq->state != CONN_UP)
 					return -EPROTO;
 			}
@@ -672,89 +458,17 @@ static int rx_pdu(struct iscsi_queue *iq, const uint8_t *data, const uint8_t *tr
 		update_sn(iq, h);
 		break;
 	default:
-		conn_fail(iq, "unexpected PDU in full feature phase");
+		nu_stream_fail(&iq->s, "unexpected PDU in full feature phase");
 		return -EPROTO;
 	}
 	return iq->state == CONN_UP ? 0 : -EPROTO;
 }
 
-/* Acts on every whole PDU in the stream buffer, then receives more. */
-static void rx_parse(struct iscsi_queue *iq)
-{
-	unsigned hlen = rx_hlen(iq);
-
-	for (;;) {
-		size_t avail = iq->rx_len - iq->rx_off;
-		const uint8_t *p = iq->rx_buf + iq->rx_off;
-		uint32_t dlen, tlen;
-
-		if (avail < hlen)
-			break;
-		if (!iq->rx_hdr_ok && rx_check_header(iq))
-			return;
-		dlen = iq->rh.dlen;
-		tlen = rx_tlen(iq, dlen);
-		if (avail >= hlen + dlen + tlen) {
-			iq->rx_off += hlen + dlen + tlen;
-			if (rx_pdu(iq, p + hlen, p + hlen + dlen))
-				return;
-			continue;
-		}
-		if (iq->rx_dest && dlen >= RX_DIRECT_MIN && avail - hlen < dlen) {
-			/* Big read data: the rest goes straight to its final place. */
-			size_t have = avail - hlen;
-
-			memcpy(iq->rx_dest, p + hlen, have);
-			iq->rx_off = iq->rx_len;
-			iq->rx_state = RX_DATA;
-			iq->rx_iov[0] = (struct iovec){ iq->rx_dest + have, dlen - have };
-			iq->rx_iov[1] = (struct iovec){ iq->rx_trailer, tlen };
-			memset(&iq->rx_msg, 0, sizeof(iq->rx_msg));
-			iq->rx_msg.msg_iov = iq->rx_iov;
-			iq->rx_msg.msg_iovlen = tlen ? 2 : 1;
-			rx_recv(iq);
-			return;
-		}
-		break;
-	}
-	rx_arm(iq);
-}
-
-static void rx_done(struct iscsi_queue *iq, int res)
-{
-	struct msghdr *m = &iq->rx_msg;
-	size_t left;
-
-	iq->rx_busy = false;
-	if (iq->state != CONN_UP) {
-		conn_fail(iq, NULL);
-		return;
-	}
-	if (res <= 0) {
-		conn_fail(iq, res == 0 ? "connection closed by the target" : strerror(-res));
-		return;
-	}
-	if (iq->rx_state == RX_HDR) {
-		iq->rx_len += res;
-		rx_parse(iq);
-		return;
-	}
-	left = res;
-	while (m->msg_iovlen && left >= m->msg_iov[0].iov_len) {
-		left -= m->msg_iov[0].iov_len;
-		m->msg_iov++;
-		m->msg_iovlen--;
-	}
-	if (m->msg_iovlen) {
-		m->msg_iov[0].iov_base = (char *)m->msg_iov[0].iov_base + left;
-		m->msg_iov[0].iov_len -= left;
-		rx_recv(iq);
-		return;
-	}
-	iq->rx_state = RX_HDR;
-	if (rx_pdu(iq, iq->rx_dest, iq->rx_trailer) == 0)
-		rx_parse(iq);
-}
+static const struct nu_stream_ops stream_ops = {
+	.frame = rx_frame,
+	.pdu = rx_pdu,
+	.fail = conn_fail,
+};
 
 /* ---------------------------------------------------------------- connection */
 
@@ -810,20 +524,16 @@ static int conn_login(struct iscsi_queue *iq)
 		}
 		break;
 	}
-	iq->fd = fd;
 	iq->p = l.p;
 	iq->cmdsn = l.p.expcmdsn;
 	iq->maxcmdsn = l.p.maxcmdsn;
 	iq->expstatsn = l.p.statsn + 1;
-	free(iq->rx_buf);
 	/* Room for the largest PDU the target may send, plus a batch of small ones. */
-	iq->rx_cap = ISCSI_BHS_LEN + ISCSI_DIGEST_LEN + iq->p.max_recv_dlen + 8 + 65536;
-	iq->rx_buf = malloc(iq->rx_cap);
-	rx_reset(iq);
-	if (!iq->rx_buf) {
+	ret = nu_stream_attach(&iq->s, fd,
+			       ISCSI_BHS_LEN + ISCSI_DIGEST_LEN + iq->p.max_recv_dlen + 8 + 65536);
+	if (ret) {
 		close(fd);
-		iq->fd = -1;
-		return -ENOMEM;
+		return ret;
 	}
 	iq->state = CONN_UP;
 	iq->last_rx_ns = nu_now_ns();
@@ -837,30 +547,23 @@ static int conn_login(struct iscsi_queue *iq)
 	return 0;
 }
 
-/* Called on any failure; finishes tearing down once no socket op is in flight. */
-static void conn_fail(struct iscsi_queue *iq, const char *why)
+/* The stream failed (or we failed it); finishes once no socket op is in flight. */
+static void conn_fail(void *ctx, const char *why)
 {
+	struct iscsi_queue *iq = ctx;
+
 	if (iq->state == CONN_UP) {
 		nu_warn("iscsi q%u: connection to %s lost: %s; reconnecting", iq->qid,
 			iq->h->cfg.portal, why ? why : "?");
 		iq->state = CONN_DRAINING;
 		iq->down_since_ns = nu_now_ns();
 		iq->reconnect_delay_ms = 0;
-		shutdown(iq->fd, SHUT_RDWR);
 	}
-	if (iq->state != CONN_DRAINING || iq->tx_busy || iq->rx_busy)
+	if (iq->state != CONN_DRAINING || nu_stream_busy(&iq->s))
 		return;
-	close(iq->fd);
-	iq->fd = -1;
-	iq->state = CONN_DOWN;
 	/* Queued PDUs die with the connection; their commands are resent after login. */
-	while (iq->txq_head) {
-		struct tx_item *it = iq->txq_head;
-
-		iq->txq_head = it->next;
-		tx_release(iq, it);
-	}
-	iq->txq_tail = NULL;
+	nu_stream_close(&iq->s);
+	iq->state = CONN_DOWN;
 	for (unsigned i = 0; i < iq->depth; i++)
 		iq->tasks[i].started = false;
 	iq->next_reconnect_ns = nu_now_ns();
@@ -885,7 +588,6 @@ static void try_reconnect(struct iscsi_queue *iq)
 	if (conn_login(iq) == 0) {
 		nu_info("iscsi q%u: reconnected to %s after %.1f s", iq->qid, iq->h->cfg.portal,
 			(now - iq->down_since_ns) / 1e9);
-		rx_arm(iq);
 		for (unsigned i = 0; i < iq->depth; i++)
 			if (iq->tasks[i].io)
 				task_send(iq, &iq->tasks[i]);
@@ -920,7 +622,7 @@ static bool check_command_timeouts(struct iscsi_queue *iq, uint64_t now)
 			continue;
 		if (t->abort_ns) {
 			if (now - t->abort_ns > limit) {
-				conn_fail(iq, "ABORT TASK not answered");
+				nu_stream_fail(&iq->s, "ABORT TASK not answered");
 				return true;
 			}
 			continue;
@@ -931,9 +633,9 @@ static bool check_command_timeouts(struct iscsi_queue *iq, uint64_t now)
 			nu_op_name(t->io->op), iq->h->cfg.command_timeout_s);
 		iscsi_build_tmf(bhs, 1, t->lun, TMF_ITT_BASE | i, t->itt, iq->cmdsn, iq->expstatsn,
 				t->cmdsn);
-		if (tx_pdu(iq, 0xffff, bhs, NULL, 0) == 0) {
+		if (tx_pdu(iq, NU_STREAM_NO_TAG, bhs, NULL, 0) == 0) {
 			t->abort_ns = now;
-			tx_kick(iq);
+			nu_stream_kick(&iq->s);
 		}
 	}
 	return false;
@@ -953,7 +655,7 @@ static void on_timer(struct iscsi_queue *iq)
 	} else if (iq->state == CONN_UP) {
 		if (iq->ping_sent_ns &&
 		    now - iq->ping_sent_ns > (uint64_t)iq->h->nop_timeout_ms * 1000000ull) {
-			conn_fail(iq, "NOP-Out ping timed out");
+			nu_stream_fail(&iq->s, "NOP-Out ping timed out");
 		} else if (check_command_timeouts(iq, now)) {
 			/* escalated to a reconnect */
 		} else if (!iq->ping_sent_ns &&
@@ -963,9 +665,9 @@ static void on_timer(struct iscsi_queue *iq)
 			/* ITT with the top bit set never collides with a task's. */
 			iscsi_build_nop_out(bhs, 0x80000000u | iq->qid, ISCSI_RESERVED_TAG, NULL,
 					    iq->cmdsn, iq->expstatsn);
-			if (tx_pdu(iq, 0xffff, bhs, NULL, 0) == 0) {
+			if (tx_pdu(iq, NU_STREAM_NO_TAG, bhs, NULL, 0) == 0) {
 				iq->ping_sent_ns = now;
-				tx_kick(iq);
+				nu_stream_kick(&iq->s);
 			}
 		}
 		next = 1000;
@@ -988,7 +690,7 @@ static int iscsi_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
 	iq->h = h;
 	iq->q = q;
 	iq->qid = nu_queue_id(q);
-	iq->fd = -1;
+	nu_stream_init(&iq->s, q, &stream_ops, iq, ISCSI_BHS_LEN);
 	iq->depth = nu_host_backend_depth(nu_queue_host(q));
 	iq->tasks = calloc(iq->depth, sizeof(*iq->tasks));
 	iq->zero_block = calloc(1, 65536);
@@ -999,14 +701,13 @@ static int iscsi_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
 	ret = conn_login(iq);
 	if (ret)
 		goto fail;
-	rx_arm(iq);
 	timer_arm(iq, 1000);
 	*qpriv = iq;
 	return 0;
 fail:
+	nu_stream_destroy(&iq->s);
 	free(iq->tasks);
 	free(iq->zero_block);
-	free(iq->rx_buf);
 	free(iq);
 	return ret;
 }
@@ -1023,73 +724,24 @@ static void logout(struct iscsi_queue *iq)
 		hlen += ISCSI_DIGEST_LEN;
 	}
 	/* The reader's pending receive sees the Logout Response; we only wait for it. */
-	nu_write_full(iq->fd, bhs, hlen, 2000);
+	nu_write_full(iq->s.fd, bhs, hlen, 2000);
 }
 
 static void iscsi_queue_stop(void *qpriv)
 {
 	struct iscsi_queue *iq = qpriv;
-	struct io_uring *ring = nu_queue_ring(iq->q);
-	uint64_t deadline = nu_now_ns() + 3000000000ull;
 
 	iq->stopping = true;
-	if (iq->state == CONN_UP && !iq->tx_busy)
+	if (iq->state == CONN_UP && !iq->s.tx_busy)
 		logout(iq);
-	else if (iq->fd >= 0)
-		shutdown(iq->fd, SHUT_RDWR);
+	else if (iq->s.fd >= 0)
+		shutdown(iq->s.fd, SHUT_RDWR);
 	/* Reap our own in-flight operations before the memory they use goes away. */
-	if (iq->timer_armed) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-
-		if (sqe) {
-			io_uring_prep_timeout_remove(sqe, nu_ud_make(NU_UD_TRANSPORT, UD_TIMER, 0),
-						     0);
-			io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, UD_IGNORE, 0));
-		}
-	}
-	while ((iq->rx_busy || iq->tx_busy || iq->timer_armed) && nu_now_ns() < deadline) {
-		struct __kernel_timespec ts = { .tv_nsec = 100000000 };
-		struct io_uring_cqe *cqe;
-
-		io_uring_submit(ring);
-		if (io_uring_wait_cqe_timeout(ring, &cqe, &ts))
-			continue;
-		if (nu_ud_kind(cqe->user_data) == NU_UD_TRANSPORT) {
-			unsigned what = nu_ud_slot(cqe->user_data);
-
-			if (what == UD_RX) {
-				iq->rx_busy = false;
-				/* A Logout Response (or EOF) ends the session; close. */
-				if (iq->fd >= 0)
-					shutdown(iq->fd, SHUT_RDWR);
-			} else if (what == UD_TX) {
-				iq->tx_busy = false;
-			} else if (what == UD_TIMER) {
-				iq->timer_armed = false;
-			}
-		}
-		io_uring_cqe_seen(ring, cqe);
-	}
-	if (iq->rx_busy || iq->tx_busy || iq->timer_armed)
-		nu_warn("iscsi q%u: socket operations still pending at stop (rx %d tx %d timer %d)",
-			iq->qid, iq->rx_busy, iq->tx_busy, iq->timer_armed);
-	if (iq->fd >= 0)
-		close(iq->fd);
-	while (iq->tx_free) {
-		struct tx_item *it = iq->tx_free;
-
-		iq->tx_free = it->next;
-		free(it);
-	}
-	while (iq->txq_head) {
-		struct tx_item *it = iq->txq_head;
-
-		iq->txq_head = it->next;
-		free(it);
-	}
+	if (!nu_stream_drain(&iq->s, 3000, &iq->timer_armed))
+		nu_warn("iscsi q%u: socket operations still pending at stop", iq->qid);
+	nu_stream_destroy(&iq->s);
 	free(iq->tasks);
 	free(iq->zero_block);
-	free(iq->rx_buf);
 	free(iq);
 }
 
@@ -1128,19 +780,8 @@ static void iscsi_cqe(void *qpriv, const struct io_uring_cqe *cqe)
 {
 	struct iscsi_queue *iq = qpriv;
 
-	switch (nu_ud_slot(cqe->user_data)) {
-	case UD_TX:
-		tx_done(iq, cqe->res);
-		break;
-	case UD_RX:
-		rx_done(iq, cqe->res);
-		break;
-	case UD_TIMER:
+	if (!nu_stream_cqe(&iq->s, cqe) && nu_ud_slot(cqe->user_data) == UD_TIMER)
 		on_timer(iq);
-		break;
-	default:
-		break;
-	}
 }
 
 const struct nu_transport_ops nu_iscsi_transport = {

@@ -21,7 +21,7 @@
 #define RETRY_LIMIT 5 /* the kernel's nvme_max_retries */
 #define RX_BUF (256 * 1024)
 
-enum { UD_TIMER = NU_STREAM_UD_FIRST_FREE, UD_IGNORE };
+enum { UD_TIMER = NU_STREAM_UD_TIMER };
 
 enum conn_state { CONN_UP, CONN_DRAINING, CONN_DOWN };
 
@@ -492,44 +492,14 @@ fail:
 	return ret;
 }
 
-static void drain_other(void *ctx, uint64_t ud)
-{
-	struct nvme_queue *nq = ctx;
-
-	if (nu_ud_slot(ud) == UD_TIMER)
-		nq->timer_armed = false;
-}
-
 static void nvme_queue_stop(void *qpriv)
 {
 	struct nvme_queue *nq = qpriv;
-	struct io_uring *ring = nu_queue_ring(nq->q);
 
 	nq->stopping = true;
 	if (nq->s.fd >= 0)
 		shutdown(nq->s.fd, SHUT_RDWR);
-	if (nq->timer_armed) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-
-		if (sqe) {
-			io_uring_prep_timeout_remove(sqe, nu_ud_make(NU_UD_TRANSPORT, UD_TIMER, 0), 0);
-			io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, UD_IGNORE, 0));
-		}
-	}
-	nu_stream_drain(&nq->s, 3000, drain_other, nq);
-	if (nq->timer_armed) {
-		/* The stream was idle; wait for the timer's cancellation on its own. */
-		struct __kernel_timespec ts = { .tv_sec = 1 };
-		struct io_uring_cqe *cqe;
-
-		io_uring_submit(ring);
-		while (nq->timer_armed && !io_uring_wait_cqe_timeout(ring, &cqe, &ts)) {
-			if (nu_ud_kind(cqe->user_data) == NU_UD_TRANSPORT)
-				drain_other(nq, cqe->user_data);
-			io_uring_cqe_seen(ring, cqe);
-		}
-	}
-	if (nu_stream_busy(&nq->s) || nq->timer_armed)
+	if (!nu_stream_drain(&nq->s, 3000, &nq->timer_armed))
 		nu_warn("nvme q%u: socket operations still pending at stop", nq->qid);
 	nu_stream_destroy(&nq->s);
 	free(nq->tasks);
