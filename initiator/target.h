@@ -17,6 +17,7 @@ struct nu_vol_desc {
 	unsigned id; /* LUN or NSID */
 	const struct nu_volume_geom *geom;
 	const char *wwid; /* "" if the target gives none */
+	bool gone;	  /* removed from the target; the index is never reused */
 };
 
 struct nu_rescan {
@@ -30,7 +31,7 @@ struct nu_target_ops {
 	const char *vol_word; /* "lun", "ns": names like TARGET-lun3 */
 	const struct nu_transport_ops *transport;
 	unsigned (*nr_vols)(const void *t);
-	/* False for an index that is gone (its index is never reused). */
+	/* False for an index the target never had. */
 	bool (*vol)(const void *t, unsigned i, struct nu_vol_desc *d);
 	/* Readable when the volumes changed; then call rescan (control thread). */
 	int (*event_fd)(const void *t);

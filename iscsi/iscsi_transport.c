@@ -965,8 +965,9 @@ static bool target_vol(const void *t, unsigned i, struct nu_vol_desc *d)
 {
 	const struct iscsi_host *h = t;
 
-	if (i >= target_nr_vols(t) || h->luns[i].gone)
+	if (i >= target_nr_vols(t))
 		return false;
+	d->gone = h->luns[i].gone;
 	d->id = h->luns[i].lun;
 	d->geom = &h->luns[i].geom;
 	d->wwid = h->luns[i].wwid;

@@ -519,8 +519,9 @@ static bool host_vol(const void *t, unsigned i, struct nu_vol_desc *d)
 {
 	const struct nvme_host *h = t;
 
-	if (i >= host_nr_vols(t) || h->ns[i].gone)
+	if (i >= host_nr_vols(t))
 		return false;
+	d->gone = h->ns[i].gone;
 	d->id = h->ns[i].nsid;
 	d->geom = &h->ns[i].geom;
 	d->wwid = h->ns[i].wwid;

@@ -90,7 +90,7 @@ static const char *target_addr(const struct served *sv)
 	return sv->ct.kind == NU_TARGET_NVME ? sv->ct.nvme.address : sv->ct.iscsi.portal;
 }
 
-/* A volume's description, also for indexes that are gone (then false). */
+/* A volume's description, also of one that is gone; false for no such index. */
 static bool vol_desc(const struct served *sv, unsigned vol, struct nu_vol_desc *d)
 {
 	return sv->tops && sv->tops->vol(sv->target, vol, d);
@@ -238,7 +238,7 @@ static int add_volume(struct nu_manager *m, struct served *sv, unsigned vol)
 	if (sv->tops) {
 		struct nu_vol_desc d;
 
-		if (!vol_desc(sv, vol, &d))
+		if (!vol_desc(sv, vol, &d) || d.gone)
 			return 0;
 		if (sv->from_config && !nu_conf_lun_wanted(&sv->ct, d.id))
 			return 0; /* not in the config's luns = / namespaces = */

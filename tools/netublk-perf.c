@@ -405,7 +405,7 @@ int main(int argc, char **argv)
 	if (tops) {
 		struct nu_vol_desc d;
 
-		if (!tops->vol(target, o.vol, &d)) {
+		if (!tops->vol(target, o.vol, &d) || d.gone) {
 			fprintf(stderr, "netublk-perf: the target has %u volume(s)\n",
 				tops->nr_vols(target));
 			tops->destroy(target);

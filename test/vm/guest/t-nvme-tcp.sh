@@ -72,6 +72,7 @@ for _ in $(seq 1 100); do [ "$(wc -l <"$LOGDIR/ready")" = 3 ] && break; sleep 0.
 check "namespace removed while running: its device goes" test "$(wc -l <"$LOGDIR/ready")" = 3
 for _ in $(seq 1 50); do [ -b "$d4" ] || break; sleep 0.1; done
 check "the removed device node is gone" test ! -b "$d4"
+check "its by-id links are gone" test ! -e /run/netublk/by-id/$NQN-ns4 -a ! -e /run/netublk/by-id/uuid.00000004-0000-4000-8000-000000000004
 
 head -c 16M /dev/urandom >/tmp/x16
 dd if=/tmp/x16 of=$d2 bs=1M oflag=direct status=none && sync $d2

@@ -1,0 +1,41 @@
+#!/bin/bash
+# Guest side of bench-vm-nvme.sh.
+set -euo pipefail
+B=$1 REPS=$2 SECS=$3
+SIZE_MB=512
+modprobe ublk_drv
+. "$(dirname "$0")/../test/nvmet-lib.sh"
+nvmet_load
+NQN=nqn.2026-11.org.netublk:bench
+nvmet_subsys $NQN
+nvmet_ns $NQN 1 $SIZE_MB 4096
+nvmet_port 1 4420
+nvmet_link $NQN 1
+nvme_kernel_connect $NQN 4420
+kdev=${KDEVS%% *}
+dd if=/dev/urandom of=$kdev bs=1M count=$SIZE_MB oflag=direct status=none # precondition
+
+SPEC=address=127.0.0.1:4420,subsystem=$NQN
+"$B/netublkd" --nvme "$SPEC,host_nqn=nqn.2026-11.org.netublk:bench-copy" --queues 2 \
+	--data-mode copy --ready-file /tmp/r-cp --log-level warn &
+cp_pid=$!
+"$B/netublkd" --nvme "$SPEC,host_nqn=nqn.2026-11.org.netublk:bench-uc" --queues 2 \
+	--data-mode user-copy --ready-file /tmp/r-uc --log-level warn --control /tmp/uc.sock &
+uc_pid=$!
+for _ in $(seq 300); do [ -f /tmp/r-uc ] && [ -f /tmp/r-cp ] && break; sleep 0.1; done
+uc=$(awk '{print $1}' /tmp/r-uc); cp=$(awk '{print $1}' /tmp/r-cp)
+sleep 1
+echo "devices: kernel=$kdev netublk-copy=$cp netublk-user-copy=$uc; $(uname -r)"
+. "$(dirname "$0")/bench-lib.sh"
+out=/share/bench.tsv
+echo -e "rep\tjob\tdevice\tiops\tMBps\tcpu_s\tsecs" >$out
+for rep in $(seq 1 "$REPS"); do
+	for job in "rr4k-qd32 randread 4k 32" "seq128k-qd16 read 128k 16" "rr4k-qd1 randread 4k 1"; do
+		set -- $job
+		bench_fio $out $rep $1 $2 $3 $4 "$kdev" kernel-nvme-tcp "" $SIZE_MB $SECS
+		bench_fio $out $rep $1 $2 $3 $4 "$cp" netublk-copy $cp_pid $SIZE_MB $SECS
+		bench_fio $out $rep $1 $2 $3 $4 "$uc" netublk-user-copy $uc_pid $SIZE_MB $SECS
+	done
+done
+kill -TERM $uc_pid $cp_pid; wait $uc_pid $cp_pid
+nvme_kernel_disconnect $NQN

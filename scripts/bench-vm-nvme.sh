@@ -1,0 +1,15 @@
+#!/bin/bash
+# BENCHMARK (not a test): in one VM run, the same nvmet-tcp namespace read
+# through the kernel's NVMe/TCP initiator (/dev/nvmeXnY) and through
+# netublkd (/dev/ublkbN, copy and user-copy modes), fio io_uring O_DIRECT,
+# interleaved repetitions, medians of ratios.
+#   scripts/bench-vm-nvme.sh [REPS] [SECONDS] [KERNEL]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh >/dev/null
+scripts/build.sh
+share=$(mktemp -d /tmp/netublk-bench-nvme.XXXXXX)
+NU_VM_SHARE=$share test/vm/vm.sh --kernel "${3:-sid}" --timeout 3000 \
+	"bash $PWD/scripts/bench-vm-nvme-guest.sh $PWD/build ${1:-5} ${2:-8}"
+python3 scripts/bench-summary.py "$share/bench.tsv" kernel-nvme-tcp
+echo "raw results: $share/bench.tsv"
