@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: MIT
-/* Leveled logging to stderr; one fprintf per line so threads do not interleave. */
+/*
+ * Leveled logging to stderr (one fprintf per line so threads do not
+ * interleave) and, when asked, to syslog as well.
+ */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <errno.h>
+#include <syslog.h>
 
 #include "log.h"
 
 static enum nu_log_level log_level = NU_LOG_INFO;
+static bool to_syslog;
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
 void nu_log_set_level(enum nu_log_level level)
@@ -18,6 +23,12 @@ void nu_log_set_level(enum nu_log_level level)
 enum nu_log_level nu_log_get_level(void)
 {
 	return __atomic_load_n(&log_level, __ATOMIC_RELAXED);
+}
+
+void nu_log_syslog(const char *ident)
+{
+	openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	to_syslog = true;
 }
 
 int nu_log_level_parse(const char *name, enum nu_log_level *level)
@@ -44,4 +55,9 @@ void nu_log(enum nu_log_level level, const char *fmt, ...)
 	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "%s\n", line);
+	if (to_syslog) {
+		static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+
+		syslog(prio[level], "%s", line + strlen("netublk: "));
+	}
 }

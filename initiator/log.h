@@ -9,7 +9,11 @@ enum nu_log_level {
 	NU_LOG_DEBUG,
 };
 
+#include <stdbool.h>
+
 void nu_log_set_level(enum nu_log_level level);
+/* Every line also goes to syslog (facility daemon) under ident. */
+void nu_log_syslog(const char *ident);
 enum nu_log_level nu_log_get_level(void);
 int nu_log_level_parse(const char *name, enum nu_log_level *level);
 void nu_log(enum nu_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -12,6 +12,12 @@
 
 /* Below this a payload still partly on the wire is received via the stream buffer. */
 #define RX_DIRECT_MIN 16384
+/*
+ * At most this much per buffered receive: plenty for a batch of small
+ * PDUs, while most of a large payload stays on the wire for the direct
+ * receive into its final place (one copy fewer).
+ */
+#define RX_BATCH_MAX 32768
 
 void nu_stream_init(struct nu_stream *s, struct nu_queue *q, const struct nu_stream_ops *ops,
 		    void *ctx, unsigned min_head)
@@ -165,7 +171,10 @@ static void rx_submit(struct nu_stream *s)
 			s->rx_len -= s->rx_off;
 			s->rx_off = 0;
 		}
-		io_uring_prep_recv(sqe, s->fd, s->rx_buf + s->rx_len, s->rx_cap - s->rx_len, 0);
+		size_t room = s->rx_cap - s->rx_len;
+
+		io_uring_prep_recv(sqe, s->fd, s->rx_buf + s->rx_len,
+				   room < RX_BATCH_MAX ? room : RX_BATCH_MAX, 0);
 	} else {
 		io_uring_prep_recvmsg(sqe, s->fd, &s->rx_msg, MSG_WAITALL);
 	}

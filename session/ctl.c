@@ -10,7 +10,10 @@
 #include <sys/un.h>
 
 #include "ctl.h"
+#include "iscsi_transport.h"
 #include "log.h"
+#include "nvme_transport.h"
+#include "target_spec.h"
 
 int nu_ctl_listen(const char *path)
 {
@@ -42,28 +45,83 @@ int nu_ctl_listen(const char *path)
 	return fd;
 }
 
+/* discover iscsi|nvme SPEC: what a portal or discovery controller offers. */
+static void discover(FILE *out, const char *args)
+{
+	char kind[16] = "", spec[900], err[256];
+	int ret;
+
+	if (sscanf(args, "%15s %899s", kind, spec) != 2) {
+		fprintf(out, "error: discover iscsi portal=HOST:PORT[,...] or "
+			     "discover nvme address=HOST:PORT[,...]\n");
+		return;
+	}
+	if (!strcmp(kind, "iscsi")) {
+		struct iscsi_target_config t;
+		char full[1024];
+
+		/* A discovery session needs no target name: supply a placeholder. */
+		snprintf(full, sizeof(full), "%s,target=discovery", spec);
+		ret = nu_iscsi_spec_parse(full, &t, err, sizeof(err));
+		if (!ret)
+			ret = iscsi_sendtargets(&t, out, err, sizeof(err));
+		ret = ret < 0 ? ret : 0;
+	} else if (!strcmp(kind, "nvme")) {
+		struct nvme_target_config t;
+		char full[1024];
+
+		snprintf(full, sizeof(full), "subsystem=%s,%s", NVME_DISCOVERY_NQN, spec);
+		ret = nu_nvme_spec_parse(full, &t, err, sizeof(err));
+		if (!ret)
+			ret = nvme_discover(&t, out, err, sizeof(err));
+	} else {
+		snprintf(err, sizeof(err), "discover iscsi or discover nvme, not '%s'", kind);
+		ret = -EINVAL;
+	}
+	if (ret)
+		fprintf(out, "error: %s\n", err);
+}
+
 static void answer(int cfd, struct nu_manager *m, const char *req, bool *reload)
 {
-	char *text = NULL, cmd[32] = "", arg[32] = "";
+	char *text = NULL, cmd[32] = "", args[1024] = "";
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
 	int n;
 
 	if (!out)
 		return;
-	n = sscanf(req, NU_CTL_PROTO " %31s %31s", cmd, arg);
+	n = sscanf(req, NU_CTL_PROTO " %31s %1023[^\n]", cmd, args);
 	if (strncmp(req, NU_CTL_PROTO " ", strlen(NU_CTL_PROTO) + 1) || n < 1) {
 		fprintf(out, "error: this daemon speaks %s\n", NU_CTL_PROTO);
 	} else if (!strcmp(cmd, "status")) {
-		nu_manager_status(m, out, !strcmp(arg, "json"));
+		nu_manager_status(m, out, !strcmp(args, "json"));
 	} else if (!strcmp(cmd, "rescan")) {
 		nu_manager_rescan_all(m);
 		fprintf(out, "rescanned\n");
 	} else if (!strcmp(cmd, "reload")) {
 		*reload = true;
 		fprintf(out, "reloading\n");
+	} else if (!strcmp(cmd, "discover")) {
+		discover(out, args);
+	} else if (!strcmp(cmd, "login") || !strcmp(cmd, "logout")) {
+		int ret = !args[0] ? -EINVAL :
+			  cmd[5] ? nu_manager_logout(m, args) : nu_manager_login(m, args);
+
+		if (ret == -ENOENT)
+			fprintf(out, "error: no target named '%s'\n", args);
+		else if (ret == -EINVAL)
+			fprintf(out, "error: %s TARGET_NAME\n", cmd);
+		else if (ret == -EALREADY)
+			fprintf(out, "error: target %s is already %s\n", args,
+				cmd[5] ? "logged out" : "served");
+		else
+			fprintf(out, "%s: %s\n", args,
+				cmd[5] ? "logged out, devices removed" : "logging in");
 	} else {
-		fprintf(out, "error: unknown command '%s' (status, rescan, reload)\n", cmd);
+		fprintf(out, "error: unknown command '%s' (status, rescan, reload, discover, login, "
+			     "logout)\n",
+			cmd);
 	}
 	fclose(out);
 	for (size_t done = 0; done < len;) {
@@ -79,7 +137,7 @@ static void answer(int cfd, struct nu_manager *m, const char *req, bool *reload)
 void nu_ctl_serve(int lfd, struct nu_manager *m, bool *reload)
 {
 	struct pollfd pfd;
-	char req[128];
+	char req[1100];
 	size_t got = 0;
 	int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 

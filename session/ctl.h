@@ -5,9 +5,10 @@
 /*
  * netublkd's control socket: a unix stream socket, mode 0600 (root only).
  * Protocol version 1, one request per connection:
- *   "netublk/1 COMMAND [json]\n"  ->  the answer, then the server closes.
- * Commands: status, rescan, reload. An answer starting with "error: " is
- * a refusal. netublkctl is the client.
+ *   "netublk/1 COMMAND [ARGS]\n"  ->  the answer, then the server closes.
+ * Commands: status [json], rescan, reload, discover iscsi|nvme SPEC,
+ * login NAME, logout NAME. An answer starting with "error: " is a
+ * refusal. netublkctl is the client.
  */
 #include <stdbool.h>
 

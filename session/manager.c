@@ -5,7 +5,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/eventfd.h>
 
 #include "manager.h"
 #include "host.h"
@@ -34,11 +37,22 @@ struct served {
 	unsigned nr_vols;
 	unsigned retry_ms;
 	uint64_t retry_at_ns;
+	bool logged_out; /* netublkctl logout: neither served nor retried */
+
+	/* Logins and scans block: each target connects in a thread of its own. */
+	struct nu_manager *m;
+	pthread_t conn_thread;
+	bool connecting; /* a thread runs (main thread's view) */
+	bool conn_done;	 /* set by the thread */
+	int conn_ret;
+	const struct nu_target_ops *conn_tops;
+	void *conn_target;
 };
 
 struct nu_manager {
 	struct ublk_ctrl *ctrl;
 	struct nu_manager_options o;
+	int done_fd; /* a connect thread finished */
 	struct served hosts[MAX_HOSTS];
 };
 
@@ -300,30 +314,36 @@ static void host_down(struct nu_manager *m, struct served *sv)
 	sv->up = false;
 }
 
-/* Brings up one host: backend, queues, a device per volume. */
-static int host_up(struct nu_manager *m, struct served *sv, bool remote)
+/* Connects to a target and lists its volumes (blocking: any thread). */
+static int target_create(const struct nu_conf_target *ct, const struct nu_target_ops **tops,
+			 void **target, unsigned queues)
 {
-	const char *name = remote ? target_id(sv) : "mem";
-	unsigned nr_vols;
-
-	if (remote && sv->ct.kind == NU_TARGET_NVME) {
+	if (ct->kind == NU_TARGET_NVME) {
 		struct nvme_host *nh;
 
-		if (nvme_host_create(&sv->ct.nvme, m->o.queues, &nh) < 0)
+		if (nvme_host_create(&ct->nvme, queues, &nh) < 0)
 			return -EIO;
-		sv->tops = &nu_nvme_target;
-		sv->target = nh;
-	} else if (remote) {
+		*tops = &nu_nvme_target;
+		*target = nh;
+	} else {
 		struct iscsi_host *ih;
 
-		if (iscsi_host_create(&sv->ct.iscsi, &ih) < 0)
+		if (iscsi_host_create(&ct->iscsi, &ih) < 0)
 			return -EIO;
-		sv->tops = &nu_iscsi_target;
-		sv->target = ih;
+		*tops = &nu_iscsi_target;
+		*target = ih;
 	}
-	if (remote) {
+	return 0;
+}
+
+/* Brings up one host on a connected target (or the memory backend): queues, devices. */
+static int host_up(struct nu_manager *m, struct served *sv)
+{
+	unsigned nr_vols;
+
+	if (sv->tops) {
 		nr_vols = sv->tops->nr_vols(sv->target);
-		sv->host = nu_host_create(name, m->o.queues, m->o.backend_depth,
+		sv->host = nu_host_create(target_id(sv), m->o.queues, m->o.backend_depth,
 					  sv->tops->transport, sv->target);
 	} else {
 		sv->mem = nu_mem_create(m->o.mem_sizes, m->o.nr_mem, m->o.mem_block_size);
@@ -331,8 +351,8 @@ static int host_up(struct nu_manager *m, struct served *sv, bool remote)
 			return -ENOMEM;
 		nu_warn("serving the memory TEST backend: data is lost when netublkd exits");
 		nr_vols = m->o.nr_mem;
-		sv->host = nu_host_create(name, m->o.queues, m->o.backend_depth, &nu_mem_transport,
-					  sv->mem);
+		sv->host = nu_host_create("mem", m->o.queues, m->o.backend_depth,
+					  &nu_mem_transport, sv->mem);
 	}
 	if (!sv->host || nu_host_start(sv->host) < 0)
 		goto fail;
@@ -356,6 +376,64 @@ static void schedule_retry(struct served *sv)
 		target_id(sv), target_addr(sv), sv->retry_ms / 1000);
 }
 
+static void *connect_thread(void *arg)
+{
+	struct served *sv = arg;
+	uint64_t one = 1;
+
+	sv->conn_ret = target_create(&sv->ct, &sv->conn_tops, &sv->conn_target,
+				     sv->m->o.queues);
+	__atomic_store_n(&sv->conn_done, true, __ATOMIC_RELEASE);
+	if (write(sv->m->done_fd, &one, sizeof(one)) != sizeof(one))
+		nu_warn("manager: eventfd write: %s", strerror(errno));
+	return NULL;
+}
+
+/* Starts connecting in the background; the main loop finishes the bring-up. */
+static void connect_start(struct nu_manager *m, struct served *sv)
+{
+	if (sv->connecting || sv->up || sv->logged_out)
+		return;
+	sv->m = m;
+	sv->conn_done = false;
+	sv->conn_tops = NULL;
+	sv->conn_target = NULL;
+	if (pthread_create(&sv->conn_thread, NULL, connect_thread, sv)) {
+		nu_err("target %s: cannot start a connect thread", sv->ct.name);
+		schedule_retry(sv);
+		return;
+	}
+	sv->connecting = true;
+}
+
+/* Waits for a connect thread; what it connected is dropped unless take. */
+static void connect_join(struct served *sv, bool take)
+{
+	if (!sv->connecting)
+		return;
+	pthread_join(sv->conn_thread, NULL);
+	sv->connecting = false;
+	if (sv->conn_ret == 0 && take) {
+		sv->tops = sv->conn_tops;
+		sv->target = sv->conn_target;
+	} else if (sv->conn_ret == 0) {
+		sv->conn_tops->destroy(sv->conn_target);
+	}
+}
+
+/* A finished connect: devices up, or a retry later. Returns true if it came up. */
+static bool connect_finish(struct nu_manager *m, struct served *sv)
+{
+	connect_join(sv, true);
+	if (sv->conn_ret == 0 && host_up(m, sv) == 0) {
+		nu_info("target %s is up", sv->ct.name);
+		sv->retry_ms = 0;
+		return true;
+	}
+	schedule_retry(sv);
+	return false;
+}
+
 static struct served *slot_free(struct nu_manager *m)
 {
 	for (unsigned h = 0; h < MAX_HOSTS; h++)
@@ -376,14 +454,12 @@ static void start_target(struct nu_manager *m, const struct nu_conf_target *t)
 	sv->in_use = true;
 	sv->from_config = true;
 	sv->ct = *t;
-	if (host_up(m, sv, true) < 0)
-		schedule_retry(sv);
-	else
-		nu_info("target %s is up", t->name);
+	connect_start(m, sv);
 }
 
 static void forget(struct nu_manager *m, struct served *sv)
 {
+	connect_join(sv, false);
 	host_down(m, sv);
 	memset(sv, 0, sizeof(*sv));
 }
@@ -439,7 +515,9 @@ int nu_manager_add_one(struct nu_manager *m, const struct nu_conf_target *t)
 		if (!sv->ct.name[0])
 			snprintf(sv->ct.name, sizeof(sv->ct.name), "%.63s", target_id(sv));
 	}
-	ret = host_up(m, sv, t != NULL);
+	ret = t ? target_create(&sv->ct, &sv->tops, &sv->target, m->o.queues) : 0;
+	if (!ret)
+		ret = host_up(m, sv);
 	if (ret < 0)
 		memset(sv, 0, sizeof(*sv));
 	write_ready_file(m);
@@ -473,6 +551,8 @@ unsigned nu_manager_pollfds(struct nu_manager *m, struct pollfd *pfd, unsigned m
 {
 	unsigned n = 0;
 
+	if (max)
+		pfd[n++] = (struct pollfd){ .fd = m->done_fd, .events = POLLIN };
 	for (unsigned h = 0; h < MAX_HOSTS && n < max; h++)
 		pfd[n++] = (struct pollfd){
 			.fd = m->hosts[h].tops ? m->hosts[h].tops->event_fd(m->hosts[h].target) : -1,
@@ -486,22 +566,26 @@ int nu_manager_run(struct nu_manager *m, const struct pollfd *pfd, unsigned n)
 	uint64_t now = nu_now_ns(), next = UINT64_MAX;
 	bool changed = false;
 
-	for (unsigned h = 0; h < n && h < MAX_HOSTS; h++)
-		if (m->hosts[h].tops && (pfd[h].revents & POLLIN))
+	uint64_t drain;
+
+	if (n && (pfd[0].revents & POLLIN) && read(m->done_fd, &drain, sizeof(drain)) < 0)
+		nu_warn("manager: eventfd read: %s", strerror(errno));
+	for (unsigned h = 0; h + 1 < n && h < MAX_HOSTS; h++)
+		if (m->hosts[h].up && m->hosts[h].tops && (pfd[h + 1].revents & POLLIN))
 			rescan(m, &m->hosts[h]);
 	for (unsigned h = 0; h < MAX_HOSTS; h++) {
 		struct served *sv = &m->hosts[h];
 
-		if (!sv->in_use || sv->up)
+		if (!sv->in_use || sv->up || sv->logged_out)
 			continue;
-		if (now >= sv->retry_at_ns) {
-			if (host_up(m, sv, true) == 0) {
-				nu_info("target %s is up", sv->ct.name);
-				sv->retry_ms = 0;
-				changed = true;
+		if (sv->connecting) {
+			if (__atomic_load_n(&sv->conn_done, __ATOMIC_ACQUIRE))
+				changed |= connect_finish(m, sv);
+			if (sv->connecting || sv->up)
 				continue;
-			}
-			schedule_retry(sv);
+		} else if (now >= sv->retry_at_ns) {
+			connect_start(m, sv);
+			continue;
 		}
 		if (sv->retry_at_ns < next)
 			next = sv->retry_at_ns;
@@ -552,7 +636,8 @@ void nu_manager_status(const struct nu_manager *m, FILE *out, bool json)
 		fprintf(out, "%-12s %-8s %-44s %s\n", "TARGET", "STATE", "IQN/NQN", "ADDRESS");
 	for (unsigned h = 0; h < MAX_HOSTS; h++) {
 		const struct served *sv = &m->hosts[h];
-		const char *state = sv->up ? "up" : "retrying";
+		const char *state = sv->up ? "up" : sv->logged_out ? "logged-out" :
+					   sv->connecting ? "connecting" : "retrying";
 		bool first_d = true;
 
 		if (!sv->in_use)
@@ -629,6 +714,96 @@ unsigned nu_manager_nr_devices(const struct nu_manager *m)
 	return n;
 }
 
+static struct served *by_name(struct nu_manager *m, const char *name)
+{
+	for (unsigned h = 0; h < MAX_HOSTS; h++)
+		if (m->hosts[h].in_use && !strcmp(m->hosts[h].ct.name, name))
+			return &m->hosts[h];
+	return NULL;
+}
+
+int nu_manager_logout(struct nu_manager *m, const char *name)
+{
+	struct served *sv = by_name(m, name);
+
+	if (!sv || !sv->ct.name[0])
+		return -ENOENT;
+	if (sv->logged_out)
+		return -EALREADY;
+	nu_info("target %s: logging out (netublkctl)", name);
+	connect_join(sv, false);
+	host_down(m, sv);
+	sv->logged_out = true;
+	write_ready_file(m);
+	return 0;
+}
+
+int nu_manager_login(struct nu_manager *m, const char *name)
+{
+	struct served *sv = by_name(m, name);
+
+	if (!sv || !sv->ct.name[0])
+		return -ENOENT;
+	if (!sv->logged_out)
+		return -EALREADY;
+	nu_info("target %s: logging in (netublkctl)", name);
+	sv->logged_out = false;
+	sv->retry_ms = 0;
+	connect_start(m, sv);
+	return 0;
+}
+
+/* Mounted (or otherwise held exclusively): the kernel refuses an exclusive open. */
+static bool device_busy(const struct ublk_dev *d)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/ublkb%d", ublk_dev_id(d));
+	fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return false;
+	}
+	return errno == EBUSY;
+}
+
+unsigned nu_manager_stop(struct nu_manager *m, bool remove_busy)
+{
+	unsigned kept = 0;
+
+	for (unsigned h = MAX_HOSTS; h-- > 0;) {
+		struct served *sv = &m->hosts[h];
+		unsigned busy = 0;
+
+		if (!sv->in_use)
+			continue;
+		/* Only devices that wait for a new netublkd (USER_RECOVERY) may stay. */
+		for (unsigned i = 0; i < sv->nr_vols && sv->tops && !remove_busy; i++) {
+			if (sv->devs[i] && device_busy(sv->devs[i])) {
+				nu_warn("/dev/ublkb%d is in use (mounted?): left in place; its I/O waits "
+					"until netublkd starts again and takes it over",
+					ublk_dev_id(sv->devs[i]));
+				busy++;
+			}
+		}
+		if (busy) {
+			kept += busy;
+			continue;
+		}
+		forget(m, sv);
+	}
+	return kept;
+}
+
+bool nu_manager_connecting(const struct nu_manager *m)
+{
+	for (unsigned h = 0; h < MAX_HOSTS; h++)
+		if (m->hosts[h].connecting)
+			return true;
+	return false;
+}
+
 unsigned nu_manager_nr_up(const struct nu_manager *m)
 {
 	unsigned n = 0;
@@ -646,6 +821,11 @@ struct nu_manager *nu_manager_create(struct ublk_ctrl *ctrl, const struct nu_man
 		return NULL;
 	m->ctrl = ctrl;
 	m->o = *o;
+	m->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->done_fd < 0) {
+		free(m);
+		return NULL;
+	}
 	return m;
 }
 
@@ -658,5 +838,6 @@ void nu_manager_destroy(struct nu_manager *m)
 			forget(m, &m->hosts[h]);
 	if (m->o.ready_file)
 		unlink(m->o.ready_file);
+	close(m->done_fd);
 	free(m);
 }

@@ -4,7 +4,8 @@
 
 /*
  * The session manager: one host per target, one ublk device per volume.
- * It brings targets up (retrying unreachable ones with backoff), follows
+ * It brings targets up, all at once (each connects in a thread of its own;
+ * the devices are made here), retrying unreachable ones with backoff; follows
  * their LUN inventories, applies a reloaded config (targets added,
  * removed or changed; untouched ones keep serving) and takes it all down.
  * Runs on the main thread only.
@@ -34,13 +35,21 @@ struct nu_manager_options {
 
 struct nu_manager *nu_manager_create(struct ublk_ctrl *ctrl, const struct nu_manager_options *o);
 void nu_manager_destroy(struct nu_manager *m); /* stops everything */
+/*
+ * SIGTERM: every target is logged out and its devices deleted, except a
+ * target with a device in use (mounted) unless remove_busy: that one is
+ * left as after a crash, its devices waiting (USER_RECOVERY) for the next
+ * netublkd. Returns how many devices were left; then exit without
+ * nu_manager_destroy().
+ */
+unsigned nu_manager_stop(struct nu_manager *m, bool remove_busy);
 
 /* Serves the config's targets: starts new ones, stops gone ones, restarts changed ones. */
 void nu_manager_apply(struct nu_manager *m, const struct nu_conf *conf);
 /* Serves one target given on the command line, or the memory backend (t == NULL). */
 int nu_manager_add_one(struct nu_manager *m, const struct nu_conf_target *t);
 
-/* File descriptors to poll (LUN change events); returns how many were written. */
+/* File descriptors to poll (connects done, LUN changes); returns how many were written. */
 unsigned nu_manager_pollfds(struct nu_manager *m, struct pollfd *pfd, unsigned max);
 /* After poll: act on events, retry targets that are due. Returns the poll timeout (ms). */
 int nu_manager_run(struct nu_manager *m, const struct pollfd *pfd, unsigned n);
@@ -52,5 +61,10 @@ void nu_manager_rescan_all(struct nu_manager *m);
 
 unsigned nu_manager_nr_devices(const struct nu_manager *m);
 unsigned nu_manager_nr_up(const struct nu_manager *m);
+/* netublkctl logout/login: stop serving a target (devices removed, no retries), serve again. */
+int nu_manager_logout(struct nu_manager *m, const char *name);
+int nu_manager_login(struct nu_manager *m, const char *name);
+/* True while a target's first connection attempt (or a retry) is under way. */
+bool nu_manager_connecting(const struct nu_manager *m);
 
 #endif

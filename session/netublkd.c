@@ -46,6 +46,7 @@ struct options {
 	uint64_t max_io;
 	int data_mode;
 	const char *ready_file;
+	bool remove_busy;
 };
 
 static void usage(FILE *f)
@@ -76,7 +77,10 @@ static void usage(FILE *f)
 		"  --ready-file PATH     write the device names there once they are up\n"
 		"  --control PATH        control socket for netublkctl [" NU_CTL_DEFAULT_PATH "]\n"
 		"  --by-id DIR           stable device links [/run/netublk/by-id]\n"
+		"  --remove-busy         at SIGTERM, delete devices even if mounted (by default\n"
+		"                        they stay, waiting for the next netublkd)\n"
 		"  --log-level LEVEL     error, warn, info or debug [info]\n"
+		"  --syslog              log to syslog (daemon facility) too\n"
 		"  -h, --help            this text\n");
 }
 
@@ -99,6 +103,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "data-mode", required_argument, NULL, 'D' },
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "remove-busy", no_argument, NULL, 'R' },
+		{ "syslog", no_argument, NULL, 'Y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -140,6 +146,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'C':
 			o->control = optarg;
+			break;
+		case 'R':
+			o->remove_busy = true;
+			break;
+		case 'Y':
+			nu_log_syslog("netublkd");
 			break;
 		case 'B':
 			o->by_id = optarg;
@@ -254,14 +266,14 @@ static void reload(struct nu_manager *m, const struct options *o)
  */
 static int serve(struct nu_manager *m, const struct options *o, const sigset_t *sigs, int cfd)
 {
-	struct pollfd pfd[2 + NU_CONF_MAX_TARGETS];
+	struct pollfd pfd[2 + 1 + NU_CONF_MAX_TARGETS];
 	struct signalfd_siginfo si;
 	int sfd = signalfd(-1, sigs, SFD_CLOEXEC), timeout = nu_manager_run(m, NULL, 0);
 
 	if (sfd < 0)
 		return -errno;
 	for (;;) {
-		unsigned n = nu_manager_pollfds(m, pfd + 2, NU_CONF_MAX_TARGETS);
+		unsigned n = nu_manager_pollfds(m, pfd + 2, 1 + NU_CONF_MAX_TARGETS);
 		bool want_reload = false;
 
 		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
@@ -401,6 +413,14 @@ int main(int argc, char **argv)
 	}
 	if (o.config) {
 		nu_manager_apply(m, &conf);
+		/* All targets connect at once; each comes up as soon as it answers. */
+		while (nu_manager_connecting(m)) {
+			struct pollfd pfd[1 + NU_CONF_MAX_TARGETS];
+			unsigned n = nu_manager_pollfds(m, pfd, 1 + NU_CONF_MAX_TARGETS);
+
+			poll(pfd, n, 1000);
+			nu_manager_run(m, pfd, n);
+		}
 		/* Unreachable targets are retried; with none up at all, there is nothing to do. */
 		if (!nu_manager_nr_up(m)) {
 			nu_err("no configured target could be served");
@@ -420,6 +440,16 @@ int main(int argc, char **argv)
 	}
 	if (serve(m, &o, &sigs, cfd) == 0)
 		status = 0;
+	if (cfd >= 0) {
+		close(cfd);
+		unlink(o.control);
+		cfd = -1;
+	}
+	if (nu_manager_stop(m, o.remove_busy)) {
+		/* As after a crash: the kernel keeps them until a new netublkd recovers them. */
+		nu_info("devices in use left for the next netublkd (--remove-busy deletes them)");
+		_exit(status);
+	}
 out:
 	if (cfd >= 0) {
 		close(cfd);

@@ -13,12 +13,16 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: netublkctl [-s SOCKET] [--json] COMMAND\n"
+	fprintf(f, "Usage: netublkctl [-s SOCKET] [--json] COMMAND [ARGS]\n"
 		   "\n"
 		   "Commands:\n"
-		   "  status    targets, their state, and their devices\n"
-		   "  rescan    read every target's LUN inventory again\n"
-		   "  reload    reload the config file (like SIGHUP)\n"
+		   "  status                    targets, their state, and their devices\n"
+		   "  rescan                    read every target's LUNs/namespaces again\n"
+		   "  reload                    reload the config file (like SIGHUP)\n"
+		   "  discover iscsi SPEC       SendTargets: portal=HOST:PORT[,chap_user=..]\n"
+		   "  discover nvme SPEC        discovery log page: address=HOST:PORT[,...]\n"
+		   "  logout NAME               stop serving a configured target (devices go)\n"
+		   "  login NAME                serve it again\n"
 		   "\n"
 		   "  -s, --socket PATH   netublkd's control socket [" NU_CTL_DEFAULT_PATH "]\n"
 		   "  -j, --json          status as JSON\n");
@@ -34,7 +38,7 @@ int main(int argc, char **argv)
 	};
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *path = NU_CTL_DEFAULT_PATH;
-	char buf[4096], req[128];
+	char buf[4096], req[1100];
 	bool json = false, first = true, refused = false;
 	ssize_t n;
 	int c, fd;
@@ -55,7 +59,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc - 1) {
+	if (optind >= argc) {
 		usage(stderr);
 		return 2;
 	}
@@ -70,7 +74,18 @@ int main(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
-	snprintf(req, sizeof(req), "%s %s%s\n", NU_CTL_PROTO, argv[optind], json ? " json" : "");
+	{
+		size_t o = snprintf(req, sizeof(req), "%s", NU_CTL_PROTO);
+
+		for (int i = optind; i < argc && o < sizeof(req); i++)
+			o += snprintf(req + o, sizeof(req) - o, " %s", argv[i]);
+		if (o < sizeof(req))
+			o += snprintf(req + o, sizeof(req) - o, "%s\n", json ? " json" : "");
+		if (o >= sizeof(req)) {
+			fprintf(stderr, "netublkctl: request too long\n");
+			return 2;
+		}
+	}
 	if (send(fd, req, strlen(req), MSG_NOSIGNAL) < 0) {
 		fprintf(stderr, "netublkctl: %s\n", strerror(errno));
 		return 1;

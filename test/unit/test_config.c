@@ -98,6 +98,22 @@ static void test_bad(void **state)
 		{ "[target a]\nportal = p\ntarget = t\nluns = 1,x\n", ":4: luns is a list" },
 		{ "[target a]\nportal = p\ntarget = t\nread_only = maybe\n", ":4: read_only must be yes or no" },
 		{ "[global]\nqueues = 2\n", "no [target NAME] section" },
+		/* NVMe/TCP sections. */
+		{ "[target n]\ntransport = nvme-tcp\naddress = a\n",
+		  ":1: [target n]: address and subsystem are required" },
+		{ "[target n]\naddress = a\ntransport = nvme-tcp\n",
+		  ":2: [target n]: unknown key 'address' for an iscsi target" },
+		{ "[target n]\nportal = p\ntransport = nvme-tcp\n",
+		  ":3: [target n]: transport must be the section's first key" },
+		{ "[target n]\ntransport = nvme-tcp\nportal = p\n",
+		  ":3: [target n]: unknown key 'portal' for an nvme-tcp target" },
+		{ "[target n]\ntransport = nvme-tcp\naddress = a\nsubsystem = s\nnamespaces = 0\n",
+		  ":5: namespaces is a list of namespace numbers, not '0'" },
+		{ "[target n]\ntransport = nvme-tcp\naddress = a\nsubsystem = s\nkeep_alive_timeout = 0\n",
+		  ":5: [target n]: keep_alive_timeout is 1 to 3600 seconds" },
+		{ "[target n]\ntransport = nvme-tcp\naddress = a\nsubsystem = s\nhost_id = nope\n",
+		  ":5: [target n]: host_id must be a UUID" },
+		{ "[global]\nhost_nqn =\n[target n]\n", ":2: host_nqn must be 1 to" },
 	};
 	static struct nu_conf c;
 	char err[256];
@@ -113,6 +129,65 @@ static void test_bad(void **state)
 	}
 	assert_int_equal(nu_conf_load("/nonexistent/netublk.conf", &c, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "/nonexistent/netublk.conf"));
+}
+
+static void test_nvme(void **state)
+{
+	static struct nu_conf c;
+	char err[256] = "";
+
+	assert_int_equal(load("[global]\nhost_nqn = nqn.2014-08.org.nvmexpress:uuid:x\n"
+			      "[target san]\nportal = p\ntarget = t\n"
+			      "[target flash]\ntransport = nvme-tcp\naddress = 10.0.0.1\n"
+			      "subsystem = nqn.2026-11.org.example:f\nheader_digest = crc32c\n"
+			      "namespaces = 1, 3\nkeep_alive_timeout = 2\nqueue_size = 64\n"
+			      "[target other]\ntransport = nvme-tcp\naddress = 10.0.0.2:4421\n"
+			      "subsystem = nqn.x:o\nhost_nqn = nqn.x:mine\n",
+			      &c, err),
+			 0);
+	assert_int_equal(c.nr_targets, 3);
+	assert_int_equal(c.targets[0].kind, NU_TARGET_ISCSI);
+	assert_int_equal(c.targets[1].kind, NU_TARGET_NVME);
+	assert_string_equal(c.targets[1].nvme.address, "10.0.0.1");
+	assert_string_equal(c.targets[1].nvme.subnqn, "nqn.2026-11.org.example:f");
+	assert_true(c.targets[1].nvme.header_digest);
+	assert_false(c.targets[1].nvme.data_digest);
+	assert_int_equal(c.targets[1].nvme.kato_s, 2);
+	assert_int_equal(c.targets[1].nvme.ctrl_loss_tmo_s, 600);
+	assert_int_equal(c.targets[1].nvme.queue_size, 64);
+	assert_true(nu_conf_lun_wanted(&c.targets[1], 3));
+	assert_false(nu_conf_lun_wanted(&c.targets[1], 2));
+	/* The global host NQN unless the section has its own. */
+	assert_string_equal(c.targets[1].nvme.hostnqn, "nqn.2014-08.org.nvmexpress:uuid:x");
+	assert_string_equal(c.targets[2].nvme.hostnqn, "nqn.x:mine");
+}
+
+/* The example shipped in conf/ parses, with a secrets file where it says. */
+static void test_example(void **state)
+{
+	static struct nu_conf c;
+	char err[256] = "", line[512], *src = getenv("top_srcdir");
+	FILE *in, *out;
+
+	snprintf(line, sizeof(line), "%s/conf/netublk.conf.example", src ? src : ".");
+	in = fopen(line, "r");
+	assert_non_null(in);
+	out = fopen(path, "w");
+	assert_non_null(out);
+	while (fgets(line, sizeof(line), in)) {
+		if (!strncmp(line, "secrets", 7))
+			fprintf(out, "secrets = %s\n", spath);
+		else
+			fputs(line, out);
+	}
+	fclose(in);
+	fclose(out);
+	write_file(spath, "[target san1]\nchap_secret = one-secret\nmutual_secret = two-secret\n",
+		   0600);
+	if (nu_conf_load(path, &c, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(c.nr_targets, 2);
+	assert_int_equal(c.targets[1].kind, NU_TARGET_NVME);
 }
 
 static void test_secrets(void **state)
@@ -165,6 +240,8 @@ int main(void)
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_secrets),
+		cmocka_unit_test(test_nvme),
+		cmocka_unit_test(test_example),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
