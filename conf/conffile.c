@@ -163,7 +163,8 @@ static int global_key(struct parse *p, const char *k, const char *v)
 		return 1;
 	}
 	if (!strcmp(k, "host_nqn") || !strcmp(k, "host_id")) {
-		struct nvme_target_config tmp;
+		/* Zeroed: reloads compare configs byte for byte. */
+		struct nvme_target_config tmp = { 0 };
 		char err[200];
 
 		if (nu_nvme_key_set(&tmp, k, v, err, sizeof(err)))

@@ -16,3 +16,22 @@ bench_fio() {
 		'{printf "%s\t%s\t%s\t%d\t%.1f\t%.2f\t%d\n", rep, job, dev, $8, $7/1024, cpu/100, secs}' >>"$out"
 	tail -n 1 "$out"
 }
+
+# The standard jobs (4k random read QD32, 128k sequential read QD16, 4k QD1),
+# each repetition running every device back to back, into OUT (with header).
+#   bench_rounds OUT REPS SECS SIZE_MB "DEV NAME PID" ...   (PID "" for a kernel initiator)
+bench_rounds() {
+	local out=$1 reps=$2 secs=$3 size=$4 rep job d devs
+	shift 4
+	devs=("$@")
+	echo -e "rep\tjob\tdevice\tiops\tMBps\tcpu_s\tsecs" >"$out"
+	for rep in $(seq 1 "$reps"); do
+		for job in "rr4k-qd32 randread 4k 32" "seq128k-qd16 read 128k 16" "rr4k-qd1 randread 4k 1"; do
+			for d in "${devs[@]}"; do
+				# shellcheck disable=SC2086
+				set -- $job $d
+				bench_fio "$out" "$rep" "$1" "$2" "$3" "$4" "$5" "$6" "${7:-}" "$size" "$secs"
+			done
+		done
+	done
+}

@@ -27,15 +27,6 @@ uc=$(awk '{print $1}' /tmp/r-uc); cp=$(awk '{print $1}' /tmp/r-cp)
 sleep 1
 echo "devices: kernel=$sd netublk-user-copy=$uc netublk-copy=$cp; $(uname -r)"
 . "$(dirname "$0")/bench-lib.sh"
-out=/share/bench.tsv
-echo -e "rep\tjob\tdevice\tiops\tMBps\tcpu_s\tsecs" >$out
-for rep in $(seq 1 "$REPS"); do
-	for job in "rr4k-qd32 randread 4k 32" "seq128k-qd16 read 128k 16" "rr4k-qd1 randread 4k 1"; do
-		set -- $job
-		bench_fio $out $rep $1 $2 $3 $4 "$sd" kernel-iscsi "" $SIZE_MB $SECS
-		bench_fio $out $rep $1 $2 $3 $4 "$uc" netublk-user-copy $uc_pid $SIZE_MB $SECS
-		bench_fio $out $rep $1 $2 $3 $4 "$cp" netublk-copy $cp_pid $SIZE_MB $SECS
-	done
-done
+bench_rounds /share/bench.tsv "$REPS" "$SECS" $SIZE_MB "$sd kernel-iscsi" "$uc netublk-user-copy $uc_pid" "$cp netublk-copy $cp_pid"
 kill -TERM $uc_pid $cp_pid; wait $uc_pid $cp_pid
 kernel_logout $IQN 3260

@@ -53,6 +53,7 @@ struct nu_manager {
 	struct ublk_ctrl *ctrl;
 	struct nu_manager_options o;
 	int done_fd; /* a connect thread finished */
+	bool ready_stale; /* the ready file waits for connects to finish */
 	struct served hosts[MAX_HOSTS];
 };
 
@@ -70,12 +71,24 @@ static void print_stats(struct nu_host *h, struct ublk_dev *d)
 		(unsigned long long)s->ops[NU_OP_WRITE_ZEROES], (unsigned long long)s->errors);
 }
 
-static void write_ready_file(const struct nu_manager *m)
+static bool any_connecting(const struct nu_manager *m)
+{
+	for (unsigned h = 0; h < MAX_HOSTS; h++)
+		if (m->hosts[h].connecting)
+			return true;
+	return false;
+}
+
+/* Rewritten once no connect is under way: readers see every device or none new. */
+static void write_ready_file(struct nu_manager *m)
 {
 	char tmp[4096];
 	FILE *f;
 
 	if (!m->o.ready_file)
+		return;
+	m->ready_stale = any_connecting(m);
+	if (m->ready_stale)
 		return;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", m->o.ready_file);
 	f = fopen(tmp, "w");
@@ -590,7 +603,7 @@ int nu_manager_run(struct nu_manager *m, const struct pollfd *pfd, unsigned n)
 		if (sv->retry_at_ns < next)
 			next = sv->retry_at_ns;
 	}
-	if (changed)
+	if (changed || m->ready_stale)
 		write_ready_file(m);
 	if (next == UINT64_MAX)
 		return -1;
@@ -798,10 +811,7 @@ unsigned nu_manager_stop(struct nu_manager *m, bool remove_busy)
 
 bool nu_manager_connecting(const struct nu_manager *m)
 {
-	for (unsigned h = 0; h < MAX_HOSTS; h++)
-		if (m->hosts[h].connecting)
-			return true;
-	return false;
+	return any_connecting(m);
 }
 
 unsigned nu_manager_nr_up(const struct nu_manager *m)

@@ -15,10 +15,14 @@ complete I/O with wrong data. Data survives across connections.
     hostile_nvmet.py --port N --mode MODE [--after K] [--bad-conns C]
 """
 import argparse
+import os
 import socket
 import struct
+import sys
 import threading
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hostile_target import crc32c, recv_all  # noqa: E402  (the iSCSI one's helpers)
 
 NS_SIZE = 16 << 20
 BS = 512
@@ -35,24 +39,6 @@ MODES = ["none", "wrong-type", "oversized", "unknown-cid", "beyond-buffer",
 
 SUBNQN = "nqn.2026-11.org.netublk:hostile"
 NGUID = bytes(range(1, 17))
-
-
-def crc32c(data, crc=0xFFFFFFFF):
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF
-
-
-def recv_all(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError("closed")
-        buf += chunk
-    return buf
 
 
 def id_ctrl():

@@ -64,3 +64,29 @@ fio_verify() {
 		{ tail -n 30 "$LOGDIR/fio.out"; return 1; }
 	grep -q 'err= 0' "$LOGDIR/fio.out" || { cat "$LOGDIR/fio.out"; return 1; }
 }
+
+# crash_recover NAME DAEMON_ARGS...: with netublkd (DPID, DEVS) serving, fio
+# verify on its first device; kill -9 netublkd mid-way; a new netublkd with
+# the same arguments must take the device over (USER_RECOVERY) and fio must
+# finish verified. Leaves the new daemon running.
+crash_recover() {
+	local name=$1 dev=${DEVS%% *} fio_pid rc; shift
+	check "state recorded for recovery" test -f /run/netublk/state/ublk${dev#/dev/ublkb}
+	fio --name=crash --filename=$dev --ioengine=io_uring --direct=1 --rw=randwrite --bs=4k \
+		--iodepth=16 --size=24M --verify=crc32c --do_verify=1 --verify_fatal=1 --loops=3 \
+		>"$LOGDIR/fio-$name.out" 2>&1 &
+	fio_pid=$!
+	sleep 3
+	kill -9 $DPID; wait $DPID 2>/dev/null
+	check "the device outlives netublkd" test -b $dev
+	sleep 1
+	mv "$DLOG" "$LOGDIR/$name-before-crash.log"
+	if ! start_daemon "$name" "$@"; then
+		fail "a new netublkd starts"; kill $fio_pid; return 1
+	fi
+	check "the new netublkd recovered the same device" grep -q "$dev: recovered" "$DLOG"
+	check "no second device" test "$(echo $DEVS)" = "$dev"
+	wait $fio_pid; rc=$?
+	check "fio verify through the crash: exit 0, no error" sh -c "test $rc = 0 && grep -q 'err= 0' $LOGDIR/fio-$name.out"
+	[ $rc = 0 ] || tail -n 20 "$LOGDIR/fio-$name.out"
+}

@@ -40,23 +40,7 @@ check "no device left" no_ublk_devices
 if ! start_daemon nvme-crash1 --nvme "$SPEC" --queues 2; then
 	fail "netublkd starts"; nvmet_clear; return
 fi
-dev=${DEVS%% *}
-check "state recorded for recovery" test -f /run/netublk/state/ublk${dev#/dev/ublkb}
-fio --name=crash --filename=$dev --ioengine=io_uring --direct=1 --rw=randwrite --bs=4k \
-	--iodepth=16 --size=24M --verify=crc32c --do_verify=1 --verify_fatal=1 --loops=3 \
-	>"$LOGDIR/fio-crash.out" 2>&1 &
-fio_pid=$!
-sleep 3
-kill -9 $DPID; wait $DPID 2>/dev/null
-check "the device outlives netublkd" test -b $dev
-sleep 1
-if ! start_daemon nvme-crash2 --nvme "$SPEC" --queues 2; then
-	fail "a new netublkd starts"; kill $fio_pid; nvmet_clear; return
-fi
-check "the new netublkd recovered the same device" grep -q "$dev: recovered" "$DLOG"
-wait $fio_pid; rc=$?
-check "fio verify through the crash: exit 0, no error" sh -c "test $rc = 0 && grep -q 'err= 0' $LOGDIR/fio-crash.out"
-[ $rc = 0 ] || tail -n 20 "$LOGDIR/fio-crash.out"
+crash_recover nvme-crash2 --nvme "$SPEC" --queues 2 || { nvmet_clear; return; }
 check "SIGTERM: exit 0" stop_daemon
 check "no device left" no_ublk_devices
 nvmet_clear
