@@ -214,6 +214,8 @@ int nu_nvme_key_set(struct nvme_target_config *t, const char *k, const char *v, 
 		return set_digest(&t->header_digest, v, k, err, err_len);
 	if (!strcmp(k, "data_digest"))
 		return set_digest(&t->data_digest, v, k, err, err_len);
+	if (!strcmp(k, "discover"))
+		return set_bool(&t->discover_all, v, k, err, err_len);
 	if (!strcmp(k, "keep_alive_timeout"))
 		return set_secs(&t->kato_s, v, k, 3600, err, err_len);
 	if (!strcmp(k, "ctrl_loss_timeout"))
@@ -235,8 +237,13 @@ int nu_nvme_key_set(struct nvme_target_config *t, const char *k, const char *v, 
 
 int nu_nvme_check(const struct nvme_target_config *t, char *err, unsigned err_len)
 {
-	if (!t->address[0] || !t->subnqn[0]) {
-		snprintf(err, err_len, "address and subsystem are required");
+	if (!t->address[0] || (!t->subnqn[0] && !t->discover_all)) {
+		snprintf(err, err_len, "address and subsystem (or discover = yes) are required");
+		return -EINVAL;
+	}
+	if (t->subnqn[0] && t->discover_all) {
+		snprintf(err, err_len, "discover = yes serves what the discovery controller lists: "
+				       "no subsystem with it");
 		return -EINVAL;
 	}
 	return 0;

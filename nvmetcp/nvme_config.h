@@ -17,6 +17,7 @@ struct nvme_target_config {
 	unsigned reconnect_delay_s;  /* between connection attempts */
 	unsigned command_timeout_s;  /* then Abort; then reconnect */
 	unsigned queue_size;	     /* I/O queue entries, 0: as many as the controller allows up to 128 */
+	bool discover_all;	     /* address is a discovery controller: serve all it lists */
 };
 
 /* The kernel's nvme-tcp defaults. */

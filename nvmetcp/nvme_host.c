@@ -618,12 +618,6 @@ const struct nu_target_ops nu_nvme_target = {
 
 /* ---------------------------------------------------------------- discovery */
 
-static const char *trtype_name(uint8_t t)
-{
-	return t == NVMF_TRTYPE_TCP ? "tcp" : t == NVMF_TRTYPE_RDMA ? "rdma" :
-	       t == NVMF_TRTYPE_FC ? "fc" : t == NVMF_TRTYPE_LOOP ? "loop" : "other";
-}
-
 static void field(char *dst, const char *src, size_t n)
 {
 	memcpy(dst, src, n);
@@ -632,19 +626,21 @@ static void field(char *dst, const char *src, size_t n)
 		dst[--n] = 0;
 }
 
-int nvme_discover(const struct nvme_target_config *cfg, FILE *out, char *err, unsigned err_len)
+int nvme_discovery_log(const struct nvme_target_config *cfg, struct nvme_disc_entry *out,
+		       unsigned max, unsigned *n, char *err, unsigned err_len)
 {
 	struct nvme_target_config dc = *cfg;
 	struct nvme_host_ids ids;
 	struct nvme_conn c;
 	uint8_t sqe[NVME_SQE_LEN], *buf = NULL;
 	struct nvme_cqe cqe;
-	uint64_t cap, numrec;
+	uint64_t cap, numrec = 0;
 	uint16_t cntlid;
 	size_t len;
 	int ret;
 
-	if (!dc.subnqn[0])
+	*n = 0;
+	if (!dc.subnqn[0] || dc.discover_all)
 		snprintf(dc.subnqn, sizeof(dc.subnqn), "%s", NVME_DISCOVERY_NQN);
 	ret = nvme_host_ids_load(&dc, &ids, err, err_len);
 	if (ret)
@@ -683,19 +679,38 @@ int nvme_discover(const struct nvme_target_config *cfg, FILE *out, char *err, un
 			break;
 		len = 1024 + numrec * 1024;
 	}
-	for (uint64_t i = 0; i < numrec; i++) {
+	for (uint64_t i = 0; i < numrec && i * 1024 + 2048 <= len && *n < max; i++) {
 		const struct nvmf_disc_log_entry *e = &((struct nvmf_discovery_log *)buf)->entries[i];
-		char addr[257], svc[33], nqn[257];
+		struct nvme_disc_entry *d = &out[(*n)++];
+		char addr[257], svc[33];
 
 		field(addr, e->traddr, sizeof(e->traddr));
 		field(svc, e->trsvcid, sizeof(e->trsvcid));
-		field(nqn, e->subnqn, sizeof(e->subnqn));
-		fprintf(out, "%s %s:%s %s%s\n", trtype_name(e->trtype), addr, svc, nqn,
-			e->subtype == NVME_NQN_DISC || e->subtype == NVME_NQN_CURR ? " (discovery)" :
-										 "");
+		field(d->subnqn, e->subnqn, sizeof(e->subnqn) < sizeof(d->subnqn) - 1 ?
+						    sizeof(e->subnqn) : sizeof(d->subnqn) - 1);
+		snprintf(d->address, sizeof(d->address), strchr(addr, ':') ? "[%s]:%s" : "%s:%s",
+			 addr, svc);
+		d->tcp = e->trtype == NVMF_TRTYPE_TCP;
+		d->discovery = e->subtype == NVME_NQN_DISC || e->subtype == NVME_NQN_CURR;
 	}
 out:
 	free(buf);
 	nvme_conn_close(&c);
+	return ret;
+}
+
+int nvme_discover(const struct nvme_target_config *cfg, FILE *out, char *err, unsigned err_len)
+{
+	struct nvme_disc_entry *e = calloc(256, sizeof(*e));
+	unsigned n;
+	int ret;
+
+	if (!e)
+		return -ENOMEM;
+	ret = nvme_discovery_log(cfg, e, 256, &n, err, err_len);
+	for (unsigned i = 0; !ret && i < n; i++)
+		fprintf(out, "%s %s %s%s\n", e[i].tcp ? "tcp" : "other", e[i].address, e[i].subnqn,
+			e[i].discovery ? " (discovery)" : "");
+	free(e);
 	return ret;
 }

@@ -23,7 +23,18 @@ extern const struct nu_target_ops nu_nvme_target;
 int nvme_host_create(const struct nvme_target_config *cfg, unsigned nr_queues,
 		     struct nvme_host **out);
 
-/* Reads a discovery controller's log page; prints one line per entry to out. */
+/* One record of a discovery log page. */
+struct nvme_disc_entry {
+	char address[300]; /* host:port as --nvme takes it */
+	char subnqn[224];
+	bool tcp;	/* transport type TCP */
+	bool discovery; /* a (referral to a) discovery controller */
+};
+
+/* Reads a discovery controller's log page: up to max records into out. */
+int nvme_discovery_log(const struct nvme_target_config *cfg, struct nvme_disc_entry *out,
+		       unsigned max, unsigned *n, char *err, unsigned err_len);
+/* The same, printed: "tcp ADDRESS NQN" per record. */
 int nvme_discover(const struct nvme_target_config *cfg, FILE *out, char *err, unsigned err_len);
 
 #endif

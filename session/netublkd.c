@@ -24,6 +24,7 @@
 #include "manager.h"
 #include "notify.h"
 #include "ctl.h"
+#include "discovery.h"
 #include "iscsi_transport.h"
 #include "nvme_transport.h"
 
@@ -256,6 +257,7 @@ static void reload(struct nu_manager *m, const struct options *o)
 	}
 	nu_info("reloading %s", o->config);
 	nu_notify("RELOADING=1");
+	nu_conf_expand_discovery(&conf);
 	nu_manager_apply(m, &conf);
 	nu_notify("READY=1");
 }
@@ -412,6 +414,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (o.config) {
+		nu_conf_expand_discovery(&conf);
 		nu_manager_apply(m, &conf);
 		/* All targets connect at once; each comes up as soon as it answers. */
 		while (nu_manager_connecting(m)) {

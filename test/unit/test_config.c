@@ -100,7 +100,7 @@ static void test_bad(void **state)
 		{ "[global]\nqueues = 2\n", "no [target NAME] section" },
 		/* NVMe/TCP sections. */
 		{ "[target n]\ntransport = nvme-tcp\naddress = a\n",
-		  ":1: [target n]: address and subsystem are required" },
+		  ":1: [target n]: address and subsystem (or discover = yes) are required" },
 		{ "[target n]\naddress = a\ntransport = nvme-tcp\n",
 		  ":2: [target n]: unknown key 'address' for an iscsi target" },
 		{ "[target n]\nportal = p\ntransport = nvme-tcp\n",
@@ -114,6 +114,8 @@ static void test_bad(void **state)
 		{ "[target n]\ntransport = nvme-tcp\naddress = a\nsubsystem = s\nhost_id = nope\n",
 		  ":5: [target n]: host_id must be a UUID" },
 		{ "[global]\nhost_nqn =\n[target n]\n", ":2: host_nqn must be 1 to" },
+		{ "[target n]\ntransport = nvme-tcp\naddress = a\nsubsystem = s\ndiscover = yes\n",
+		  ":1: [target n]: discover = yes serves what the discovery controller lists" },
 	};
 	static struct nu_conf c;
 	char err[256];
@@ -160,6 +162,12 @@ static void test_nvme(void **state)
 	/* The global host NQN unless the section has its own. */
 	assert_string_equal(c.targets[1].nvme.hostnqn, "nqn.2014-08.org.nvmexpress:uuid:x");
 	assert_string_equal(c.targets[2].nvme.hostnqn, "nqn.x:mine");
+	/* A discovery controller to serve everything from: no subsystem needed. */
+	assert_int_equal(load("[target site]\ntransport = nvme-tcp\naddress = 10.0.0.9\n"
+			      "discover = yes\n",
+			      &c, err),
+			 0);
+	assert_true(c.targets[0].nvme.discover_all);
 }
 
 /* The example shipped in conf/ parses, with a secrets file where it says. */
@@ -186,8 +194,9 @@ static void test_example(void **state)
 		   0600);
 	if (nu_conf_load(path, &c, err, sizeof(err)))
 		fail_msg("%s", err);
-	assert_int_equal(c.nr_targets, 2);
+	assert_int_equal(c.nr_targets, 3);
 	assert_int_equal(c.targets[1].kind, NU_TARGET_NVME);
+	assert_true(c.targets[2].nvme.discover_all);
 }
 
 static void test_secrets(void **state)

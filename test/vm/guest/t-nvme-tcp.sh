@@ -91,4 +91,13 @@ if nvme_kernel_connect $NQN $PORT; then
 else
 	fail "kernel initiator connects"; cat /tmp/nvme-connect.log
 fi
+# Config-driven connect-all: a discovery controller's subsystems, all served.
+printf '[target site]\ntransport = nvme-tcp\naddress = 127.0.0.1:%s\ndiscover = yes\n' $PORT >/tmp/disc.conf
+if start_daemon nvme-disc --config /tmp/disc.conf; then
+	check "discover = yes: every namespace of the listed subsystem served" test "$(echo $DEVS | wc -w)" = 3
+	check "discover = yes: served as a target named after the NQN" grep -Eq "discovered $NQN at 127.0.0.1:$PORT, served as target site-[0-9a-f]{8}" "$DLOG"
+	check "SIGTERM: exit 0" stop_daemon
+else
+	fail "netublkd serves what a discovery controller lists"
+fi
 nvmet_clear

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "discovery.h"
+#include "digest.h"
+#include "log.h"
+#include "nvme_transport.h"
+
+#define MAX_ENTRIES 64
+
+void nu_conf_expand_discovery(struct nu_conf *c)
+{
+	struct nvme_disc_entry *e = calloc(MAX_ENTRIES, sizeof(*e));
+	unsigned nr = c->nr_targets;
+
+	if (!e)
+		return;
+	for (unsigned i = 0; i < nr; i++) {
+		struct nu_conf_target *t = &c->targets[i];
+		char err[256];
+		unsigned n;
+
+		if (t->kind != NU_TARGET_NVME || !t->nvme.discover_all)
+			continue;
+		if (nvme_discovery_log(&t->nvme, e, MAX_ENTRIES, &n, err, sizeof(err))) {
+			nu_err("target %s: discovery at %s: %s; nothing served from it until a reload",
+			       t->name, t->nvme.address, err);
+			continue;
+		}
+		for (unsigned j = 0; j < n; j++) {
+			struct nu_conf_target *x;
+
+			if (!e[j].tcp || e[j].discovery ||
+			    strlen(e[j].address) >= sizeof(t->nvme.address))
+				continue;
+			if (c->nr_targets == NU_CONF_MAX_TARGETS) {
+				nu_warn("target %s: no room for %s (at most %d targets)", t->name,
+					e[j].subnqn, NU_CONF_MAX_TARGETS);
+				break;
+			}
+			x = &c->targets[c->nr_targets++];
+			*x = *t;
+			x->nvme.discover_all = false;
+			snprintf(x->name, sizeof(x->name), "%.50s-%08x", t->name,
+				 nu_crc32c(e[j].subnqn, strlen(e[j].subnqn)));
+			memcpy(x->nvme.address, e[j].address, strlen(e[j].address) + 1);
+			snprintf(x->nvme.subnqn, sizeof(x->nvme.subnqn), "%s", e[j].subnqn);
+			nu_info("target %s: discovered %s at %s, served as target %s", t->name,
+				e[j].subnqn, e[j].address, x->name);
+		}
+	}
+	/* The discovery sections themselves are not served. */
+	for (unsigned i = 0; i < c->nr_targets;) {
+		if (c->targets[i].kind == NU_TARGET_NVME && c->targets[i].nvme.discover_all) {
+			memmove(&c->targets[i], &c->targets[i + 1],
+				(c->nr_targets - i - 1) * sizeof(c->targets[0]));
+			c->nr_targets--;
+		} else {
+			i++;
+		}
+	}
+	free(e);
+}
