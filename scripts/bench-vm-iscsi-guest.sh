@@ -20,7 +20,8 @@ dd if=/dev/urandom of=$sd bs=1M count=$SIZE_MB oflag=direct status=none # precon
 SPEC=portal=127.0.0.1:3260,target=$IQN
 "$B/netublkd" --iscsi "$SPEC" --queues 2 --ready-file /tmp/r-uc --log-level warn &
 uc_pid=$!
-"$B/netublkd" --iscsi "$SPEC" --queues 2 --data-mode copy --ready-file /tmp/r-cp --log-level warn &
+"$B/netublkd" --iscsi "$SPEC" --queues 2 --data-mode copy --ready-file /tmp/r-cp --log-level warn \
+	--control /tmp/cp.sock --by-id /tmp/by-id-cp &
 cp_pid=$!
 for _ in $(seq 300); do [ -f /tmp/r-uc ] && [ -f /tmp/r-cp ] && break; sleep 0.1; done
 uc=$(awk '{print $1}' /tmp/r-uc); cp=$(awk '{print $1}' /tmp/r-cp)

@@ -20,7 +20,7 @@ SPEC=address=127.0.0.1:4420,subsystem=$NQN
 	--data-mode copy --ready-file /tmp/r-cp --log-level warn &
 cp_pid=$!
 "$B/netublkd" --nvme "$SPEC,host_nqn=nqn.2026-11.org.netublk:bench-uc" --queues 2 \
-	--data-mode user-copy --ready-file /tmp/r-uc --log-level warn --control /tmp/uc.sock &
+	--data-mode user-copy --ready-file /tmp/r-uc --log-level warn --control /tmp/uc.sock --by-id /tmp/by-id-uc &
 uc_pid=$!
 for _ in $(seq 300); do [ -f /tmp/r-uc ] && [ -f /tmp/r-cp ] && break; sleep 0.1; done
 uc=$(awk '{print $1}' /tmp/r-uc); cp=$(awk '{print $1}' /tmp/r-cp)
@@ -28,19 +28,5 @@ sleep 1
 echo "devices: kernel=$kdev netublk-copy=$cp netublk-user-copy=$uc; $(uname -r)"
 . "$(dirname "$0")/bench-lib.sh"
 bench_rounds /share/bench.tsv "$REPS" "$SECS" $SIZE_MB "$kdev kernel-nvme-tcp" "$cp netublk-copy $cp_pid" "$uc netublk-user-copy $uc_pid"
-# Where the time goes at QD1 (the largest gap): the whole VM sampled while
-# fio reads 4k at QD1 through the kernel initiator, then through netublk.
-if command -v perf >/dev/null; then
-	for d in "$kdev kernel" "$cp netublk"; do
-		set -- $d
-		fio --name=prof --filename=$1 --ioengine=io_uring --direct=1 --rw=randread --bs=4k \
-			--iodepth=1 --size=${SIZE_MB}M --runtime=8 --time_based >/dev/null &
-		sleep 1
-		perf record -q -a -g -F 499 -o /tmp/perf-$2.data -- sleep 5 2>/dev/null
-		wait
-		perf report -q -i /tmp/perf-$2.data --stdio --no-children --sort comm,sym \
-			--percent-limit 1.5 -g none 2>/dev/null | head -40 >/share/profile-qd1-$2.txt
-	done
-fi
 kill -TERM $uc_pid $cp_pid; wait $uc_pid $cp_pid
 nvme_kernel_disconnect $NQN

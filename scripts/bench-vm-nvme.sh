@@ -12,5 +12,4 @@ share=$(mktemp -d /tmp/netublk-bench-nvme.XXXXXX)
 NU_VM_SHARE=$share test/vm/vm.sh --kernel "${3:-sid}" --timeout 3000 \
 	"bash $PWD/scripts/bench-vm-nvme-guest.sh $PWD/build ${1:-5} ${2:-8}"
 python3 scripts/bench-summary.py "$share/bench.tsv" kernel-nvme-tcp
-for f in "$share"/profile-qd1-*.txt; do [ -f "$f" ] && { echo "== $(basename "$f")"; cat "$f"; }; done
 echo "raw results: $share/bench.tsv"

@@ -410,7 +410,10 @@ int main(int argc, char **argv)
 		goto out;
 	cfd = nu_ctl_listen(o.control);
 	if (cfd < 0) {
-		nu_err("control socket %s: %s", o.control, strerror(-cfd));
+		nu_err("control socket %s: %s", o.control,
+		       cfd == -EADDRINUSE ? "another netublkd answers there (use --control PATH "
+					    "for a second one)" :
+					    strerror(-cfd));
 		goto out;
 	}
 	if (o.config) {
