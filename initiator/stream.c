@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <liburing.h>
 
 #include "stream.h"
@@ -55,6 +56,7 @@ int nu_stream_queue(struct nu_stream *s, uint16_t tag, const void *hdr, unsigned
 	it->next = NULL;
 	it->tag = tag;
 	it->niov = 0;
+	it->fixed = false;
 	memcpy(it->hdr, hdr, hlen);
 	it->iov[it->niov++] = (struct iovec){ it->hdr, hlen };
 	if (dlen) {
@@ -76,6 +78,47 @@ int nu_stream_queue(struct nu_stream *s, uint16_t tag, const void *hdr, unsigned
 		s->txq_head = it;
 	s->txq_tail = it;
 	return 0;
+}
+
+int nu_stream_queue_fixed(struct nu_stream *s, uint16_t tag, const void *hdr, unsigned hlen,
+			  uint16_t index, uint32_t off, uint32_t dlen)
+{
+	int ret = nu_stream_queue(s, tag, hdr, hlen, NULL, 0, 0, false);
+
+	if (ret)
+		return ret;
+	s->txq_tail->fixed = true;
+	s->txq_tail->fixed_index = index;
+	s->txq_tail->fixed_off = off;
+	s->txq_tail->fixed_len = dlen;
+	return 0;
+}
+
+/* The batch's headers, then the payload from the buffer table: linked, in order. */
+static void tx_submit_fixed(struct nu_stream *s, const struct nu_stream_item *it)
+{
+	struct io_uring *ring = nu_queue_ring(s->q);
+	struct io_uring_sqe *sqe;
+
+	/* A chain must go to the kernel whole: room for both first. */
+	if (io_uring_sq_space_left(ring) < 2)
+		io_uring_submit(ring);
+	s->tx_expect = 0;
+	for (size_t i = 0; i < s->tx_msg.msg_iovlen; i++)
+		s->tx_expect += s->tx_msg.msg_iov[i].iov_len;
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_sendmsg(sqe, s->fd, &s->tx_msg, MSG_NOSIGNAL | MSG_WAITALL);
+	sqe->flags |= IOSQE_IO_LINK;
+	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, NU_STREAM_UD_TX, 1));
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_send(sqe, s->fd, (void *)(uintptr_t)it->fixed_off, it->fixed_len,
+			   MSG_NOSIGNAL | MSG_WAITALL);
+	sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
+	sqe->buf_index = it->fixed_index;
+	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, NU_STREAM_UD_TX, 2));
+	s->tx_busy = true;
+	s->tx_inflight = 2;
+	s->tx_failed = false;
 }
 
 static void tx_submit(struct nu_stream *s)
@@ -103,11 +146,16 @@ void nu_stream_kick(struct nu_stream *s)
 		for (unsigned i = 0; i < it->niov; i++)
 			s->tx_iov[n++] = it->iov[i];
 		s->tx_batch[s->tx_batch_n++] = it;
+		if (it->fixed)
+			break; /* its payload ends the batch */
 	}
 	memset(&s->tx_msg, 0, sizeof(s->tx_msg));
 	s->tx_msg.msg_iov = s->tx_iov;
 	s->tx_msg.msg_iovlen = n;
-	tx_submit(s);
+	if (s->tx_batch[s->tx_batch_n - 1]->fixed)
+		tx_submit_fixed(s, s->tx_batch[s->tx_batch_n - 1]);
+	else
+		tx_submit(s);
 }
 
 void nu_stream_drop_tag(struct nu_stream *s, uint16_t tag)
@@ -141,6 +189,27 @@ static bool iov_advance(struct msghdr *m, size_t done)
 	return false;
 }
 
+/* One of a linked pair: both must move everything they were given. */
+static void tx_done_linked(struct nu_stream *s, unsigned which, int res)
+{
+	const struct nu_stream_item *it = s->tx_batch[s->tx_batch_n - 1];
+	size_t want = which == 1 ? s->tx_expect : it->fixed_len;
+
+	if (res < 0 || (size_t)res != want)
+		s->tx_failed = true;
+	if (--s->tx_inflight)
+		return;
+	s->tx_busy = false;
+	for (unsigned i = 0; i < s->tx_batch_n; i++)
+		tx_release(s, s->tx_batch[i]);
+	s->tx_batch_n = 0;
+	if (s->tx_failed || !s->up) {
+		nu_stream_fail(s, res < 0 ? strerror(-res) : "send failed");
+		return;
+	}
+	nu_stream_kick(s);
+}
+
 static void tx_done(struct nu_stream *s, int res)
 {
 	s->tx_busy = false;
@@ -164,15 +233,33 @@ static void rx_submit(struct nu_stream *s)
 {
 	struct io_uring_sqe *sqe = nu_queue_get_sqe(s->q);
 
-	if (!s->rx_direct) {
+	if (s->exact_head && !s->rx_direct) {
+		const struct nu_frame *f = &s->rf;
+
+		if (s->rx_exact == RX_EXACT_FIXED) {
+			/* The payload straight into the request's pages. */
+			io_uring_prep_recv(sqe, s->fd, (void *)(uintptr_t)(f->dest_off + s->rx_len),
+					   f->dlen - s->rx_len, MSG_WAITALL);
+			sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
+			sqe->buf_index = f->dest_index;
+		} else {
+			size_t want = s->rx_exact == RX_EXACT_HEAD ?
+					      (s->rx_framed ? f->head : s->exact_head) :
+					      (size_t)f->head + f->dlen + f->tail;
+
+			io_uring_prep_recv(sqe, s->fd, s->rx_buf + s->rx_len, want - s->rx_len,
+					   MSG_WAITALL);
+		}
+	} else if (!s->rx_direct) {
+		size_t room;
+
 		/* Keep the unparsed tail at the front so a whole PDU always fits. */
 		if (s->rx_off) {
 			memmove(s->rx_buf, s->rx_buf + s->rx_off, s->rx_len - s->rx_off);
 			s->rx_len -= s->rx_off;
 			s->rx_off = 0;
 		}
-		size_t room = s->rx_cap - s->rx_len;
-
+		room = s->rx_cap - s->rx_len;
 		io_uring_prep_recv(sqe, s->fd, s->rx_buf + s->rx_len,
 				   room < RX_BATCH_MAX ? room : RX_BATCH_MAX, 0);
 	} else {
@@ -204,6 +291,20 @@ static int rx_deliver(struct nu_stream *s, const uint8_t *hdr, const uint8_t *da
 		data = f->dest;
 	}
 	return s->ops->pdu(s->ctx, hdr, data, f->dlen);
+}
+
+/* The rest of a payload (have bytes of it are there) and its tail, by one receive. */
+static void rx_direct_start(struct nu_stream *s, uint8_t *dest, size_t have)
+{
+	const struct nu_frame *f = &s->rf;
+
+	s->rx_direct = true;
+	s->rx_iov[0] = (struct iovec){ dest + have, f->dlen - have };
+	s->rx_iov[1] = (struct iovec){ s->rx_trailer, f->tail };
+	memset(&s->rx_msg, 0, sizeof(s->rx_msg));
+	s->rx_msg.msg_iov = s->rx_iov;
+	s->rx_msg.msg_iovlen = f->tail ? 2 : 1;
+	rx_submit(s);
 }
 
 /* Acts on every whole PDU in the stream buffer, then receives more. */
@@ -247,16 +348,86 @@ static void rx_parse(struct nu_stream *s)
 			memcpy(s->rx_hdr, p, f->head);
 			memcpy(f->dest, p + f->head, have);
 			s->rx_off = s->rx_len;
-			s->rx_direct = true;
-			s->rx_iov[0] = (struct iovec){ f->dest + have, f->dlen - have };
-			s->rx_iov[1] = (struct iovec){ s->rx_trailer, f->tail };
-			memset(&s->rx_msg, 0, sizeof(s->rx_msg));
-			s->rx_msg.msg_iov = s->rx_iov;
-			s->rx_msg.msg_iovlen = f->tail ? 2 : 1;
-			rx_submit(s);
+			rx_direct_start(s, f->dest, have);
 			return;
 		}
 		break;
+	}
+	rx_submit(s);
+}
+
+/*
+ * Exact mode: a header of exact_head bytes, the rest of the header if the
+ * frame says so, then the payload: into the buffer table, or the stream
+ * buffer behind the header (small PDUs, digests), never past the PDU.
+ */
+static void rx_exact_done(struct nu_stream *s, int res)
+{
+	struct nu_frame *f = &s->rf;
+	bool whole;
+	int ret;
+
+	s->rx_len += res;
+	switch (s->rx_exact) {
+	case RX_EXACT_HEAD:
+		if (s->rx_len < (s->rx_framed ? f->head : s->exact_head))
+			break;
+		if (!s->rx_framed) {
+			ret = s->ops->frame(s->ctx, s->rx_buf, s->rx_len, f);
+			if (ret == -EAGAIN) {
+				nu_stream_fail(s, "PDU header longer than expected");
+				return;
+			}
+			if (ret)
+				return;
+			if (f->head > NU_STREAM_HDR_MAX || f->tail > 8 ||
+			    (!f->dest_fixed && !f->dest &&
+			     (size_t)f->head + f->dlen + f->tail > s->rx_cap) ||
+			    (f->dest_fixed && (f->tail || f->ddgst)) || f->head < s->rx_len) {
+				nu_stream_fail(s, "PDU does not fit");
+				return;
+			}
+			s->rx_framed = true;
+			if (f->head > s->rx_len)
+				break; /* the rest of the header */
+		}
+		if (!f->dlen && !f->tail) {
+			s->rx_framed = false;
+			s->rx_len = 0;
+			if (s->ops->pdu(s->ctx, s->rx_buf, NULL, 0) == 0)
+				rx_submit(s);
+			return;
+		}
+		memcpy(s->rx_hdr, s->rx_buf, f->head);
+		if (f->dest_fixed) {
+			s->rx_exact = RX_EXACT_FIXED;
+			s->rx_len = 0;
+		} else if (f->dest) {
+			/* A request in a copy mode: straight into its buffer all the same. */
+			rx_direct_start(s, f->dest, 0);
+			return;
+		} else {
+			s->rx_exact = RX_EXACT_PAYLOAD;
+		}
+		break;
+	case RX_EXACT_FIXED:
+		if (s->rx_len < f->dlen)
+			break;
+		s->rx_exact = RX_EXACT_HEAD;
+		s->rx_framed = false;
+		s->rx_len = 0;
+		if (s->ops->pdu(s->ctx, s->rx_hdr, NULL, f->dlen) == 0)
+			rx_submit(s);
+		return;
+	case RX_EXACT_PAYLOAD:
+		whole = s->rx_len >= (size_t)f->head + f->dlen + f->tail;
+		if (!whole)
+			break;
+		s->rx_exact = RX_EXACT_HEAD;
+		s->rx_len = 0;
+		if (rx_deliver(s, s->rx_buf, s->rx_buf + f->head, s->rx_buf + f->head + f->dlen) == 0)
+			rx_submit(s);
+		return;
 	}
 	rx_submit(s);
 }
@@ -269,6 +440,10 @@ static void rx_done(struct nu_stream *s, int res)
 			       res < 0 ? strerror(-res) : NULL);
 		return;
 	}
+	if (s->exact_head && !s->rx_direct) {
+		rx_exact_done(s, res);
+		return;
+	}
 	if (!s->rx_direct) {
 		s->rx_len += res;
 		rx_parse(s);
@@ -279,13 +454,19 @@ static void rx_done(struct nu_stream *s, int res)
 		return;
 	}
 	s->rx_direct = false;
-	if (rx_deliver(s, s->rx_hdr, s->rf.dest, s->rx_trailer) == 0)
+	if (rx_deliver(s, s->rx_hdr, s->rf.dest, s->rx_trailer))
+		return;
+	if (!s->exact_head) {
 		rx_parse(s);
+		return;
+	}
+	s->rx_len = 0;
+	rx_submit(s);
 }
 
 /* ---------------------------------------------------------------- life */
 
-int nu_stream_attach(struct nu_stream *s, int fd, size_t rx_cap)
+int nu_stream_attach(struct nu_stream *s, int fd, size_t rx_cap, unsigned exact_head)
 {
 	if (rx_cap != s->rx_cap || !s->rx_buf) {
 		uint8_t *b = malloc(rx_cap);
@@ -299,6 +480,8 @@ int nu_stream_attach(struct nu_stream *s, int fd, size_t rx_cap)
 	s->fd = fd;
 	s->rx_len = s->rx_off = 0;
 	s->rx_framed = s->rx_direct = false;
+	s->exact_head = exact_head;
+	s->rx_exact = RX_EXACT_HEAD;
 	s->up = true;
 	rx_submit(s);
 	return 0;
@@ -334,7 +517,10 @@ bool nu_stream_cqe(struct nu_stream *s, const struct io_uring_cqe *cqe)
 {
 	switch (nu_ud_slot(cqe->user_data)) {
 	case NU_STREAM_UD_TX:
-		tx_done(s, cqe->res);
+		if (nu_ud_data(cqe->user_data))
+			tx_done_linked(s, nu_ud_data(cqe->user_data), cqe->res);
+		else
+			tx_done(s, cqe->res);
 		return true;
 	case NU_STREAM_UD_RX:
 		rx_done(s, cqe->res);
@@ -375,7 +561,9 @@ bool nu_stream_drain(struct nu_stream *s, unsigned ms, bool *timer_armed)
 					shutdown(s->fd, SHUT_RDWR);
 				break;
 			case NU_STREAM_UD_TX:
-				s->tx_busy = false;
+				/* A linked pair completes twice. */
+				if (!nu_ud_data(cqe->user_data) || !--s->tx_inflight)
+					s->tx_busy = false;
 				break;
 			case NU_STREAM_UD_TIMER:
 				*timer_armed = false;
@@ -409,4 +597,57 @@ void nu_stream_destroy(struct nu_stream *s)
 	}
 	free(s->rx_buf);
 	s->rx_buf = NULL;
+}
+
+/* One fixed-buffer send and receive over a socketpair on a scratch ring. */
+static bool probe_fixed(void)
+{
+	static char buf[64];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct io_uring ring;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	int sv[2], res[2] = { -1, -1 };
+	bool ok = false;
+
+	if (io_uring_queue_init(4, &ring, 0))
+		return false;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		goto out_ring;
+	if (io_uring_register_buffers(&ring, &iov, 1))
+		goto out;
+	/* A user-registered buffer is addressed by its user address (ublk's by offset). */
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_send(sqe, sv[0], buf, 16, 0);
+	sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
+	sqe->buf_index = 0;
+	sqe->flags |= IOSQE_IO_LINK;
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_recv(sqe, sv[1], buf + 16, 16, MSG_WAITALL);
+	sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
+	sqe->buf_index = 0;
+	io_uring_submit(&ring);
+	for (int i = 0; i < 2; i++) {
+		if (io_uring_wait_cqe(&ring, &cqe))
+			break;
+		res[i] = cqe->res;
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	/* Older kernels take the fixed flag as an offset pointer and fail, or reject it. */
+	ok = res[0] == 16 && res[1] == 16;
+out:
+	close(sv[0]);
+	close(sv[1]);
+out_ring:
+	io_uring_queue_exit(&ring);
+	return ok;
+}
+
+bool nu_stream_fixed_supported(void)
+{
+	static int known = -1;
+
+	if (known < 0)
+		known = probe_fixed();
+	return known;
 }

@@ -11,6 +11,13 @@
  * the rest of a large payload is received straight into its final buffer.
  * Data digests (CRC32C over the payload and its padding) are made and
  * checked here.
+ *
+ * Zero copy: a payload may live in an entry of the ring's buffer table
+ * (a ublk request's pages, registered by the kernel), which only io_uring
+ * can reach: it is sent with a fixed-buffer SEND linked behind the SENDMSG
+ * of its header, and received with a fixed-buffer RECV. To receive into
+ * one, the stream must never read past a header: in exact mode it reads
+ * each PDU's header by itself, then its payload (two steps per PDU).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,6 +39,9 @@ struct nu_frame {
 	uint32_t tail;	/* padding and data digest after the payload */
 	bool ddgst;	/* the last 4 tail bytes are CRC32C(payload, tail padding) */
 	uint8_t *dest;	/* the payload's final place, or NULL */
+	bool dest_fixed; /* ... or buffer-table entry dest_index at dest_off (exact mode) */
+	uint16_t dest_index;
+	uint32_t dest_off;
 };
 
 struct nu_stream_ops {
@@ -55,6 +65,9 @@ struct nu_stream_item {
 	struct nu_stream_item *next;
 	uint16_t tag; /* the command whose data this points into */
 	uint8_t niov;
+	bool fixed; /* the payload is buffer-table entry fixed_index at fixed_off */
+	uint16_t fixed_index;
+	uint32_t fixed_off, fixed_len;
 	uint8_t hdr[NU_STREAM_HDR_MAX];
 	uint8_t trailer[8];
 	struct iovec iov[3];
@@ -74,8 +87,13 @@ struct nu_stream {
 	struct iovec tx_iov[NU_STREAM_TX_IOV];
 	struct msghdr tx_msg;
 	bool tx_busy;
+	uint8_t tx_inflight;  /* completions still due for the batch (2 with a fixed SEND) */
+	bool tx_failed;
+	size_t tx_expect;     /* bytes the batch's SENDMSG must move (exact when linked) */
 
 	bool rx_busy, rx_direct, rx_framed;
+	unsigned exact_head; /* exact mode: header bytes read first; 0: buffered mode */
+	enum { RX_EXACT_HEAD, RX_EXACT_PAYLOAD, RX_EXACT_FIXED } rx_exact;
 	struct nu_frame rf;
 	uint8_t *rx_buf;
 	size_t rx_cap, rx_len, rx_off;
@@ -93,12 +111,21 @@ enum { NU_STREAM_UD_TX = 1, NU_STREAM_UD_RX, NU_STREAM_UD_TIMER, NU_STREAM_UD_IG
 
 void nu_stream_init(struct nu_stream *s, struct nu_queue *q, const struct nu_stream_ops *ops,
 		    void *ctx, unsigned min_head);
-/* Takes a connected socket; rx_cap fits the largest PDU plus a batch. Starts receiving. */
-int nu_stream_attach(struct nu_stream *s, int fd, size_t rx_cap);
+/*
+ * Takes a connected socket; rx_cap fits the largest PDU plus a batch.
+ * exact_head: 0, or exact mode reading that many header bytes first.
+ * Starts receiving.
+ */
+int nu_stream_attach(struct nu_stream *s, int fd, size_t rx_cap, unsigned exact_head);
 /* Queues one PDU: hdr (digest included), payload, pad bytes and a data digest. */
 int nu_stream_queue(struct nu_stream *s, uint16_t tag, const void *hdr, unsigned hlen,
 		    const void *data, uint32_t dlen, unsigned pad, bool ddgst);
+/* The same with the payload in buffer-table entry index, at off (no data digest). */
+int nu_stream_queue_fixed(struct nu_stream *s, uint16_t tag, const void *hdr, unsigned hlen,
+			  uint16_t index, uint32_t off, uint32_t dlen);
 void nu_stream_kick(struct nu_stream *s);
+/* Can this kernel send and receive from buffer-table entries (Linux 7.2)? Probed once. */
+bool nu_stream_fixed_supported(void);
 /* Forgets queued (not yet sending) PDUs of a finished command. */
 void nu_stream_drop_tag(struct nu_stream *s, uint16_t tag);
 /* Marks the stream failed and shuts the socket; fail() reports once. */

@@ -20,6 +20,8 @@ struct nu_io;
 struct nu_transport_ops {
 	const char *name;
 	unsigned caps;
+	/* Per host instead of caps, where it depends on the target or the kernel. */
+	unsigned (*host_caps)(void *host_priv);
 
 	/* Per queue, on the queue thread, before any I/O. */
 	int (*queue_start)(void *host_priv, struct nu_queue *q, void **qpriv);

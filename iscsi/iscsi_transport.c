@@ -530,7 +530,7 @@ static int conn_login(struct iscsi_queue *iq)
 	iq->expstatsn = l.p.statsn + 1;
 	/* Room for the largest PDU the target may send, plus a batch of small ones. */
 	ret = nu_stream_attach(&iq->s, fd,
-			       ISCSI_BHS_LEN + ISCSI_DIGEST_LEN + iq->p.max_recv_dlen + 8 + 65536);
+			       ISCSI_BHS_LEN + ISCSI_DIGEST_LEN + iq->p.max_recv_dlen + 8 + 65536, 0);
 	if (ret) {
 		close(fd);
 		return ret;

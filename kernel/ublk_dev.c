@@ -217,7 +217,10 @@ int ublk_dev_create(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol,
 	if (!d)
 		return -ENOMEM;
 
-	ret = ublk_pick_data_mode(ctrl->features, nu_host_transport(host)->caps, cfg->data_mode,
+	const struct nu_transport_ops *ops = nu_host_transport(host);
+	unsigned caps = ops->host_caps ? ops->host_caps(nu_host_transport_priv(host)) : ops->caps;
+
+	ret = ublk_pick_data_mode(ctrl->features, caps, cfg->data_mode,
 				  &d->mode, &why);
 	if (ret < 0) {
 		nu_err("data mode %s is not available: %s", ublk_data_mode_name(cfg->data_mode),

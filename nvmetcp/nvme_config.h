@@ -18,6 +18,8 @@ struct nvme_target_config {
 	unsigned command_timeout_s;  /* then Abort; then reconnect */
 	unsigned queue_size;	     /* I/O queue entries, 0: as many as the controller allows up to 128 */
 	bool discover_all;	     /* address is a discovery controller: serve all it lists */
+	bool zero_copy;		     /* the caller's wish (ublk zero copy); granted on Linux 7.2
+				      * without a data digest */
 };
 
 /* The kernel's nvme-tcp defaults. */

@@ -20,6 +20,7 @@
 #include "nvme_host.h"
 #include "log.h"
 #include "queue.h"
+#include "stream.h"
 
 #define ID_LEN NVME_IDENTIFY_DATA_SIZE
 
@@ -440,6 +441,13 @@ int nvme_host_create(const struct nvme_target_config *cfg, unsigned nr_queues,
 		return -ENOMEM;
 	h->cfg = *cfg;
 	h->nr_queues = nr_queues;
+	/* The CRC must see the payload: a data digest means copy mode. */
+	h->zero_copy = cfg->zero_copy && !cfg->data_digest && nu_stream_fixed_supported();
+	if (cfg->zero_copy && !h->zero_copy)
+		nu_info("nvme: %s: copy mode: %s", cfg->subnqn,
+			cfg->data_digest ? "the data digest must see the payload" :
+					   "this kernel cannot send from or receive into "
+					   "registered buffers (Linux 7.2 can)");
 	h->admin.fd = -1;
 	pthread_mutex_init(&h->lock, NULL);
 	h->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -19,6 +19,7 @@ struct nvme_host {
 	uint64_t cap;
 	unsigned nr_queues;	/* I/O queues, one per host queue */
 	unsigned io_queue_size; /* entries per I/O queue */
+	bool zero_copy;		/* payloads to and from the requests' registered pages */
 
 	/* Namespaces as served; queue threads read entries below nr_ns. */
 	struct nvme_ns_info ns[NU_HOST_MAX_VOLS];

@@ -114,7 +114,9 @@ static void task_send(struct nvme_queue *nq, struct nvme_task *t)
 		dlen = sizeof(t->dsm);
 	}
 	hlen = nvme_tcp_build_cmd(hdr, &nq->p, t->sqe, dlen);
-	if (nu_stream_queue(&nq->s, io->tag, hdr, hlen, data, dlen, 0, nq->p.ddgst && dlen)) {
+	if (t->incapsule && io->buf.fixed_index >= 0 ?
+		    nu_stream_queue_fixed(&nq->s, io->tag, hdr, hlen, io->buf.fixed_index, 0, dlen) :
+		    nu_stream_queue(&nq->s, io->tag, hdr, hlen, data, dlen, 0, nq->p.ddgst && dlen)) {
 		nu_stream_fail(&nq->s, "out of memory for PDUs");
 		return;
 	}
@@ -169,8 +171,11 @@ static int send_h2c(struct nvme_queue *nq, struct nvme_task *t, uint16_t ttag, u
 		uint32_t n = len < nq->p.maxh2cdata ? len : nq->p.maxh2cdata;
 		uint8_t hdr[128];
 		unsigned hlen = nvme_tcp_build_h2c(hdr, &nq->p, t->cid, ttag, off, n, n == len);
-		int ret = nu_stream_queue(&nq->s, t->io->tag, hdr, hlen, src + off, n, 0,
-					  nq->p.ddgst);
+		int ret = t->io->buf.fixed_index >= 0 ?
+				  nu_stream_queue_fixed(&nq->s, t->io->tag, hdr, hlen,
+							t->io->buf.fixed_index, off, n) :
+				  nu_stream_queue(&nq->s, t->io->tag, hdr, hlen, src + off, n, 0,
+						  nq->p.ddgst);
 
 		if (ret)
 			return ret;
@@ -215,7 +220,13 @@ static int q_frame(void *ctx, const uint8_t *p, size_t avail, struct nu_frame *f
 		f->dlen = h.len;
 		f->ddgst = nq->p.ddgst;
 		f->tail = nq->p.ddgst ? NVME_TCP_DGST_LEN : 0;
-		f->dest = (uint8_t *)t->io->buf.addr + h.off;
+		if (t->io->buf.fixed_index >= 0) {
+			f->dest_fixed = true;
+			f->dest_index = t->io->buf.fixed_index;
+			f->dest_off = h.off;
+		} else {
+			f->dest = (uint8_t *)t->io->buf.addr + h.off;
+		}
 		break;
 	case NVME_TCP_C2H_TERM:
 		f->head = NVME_TCP_TERM_HLEN;
@@ -333,7 +344,9 @@ static int queue_connect(struct nvme_queue *nq)
 	}
 	nq->p = c.p;
 	nq->gen = gen;
-	ret = nu_stream_attach(&nq->s, c.fd, RX_BUF);
+	/* Zero copy: headers by themselves, so payloads can go to the request's pages. */
+	ret = nu_stream_attach(&nq->s, c.fd, RX_BUF,
+			       h->zero_copy ? NVME_TCP_RSP_HLEN + (nq->p.hdgst ? NVME_TCP_DGST_LEN : 0) : 0);
 	if (ret) {
 		nvme_conn_close(&c);
 		return ret;
@@ -519,8 +532,8 @@ static int nvme_submit(void *qpriv, struct nu_io *io)
 	ns = &h->ns[io->vol];
 	if (ns->gone)
 		return -ENXIO;
-	if (nu_op_has_data(io->op) && io->buf.fixed_index >= 0)
-		return -EOPNOTSUPP; /* this transport sees the data: copy modes only */
+	if (nu_op_has_data(io->op) && io->buf.fixed_index >= 0 && !h->zero_copy)
+		return -EOPNOTSUPP; /* zero copy needs Linux 7.2 and no data digest */
 	ret = nvme_build_io(t->sqe, io, ns->nsid, ns->geom.lbs, t->dsm);
 	if (ret)
 		return ret;
@@ -546,9 +559,15 @@ static void nvme_cqe(void *qpriv, const struct io_uring_cqe *cqe)
 		on_timer(nq);
 }
 
+static unsigned nvme_host_caps(void *host_priv)
+{
+	return ((struct nvme_host *)host_priv)->zero_copy ? NU_TCAP_FIXED_BUF : 0;
+}
+
 const struct nu_transport_ops nu_nvme_transport = {
 	.name = "nvme-tcp",
 	.caps = 0,
+	.host_caps = nvme_host_caps,
 	.queue_start = nvme_queue_start,
 	.queue_stop = nvme_queue_stop,
 	.submit = nvme_submit,

@@ -19,14 +19,15 @@ SPEC=address=127.0.0.1:4420,subsystem=$NQN
 "$B/netublkd" --nvme "$SPEC,host_nqn=nqn.2026-11.org.netublk:bench-copy" --queues 2 \
 	--data-mode copy --ready-file /tmp/r-cp --log-level warn &
 cp_pid=$!
-"$B/netublkd" --nvme "$SPEC,host_nqn=nqn.2026-11.org.netublk:bench-uc" --queues 2 \
-	--data-mode user-copy --ready-file /tmp/r-uc --log-level warn --control /tmp/uc.sock --by-id /tmp/by-id-uc &
-uc_pid=$!
-for _ in $(seq 300); do [ -f /tmp/r-uc ] && [ -f /tmp/r-cp ] && break; sleep 0.1; done
-uc=$(awk '{print $1}' /tmp/r-uc); cp=$(awk '{print $1}' /tmp/r-cp)
+"$B/netublkd" --nvme "$SPEC,host_nqn=nqn.2026-11.org.netublk:bench-zc" --queues 2 \
+	--ready-file /tmp/r-zc --log-level warn --control /tmp/zc.sock --by-id /tmp/by-id-zc &
+zc_pid=$!
+for _ in $(seq 300); do [ -f /tmp/r-zc ] && [ -f /tmp/r-cp ] && break; sleep 0.1; done
+cp=$(awk '{print $1}' /tmp/r-cp); zc=$(awk '{print $1}' /tmp/r-zc)
+zc_mode=$(awk '{print $2}' /tmp/r-zc)
 sleep 1
-echo "devices: kernel=$kdev netublk-copy=$cp netublk-user-copy=$uc; $(uname -r)"
+echo "devices: kernel=$kdev netublk-copy=$cp netublk-$zc_mode=$zc; $(uname -r)"
 . "$(dirname "$0")/bench-lib.sh"
-bench_rounds /share/bench.tsv "$REPS" "$SECS" $SIZE_MB "$kdev kernel-nvme-tcp" "$cp netublk-copy $cp_pid" "$uc netublk-user-copy $uc_pid"
-kill -TERM $uc_pid $cp_pid; wait $uc_pid $cp_pid
+bench_rounds /share/bench.tsv "$REPS" "$SECS" $SIZE_MB "$kdev kernel-nvme-tcp" "$cp netublk-copy $cp_pid" "$zc netublk-$zc_mode $zc_pid"
+kill -TERM $zc_pid $cp_pid; wait $zc_pid $cp_pid
 nvme_kernel_disconnect $NQN

@@ -329,12 +329,14 @@ static void host_down(struct nu_manager *m, struct served *sv)
 
 /* Connects to a target and lists its volumes (blocking: any thread). */
 static int target_create(const struct nu_conf_target *ct, const struct nu_target_ops **tops,
-			 void **target, unsigned queues)
+			 void **target, unsigned queues, int data_mode)
 {
 	if (ct->kind == NU_TARGET_NVME) {
+		struct nvme_target_config nc = ct->nvme;
 		struct nvme_host *nh;
 
-		if (nvme_host_create(&ct->nvme, queues, &nh) < 0)
+		nc.zero_copy = data_mode == UBLK_DM_BEST || data_mode == UBLK_DM_AUTO_ZC;
+		if (nvme_host_create(&nc, queues, &nh) < 0)
 			return -EIO;
 		*tops = &nu_nvme_target;
 		*target = nh;
@@ -395,7 +397,7 @@ static void *connect_thread(void *arg)
 	uint64_t one = 1;
 
 	sv->conn_ret = target_create(&sv->ct, &sv->conn_tops, &sv->conn_target,
-				     sv->m->o.queues);
+				     sv->m->o.queues, sv->m->o.data_mode);
 	__atomic_store_n(&sv->conn_done, true, __ATOMIC_RELEASE);
 	if (write(sv->m->done_fd, &one, sizeof(one)) != sizeof(one))
 		nu_warn("manager: eventfd write: %s", strerror(errno));
@@ -528,7 +530,7 @@ int nu_manager_add_one(struct nu_manager *m, const struct nu_conf_target *t)
 		if (!sv->ct.name[0])
 			snprintf(sv->ct.name, sizeof(sv->ct.name), "%.63s", target_id(sv));
 	}
-	ret = t ? target_create(&sv->ct, &sv->tops, &sv->target, m->o.queues) : 0;
+	ret = t ? target_create(&sv->ct, &sv->tops, &sv->target, m->o.queues, m->o.data_mode) : 0;
 	if (!ret)
 		ret = host_up(m, sv);
 	if (ret < 0)

@@ -16,6 +16,7 @@ SPEC=address=127.0.0.1:4421,subsystem=$NQN,keep_alive_timeout=2,reconnect_delay=
 if ! start_daemon nvme-ka --nvme "$SPEC" --queues 2; then
 	fail "netublkd connects"; nvmet_clear; return
 fi
+check "data mode $EXPECT_MODE (no data digest)" test "$DMODES" = "$EXPECT_MODE"
 dev=${DEVS%% *}
 fio --name=ka --filename=$dev --ioengine=io_uring --direct=1 --rw=randwrite --bs=4k \
 	--iodepth=16 --size=32M --verify=crc32c --do_verify=1 --verify_fatal=1 --loops=4 \

@@ -81,6 +81,21 @@ check "no device left" no_ublk_devices
 check "flushes reached the target" grep -Eq "ublkb[0-9]+ stats: .*flush [1-9]" "$DLOG"
 check "no I/O errors" sh -c "! grep -E 'stats: .*errors [1-9]' '$DLOG'"
 
+# Without a data digest the payloads move zero copy where the kernel can
+# (Linux 7.2: send from and receive into the requests' registered pages).
+if start_daemon nvme-zc --nvme "$SPEC" --queues 2; then
+	check "no data digest: data mode $EXPECT_MODE" test "$DMODES" = "$EXPECT_MODE"
+	set -- $DEVS
+	check "$EXPECT_MODE: fio verify 4k QD32" fio_verify $2 4k 32 32M
+	check "$EXPECT_MODE: fio verify 128k QD8" fio_verify $3 128k 8 32M
+	check "$EXPECT_MODE: fio verify 1M QD4 (writes by R2T)" fio_verify $3 1M 4 48M
+	check "$EXPECT_MODE: fio verify 4k QD1, 512-byte blocks" fio_verify $1 4k 1 8M
+	dd if=/tmp/x16 of=$2 bs=1M oflag=direct status=none && sync $2
+	check "SIGTERM: exit 0" stop_daemon
+else
+	fail "netublkd serves without digests"
+fi
+
 # The independent reader: the kernel's NVMe/TCP initiator.
 if nvme_kernel_connect $NQN $PORT; then
 	kdev=""
