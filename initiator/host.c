@@ -2,10 +2,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "host.h"
 #include "log.h"
 #include "queue.h"
+#include "io.h"
 
 struct nu_host {
 	char *name;
@@ -111,6 +113,51 @@ const struct nu_transport_ops *nu_host_transport(const struct nu_host *h)
 void *nu_host_transport_priv(const struct nu_host *h)
 {
 	return h->tpriv;
+}
+
+struct host_flush {
+	struct nu_io io;
+	int res;
+	bool done;
+};
+
+static void flush_done(struct nu_io *io, int res)
+{
+	struct host_flush *f = (struct host_flush *)io;
+
+	f->res = res;
+	__atomic_store_n(&f->done, true, __ATOMIC_RELEASE);
+}
+
+static int flush_start(struct nu_queue *q, void *arg)
+{
+	nu_queue_submit_io(q, arg);
+	return 0;
+}
+
+int nu_host_flush(struct nu_host *h, unsigned vol, unsigned timeout_ms)
+{
+	struct host_flush *f = calloc(1, sizeof(*f));
+	uint64_t deadline = nu_now_ns() + timeout_ms * 1000000ull;
+	int res;
+
+	if (!f)
+		return -ENOMEM;
+	f->io = (struct nu_io){ .op = NU_OP_FLUSH, .vol = vol, .buf.fixed_index = -1,
+				.done = flush_done };
+	nu_queue_call(h->queues[0], flush_start, &f->io);
+	while (!__atomic_load_n(&f->done, __ATOMIC_ACQUIRE)) {
+		if (nu_now_ns() > deadline) {
+			/* Still owned by the queue: leaked rather than freed under it. */
+			return -ETIMEDOUT;
+		}
+		struct timespec ts = { .tv_nsec = 1000000 };
+
+		nanosleep(&ts, NULL);
+	}
+	res = f->res;
+	free(f);
+	return res;
 }
 
 struct nu_volume_stats *nu_host_vol_stats(struct nu_host *h, unsigned vol)

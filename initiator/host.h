@@ -28,5 +28,7 @@ struct nu_queue *nu_host_queue(struct nu_host *h, unsigned qid);
 const struct nu_transport_ops *nu_host_transport(const struct nu_host *h);
 void *nu_host_transport_priv(const struct nu_host *h);
 struct nu_volume_stats *nu_host_vol_stats(struct nu_host *h, unsigned vol);
+/* A FLUSH of one volume through the backend, from any thread but the queues'. */
+int nu_host_flush(struct nu_host *h, unsigned vol, unsigned timeout_ms);
 
 #endif

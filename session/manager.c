@@ -310,8 +310,18 @@ static void remove_volume(struct nu_manager *m, struct served *sv, unsigned vol)
 
 static void host_down(struct nu_manager *m, struct served *sv)
 {
-	for (unsigned i = sv->nr_vols; i-- > 0;)
+	for (unsigned i = sv->nr_vols; i-- > 0;) {
+		struct nu_vol_desc d;
+		/* Stopped first (no new writes), then the target's write cache flushed. */
+		bool flush = sv->devs[i] && sv->host && vol_desc(sv, i, &d) && !d.gone &&
+			     d.geom->volatile_cache && !d.geom->read_only;
+		int ret;
+
 		remove_volume(m, sv, i);
+		if (flush && (ret = nu_host_flush(sv->host, i, 10000)))
+			nu_warn("target %s %s %u: cache flush at stop failed: %s", sv->ct.name,
+				sv->tops->vol_word, d.id, strerror(-ret));
+	}
 	if (sv->host) {
 		nu_host_stop(sv->host);
 		nu_host_destroy(sv->host);
