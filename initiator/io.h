@@ -40,7 +40,8 @@ struct nu_io {
 	uint16_t tag; /* backend tag, owned while in flight */
 	uint64_t start_ns;
 	nu_io_done_fn done;
-	struct nu_io *next; /* wait list link while parked for a tag */
+	struct nu_io *next; /* wait list link while parked for a tag, or failed list */
+	int failed_res;	    /* refused by the backend: completed from the event loop */
 };
 
 static inline bool nu_op_has_data(uint8_t op)

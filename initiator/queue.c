@@ -43,6 +43,8 @@ struct nu_queue {
 	const struct nu_transport_ops *tops;
 	void *tpriv;
 	bool stopping;
+	/* I/O the backend refused at once: completed from the loop, never from submit. */
+	struct nu_io *failed_head, *failed_tail;
 
 	struct {
 		nu_queue_cqe_fn fn;
@@ -170,8 +172,32 @@ static void dispatch(struct nu_queue *q, struct nu_io *io)
 {
 	int ret = q->tops->submit(q->tpriv, io);
 
-	if (ret < 0)
-		nu_queue_complete(q, io, ret);
+	if (ret < 0) {
+		/*
+		 * A frontend that resubmits from done() (netublk-perf) would
+		 * otherwise recurse without bound while the backend refuses.
+		 */
+		io->failed_res = ret;
+		io->next = NULL;
+		if (q->failed_tail)
+			q->failed_tail->next = io;
+		else
+			q->failed_head = io;
+		q->failed_tail = io;
+	}
+}
+
+static void complete_failed(struct nu_queue *q)
+{
+	struct nu_io *io = q->failed_head;
+
+	q->failed_head = q->failed_tail = NULL;
+	while (io) {
+		struct nu_io *next = io->next;
+
+		nu_queue_complete(q, io, io->failed_res);
+		io = next;
+	}
 }
 
 void nu_queue_submit_io(struct nu_queue *q, struct nu_io *io)
@@ -368,7 +394,8 @@ static void *queue_thread(void *arg)
 		struct io_uring_cqe *cqe;
 		unsigned head, n = 0;
 
-		ret = io_uring_submit_and_wait(&q->ring, 1);
+		complete_failed(q);
+		ret = io_uring_submit_and_wait(&q->ring, q->failed_head ? 0 : 1);
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
 			nu_err("queue %u: io_uring_enter: %s", q->id, strerror(-ret));
 			break;
@@ -381,6 +408,7 @@ static void *queue_thread(void *arg)
 		io_uring_cq_advance(&q->ring, n);
 	}
 
+	complete_failed(q);
 	q->tops->queue_stop(q->tpriv);
 	pthread_mutex_lock(&q->lock);
 	q->ring_ready = false;

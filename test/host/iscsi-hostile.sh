@@ -9,38 +9,26 @@ set -u
 perf=${top_builddir:-.}/netublk-perf
 target=${top_srcdir:-.}/test/tools/hostile_target.py
 fail=0
+. "${top_srcdir:-.}/test/host/hostile-lib.sh"
 for mode in bad-opcode oversized unknown-itt beyond-buffer bad-header-digest truncated \
 	short-data-in bad-r2t data-no-status-final; do
-	port=$((30000 + RANDOM % 9000))
-	python3 "$target" --port $port --mode $mode --after 30 --bad-conns 2 >/dev/null 2>&1 &
-	tpid=$!
-	for _ in $(seq 50); do ss -ltn | grep -q ":$port " && break; sleep 0.1; done
+	hostile_start "$target" $mode
 	digest=
 	[ $mode = bad-header-digest ] && digest=,header_digest=crc32c
 	out=$(timeout 60 "$perf" --iscsi "portal=127.0.0.1:$port,target=iqn.2026-11.org.netublk:hostile$digest" \
 		--qd 8 --bs 4k --rw randrw --verify --time 3 --log-level info 2>&1)
 	rc=$?
-	kill $tpid 2>/dev/null; wait $tpid 2>/dev/null
-	lost=$(echo "$out" | grep -c 'connection to .* lost')
-	back=$(echo "$out" | grep -c 'reconnected')
-	if [ $rc = 0 ] && [ "$lost" -ge 2 ] && [ "$back" -ge 2 ] && echo "$out" | grep -q ' 0 mismatches'; then
-		echo "ok: $mode: dropped $lost times, reconnected, data verified, no error"
-	else
-		echo "FAIL: $mode (rc=$rc, lost=$lost, reconnected=$back)"; echo "$out" | tail -n 12
-		fail=1
-	fi
+	hostile_stop
+	hostile_recovered $mode $rc "$out"
 done
 # A target that sits on one command per connection (and answers ABORT TASK):
 # after the command timeout the command is aborted and resent, the
 # connection stays up, and nothing fails.
-port=$((30000 + RANDOM % 9000))
-python3 "$target" --port $port --mode ignore-cmd --after 30 --bad-conns 2 >/dev/null 2>&1 &
-tpid=$!
-for _ in $(seq 50); do ss -ltn | grep -q ":$port " && break; sleep 0.1; done
+hostile_start "$target" ignore-cmd
 out=$(timeout 60 "$perf" --iscsi "portal=127.0.0.1:$port,target=iqn.2026-11.org.netublk:hostile,command_timeout=2" \
 	--qd 8 --bs 4k --rw randrw --verify --time 6 --log-level info 2>&1)
 rc=$?
-kill $tpid 2>/dev/null; wait $tpid 2>/dev/null
+hostile_stop
 if [ $rc = 0 ] && echo "$out" | grep -q "ABORT TASK" && ! echo "$out" | grep -q "connection to .* lost" &&
 	echo "$out" | grep -q ' 0 mismatches'; then
 	echo "ok: ignore-cmd: timed-out command aborted (ABORT TASK) and resent, no reconnect, no error"

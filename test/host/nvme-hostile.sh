@@ -5,24 +5,20 @@
 # bad header and data digests, a truncated PDU, SUCCESS before all data, an
 # R2T beyond the write, C2HTermReq). The initiator must tear the connection
 # down, reconnect and resend: no crash, no I/O error, no read completed
-# with wrong data. Then a target that sits on a command (Abort, resend) and
-# one that goes silent (keep-alive timeout, re-association, resend).
+# with wrong data. Then a target that sits on a command (Abort, resend), one
+# that goes silent (keep-alive timeout, re-association, resend), and one
+# that dies for good (EIO after ctrl_loss_timeout).
 set -u
 perf=${top_builddir:-.}/netublk-perf
 target=${top_srcdir:-.}/test/tools/hostile_nvmet.py
 NQN=nqn.2026-11.org.netublk:hostile
 fail=0
 
-run_target() { # run_target MODE: starts it on a free port, sets port and tpid
-	port=$((30000 + RANDOM % 9000))
-	python3 "$target" --port $port --mode "$1" --after 30 --bad-conns 2 >/dev/null 2>&1 &
-	tpid=$!
-	for _ in $(seq 50); do ss -ltn | grep -q ":$port " && break; sleep 0.1; done
-}
+. "${top_srcdir:-.}/test/host/hostile-lib.sh"
 
 for mode in wrong-type oversized unknown-cid beyond-buffer bad-header-digest bad-data-digest \
 	truncated short-read bad-r2t c2h-term; do
-	run_target $mode
+	hostile_start "$target" $mode
 	opts=
 	[ $mode = bad-header-digest ] && opts=,header_digest=crc32c
 	[ $mode = bad-data-digest ] && opts=,data_digest=crc32c
@@ -32,24 +28,17 @@ for mode in wrong-type oversized unknown-cid beyond-buffer bad-header-digest bad
 	out=$(timeout 60 "$perf" --nvme "address=127.0.0.1:$port,subsystem=$NQN,reconnect_delay=1$opts" \
 		--qd 8 --bs $bs --rw randrw --verify --time 3 --log-level info 2>&1)
 	rc=$?
-	kill $tpid 2>/dev/null; wait $tpid 2>/dev/null
-	lost=$(echo "$out" | grep -c 'connection to .* lost')
-	back=$(echo "$out" | grep -c 'reconnected')
-	if [ $rc = 0 ] && [ "$lost" -ge 2 ] && [ "$back" -ge 2 ] && echo "$out" | grep -q ' 0 mismatches'; then
-		echo "ok: $mode: dropped $lost times, reconnected, data verified, no error"
-	else
-		echo "FAIL: $mode (rc=$rc, lost=$lost, reconnected=$back)"; echo "$out" | tail -n 12
-		fail=1
-	fi
+	hostile_stop
+	hostile_recovered $mode $rc "$out"
 done
 
 # Sits on one command per bad connection and answers Abort by completing it
 # as aborted: the command is resent, the connection stays up.
-run_target ignore-cmd
+hostile_start "$target" ignore-cmd
 out=$(timeout 60 "$perf" --nvme "address=127.0.0.1:$port,subsystem=$NQN,command_timeout=2" \
 	--qd 8 --bs 4k --rw randrw --verify --time 7 --log-level info 2>&1)
 rc=$?
-kill $tpid 2>/dev/null; wait $tpid 2>/dev/null
+hostile_stop
 if [ $rc = 0 ] && echo "$out" | grep -q "Abort of queue 1 command" &&
 	! echo "$out" | grep -q "connection to .* lost" && echo "$out" | grep -q ' 0 mismatches'; then
 	echo "ok: ignore-cmd: timed-out command aborted and resent, no reconnect, no error"
@@ -61,17 +50,33 @@ fi
 # Goes silent on every connection (admin too) without closing any: Keep
 # Alive (KATO 2 s) must notice, the controller is associated again and the
 # I/O in flight is resent.
-run_target silent
+hostile_start "$target" silent
 out=$(timeout 60 "$perf" --nvme "address=127.0.0.1:$port,subsystem=$NQN,keep_alive_timeout=2,reconnect_delay=1" \
 	--qd 8 --bs 4k --rw randrw --verify --time 8 --log-level info 2>&1)
 rc=$?
-kill $tpid 2>/dev/null; wait $tpid 2>/dev/null
+hostile_stop
 if [ $rc = 0 ] && echo "$out" | grep -q "keep-alive not answered within KATO" &&
 	echo "$out" | grep -q "associated again" && echo "$out" | grep -q 'reconnected' &&
 	echo "$out" | grep -q ' 0 mismatches'; then
 	echo "ok: silent: keep-alive timeout seen, re-associated, I/O resent, no error"
 else
 	echo "FAIL: silent (rc=$rc)"; echo "$out" | tail -n 15
+	fail=1
+fi
+# Dies for good: after ctrl_loss_timeout (2 s) I/O fails with EIO instead of
+# hanging; netublk-perf ends on time and reports the errors.
+hostile_start "$target" die
+start=$(date +%s)
+out=$(timeout 60 "$perf" --nvme "address=127.0.0.1:$port,subsystem=$NQN,ctrl_loss_timeout=2,reconnect_delay=1" \
+	--qd 8 --bs 4k --rw randrw --verify --time 6 --log-level info 2>&1)
+rc=$?
+took=$(($(date +%s) - start))
+hostile_stop
+if [ $rc = 1 ] && [ $took -lt 30 ] && echo "$out" | grep -q "unreachable for 2 s: failing I/O" &&
+	echo "$out" | grep -Eq "errors [1-9]" && echo "$out" | grep -q ' 0 mismatches'; then
+	echo "ok: die: after ctrl_loss_timeout I/O fails with EIO (run ended in $took s), no wrong data"
+else
+	echo "FAIL: die (rc=$rc, $took s)"; echo "$out" | tail -n 12
 	fail=1
 fi
 exit $fail

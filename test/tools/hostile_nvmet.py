@@ -35,7 +35,7 @@ held = {}  # (sqid, cid) -> Conn: commands the target sits on (ignore-cmd)
 
 MODES = ["none", "wrong-type", "oversized", "unknown-cid", "beyond-buffer",
          "bad-header-digest", "bad-data-digest", "truncated", "short-read", "bad-r2t",
-         "c2h-term", "ignore-cmd", "silent"]
+         "c2h-term", "ignore-cmd", "silent", "die"]
 
 SUBNQN = "nqn.2026-11.org.netublk:hostile"
 NGUID = bytes(range(1, 17))
@@ -199,6 +199,8 @@ class Conn:
         if mode == "silent":
             state["silent"] = True
             return
+        if mode == "die":  # the target is gone for good: every connection, the listener
+            os._exit(0)
         if mode in ("wrong-type", "oversized", "unknown-cid", "truncated", "c2h-term"):
             if mode == "wrong-type":
                 self.send(0x04, 0, bytes(64))

@@ -1,0 +1,27 @@
+# shellcheck shell=bash
+# Shared by the hostile-target host tests.
+#   hostile_start SCRIPT MODE        the target on a free port: sets port, tpid
+#   hostile_stop                     kills it
+#   hostile_recovered NAME RC OUT    ok when the run exited 0, the connection
+#                                    dropped and came back at least twice, and
+#                                    no read returned wrong data (sets fail)
+hostile_start() {
+	port=$((30000 + RANDOM % 9000))
+	python3 "$1" --port $port --mode "$2" --after 30 --bad-conns 2 >/dev/null 2>&1 &
+	tpid=$!
+	for _ in $(seq 50); do ss -ltn | grep -q ":$port " && break; sleep 0.1; done
+}
+hostile_stop() {
+	kill $tpid 2>/dev/null; wait $tpid 2>/dev/null
+}
+hostile_recovered() {
+	local name=$1 rc=$2 out=$3 lost back
+	lost=$(echo "$out" | grep -c 'connection to .* lost')
+	back=$(echo "$out" | grep -c 'reconnected')
+	if [ "$rc" = 0 ] && [ "$lost" -ge 2 ] && [ "$back" -ge 2 ] && echo "$out" | grep -q ' 0 mismatches'; then
+		echo "ok: $name: dropped $lost times, reconnected, data verified, no error"
+	else
+		echo "FAIL: $name (rc=$rc, lost=$lost, reconnected=$back)"; echo "$out" | tail -n 12
+		fail=1
+	fi
+}
