@@ -97,8 +97,9 @@ mkdir -p /mnt/mx
 check "ext4 on nv-a's device ($dev_a), mounted" sh -c "mkfs.ext4 -q -F $dev_a && mount $dev_a /mnt/mx && head -c 4M /dev/urandom >/mnt/mx/f && sha256sum /mnt/mx/f >/tmp/mx.sum"
 check "SIGTERM with a mounted device: exit 0" stop_daemon
 check "the mounted device is still there" test -b "$dev_a"
-for _ in $(seq 50); do [ "$(ls /dev/ublkb* | wc -l)" = 1 ] && break; sleep 0.1; done
-check "the others are gone" sh -c "test \$(ls /dev/ublkb* | wc -l) = 1 || { ls -l /dev/ublk*; false; }"
+ublk_block_devices() { find /dev -maxdepth 1 -type b -name 'ublkb*' | wc -l; }
+for _ in $(seq 50); do [ "$(ublk_block_devices)" = 1 ] && break; sleep 0.1; done
+check "the others are gone" sh -c "test $(ublk_block_devices) = 1 || { ls -la /dev | grep ublk; false; }"
 check "the log says why" grep -q "$dev_a is in use (mounted?): left in place" "$DLOG"
 if start_daemon mixed2 --config /tmp/mixed.conf; then
 	check "the next netublkd takes the mounted device over" grep -q "$dev_a: recovered" "$DLOG"
