@@ -39,7 +39,9 @@ start_daemon() {
 		kill -9 $DPID 2>/dev/null; wait $DPID 2>/dev/null
 		return 1
 	fi
-	DEVS=$(awk '{print $1}' "$LOGDIR/ready")
+	# Space-separated: "${DEVS%% *}" is the first device.
+	# shellcheck disable=SC2046
+	DEVS=$(echo $(awk '{print $1}' "$LOGDIR/ready"))
 	DMODES=$(awk '{print $2}' "$LOGDIR/ready" | sort -u)
 	for d in $DEVS; do
 		for _ in $(seq 1 100); do [ -b "$d" ] && break; sleep 0.1; done
