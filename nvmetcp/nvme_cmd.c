@@ -281,7 +281,7 @@ int nvme_status_result(uint16_t status, bool *retry, char *desc, size_t desc_len
 	return res;
 }
 
-static void copy_trimmed(char *dst, const char *src, size_t n)
+void nvme_copy_trimmed(char *dst, const char *src, size_t n)
 {
 	memcpy(dst, src, n);
 	dst[n] = 0;
@@ -306,8 +306,8 @@ int nvme_parse_id_ctrl(const uint8_t *buf, size_t len, unsigned mpsmin_shift,
 	ci->kas_ms = le16toh(c->kas) * 100;
 	ci->has_ana = c->cmic & (1 << 3);
 	ci->vid = le16toh(c->vid);
-	copy_trimmed(ci->sn, c->sn, sizeof(c->sn));
-	copy_trimmed(ci->mn, c->mn, sizeof(c->mn));
+	nvme_copy_trimmed(ci->sn, c->sn, sizeof(c->sn));
+	nvme_copy_trimmed(ci->mn, c->mn, sizeof(c->mn));
 	return 0;
 }
 

@@ -22,6 +22,13 @@ void nvme_sqe_set_cid(uint8_t sqe[NVME_SQE_LEN], uint16_t cid);
 void nvme_sqe_set_data(uint8_t sqe[NVME_SQE_LEN], enum nvme_sgl sgl, uint32_t len);
 void nvme_sqe_set_cdw(uint8_t sqe[NVME_SQE_LEN], unsigned n, uint32_t v); /* n = 10..15 */
 
+/* CC: enabled, 4 KiB pages (MPS 0), NVM command set, 64-byte SQ and 16-byte CQ entries. */
+#define NVME_CC_ENABLED (1u | 6u << 16 | 4u << 20)
+#define NVME_CC_SHN_NORMAL (1u << 14)
+
+/* Copies an n-byte space-padded spec field to a C string of n + 1 bytes, trailing blanks cut. */
+void nvme_copy_trimmed(char *dst, const char *src, size_t n);
+
 /* Fabrics. */
 void nvme_build_connect(uint8_t sqe[NVME_SQE_LEN], uint16_t qid, uint16_t sqsize,
 			uint32_t kato_ms);

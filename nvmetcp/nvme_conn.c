@@ -236,8 +236,7 @@ int nvme_conn_enable(struct nvme_conn *c, uint64_t *cap, char *err, size_t err_l
 		snprintf(err, err_len, "Property Get CAP: %s", strerror(-ret));
 		return ret;
 	}
-	/* CC: EN, 4 KiB pages (MPS 0), NVM command set, SQ entries 2^6, CQ entries 2^4. */
-	nvme_build_prop_set(sqe, NVME_REG_CC, 1u | 6u << 16 | 4u << 20);
+	nvme_build_prop_set(sqe, NVME_REG_CC, NVME_CC_ENABLED);
 	ret = nvme_conn_exec(c, sqe, NULL, 0, NULL, 0, &cqe, NULL, NULL);
 	if (ret) {
 		snprintf(err, err_len, "Property Set CC: %s", strerror(-ret));

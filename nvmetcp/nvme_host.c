@@ -413,13 +413,19 @@ void nvme_host_request_reset(struct nvme_host *h, const char *why)
 
 /* ---------------------------------------------------------------- host */
 
+static void stop_thread(struct nvme_host *h)
+{
+	if (!h->thread_running)
+		return;
+	__atomic_store_n(&h->stop, true, __ATOMIC_RELEASE);
+	ev_write(h->wake_fd);
+	pthread_join(h->thread, NULL);
+	h->thread_running = false;
+}
+
 static void host_free(struct nvme_host *h)
 {
-	if (h->thread_running) {
-		__atomic_store_n(&h->stop, true, __ATOMIC_RELEASE);
-		ev_write(h->wake_fd);
-		pthread_join(h->thread, NULL);
-	}
+	stop_thread(h);
 	nvme_conn_close(&h->admin);
 	if (h->event_fd >= 0)
 		close(h->event_fd);
@@ -499,18 +505,13 @@ static void host_destroy(void *t)
 	if (!h)
 		return;
 	/* The thread stops first: then the admin queue is ours to disconnect. */
-	if (h->thread_running) {
-		__atomic_store_n(&h->stop, true, __ATOMIC_RELEASE);
-		ev_write(h->wake_fd);
-		pthread_join(h->thread, NULL);
-		h->thread_running = false;
-	}
+	stop_thread(h);
 	if (h->admin.fd >= 0) {
 		/* Normal shutdown (CC.SHN) so the controller flushes its cache, then close. */
 		uint8_t sqe[NVME_SQE_LEN];
 		struct nvme_cqe cqe;
 
-		nvme_build_prop_set(sqe, NVME_REG_CC, 1u | 6u << 16 | 4u << 20 | 1u << 14);
+		nvme_build_prop_set(sqe, NVME_REG_CC, NVME_CC_ENABLED | NVME_CC_SHN_NORMAL);
 		nvme_conn_exec(&h->admin, sqe, NULL, 0, NULL, 0, &cqe, on_unsolicited, NULL);
 	}
 	host_free(h);
@@ -626,14 +627,6 @@ const struct nu_target_ops nu_nvme_target = {
 
 /* ---------------------------------------------------------------- discovery */
 
-static void field(char *dst, const char *src, size_t n)
-{
-	memcpy(dst, src, n);
-	dst[n] = 0;
-	while (n && (dst[n - 1] == ' ' || dst[n - 1] == 0))
-		dst[--n] = 0;
-}
-
 int nvme_discovery_log(const struct nvme_target_config *cfg, struct nvme_disc_entry *out,
 		       unsigned max, unsigned *n, char *err, unsigned err_len)
 {
@@ -692,9 +685,9 @@ int nvme_discovery_log(const struct nvme_target_config *cfg, struct nvme_disc_en
 		struct nvme_disc_entry *d = &out[(*n)++];
 		char addr[257], svc[33];
 
-		field(addr, e->traddr, sizeof(e->traddr));
-		field(svc, e->trsvcid, sizeof(e->trsvcid));
-		field(d->subnqn, e->subnqn, sizeof(e->subnqn) < sizeof(d->subnqn) - 1 ?
+		nvme_copy_trimmed(addr, e->traddr, sizeof(e->traddr));
+		nvme_copy_trimmed(svc, e->trsvcid, sizeof(e->trsvcid));
+		nvme_copy_trimmed(d->subnqn, e->subnqn, sizeof(e->subnqn) < sizeof(d->subnqn) - 1 ?
 						    sizeof(e->subnqn) : sizeof(d->subnqn) - 1);
 		snprintf(d->address, sizeof(d->address), strchr(addr, ':') ? "[%s]:%s" : "%s:%s",
 			 addr, svc);
@@ -720,5 +713,5 @@ int nvme_discover(const struct nvme_target_config *cfg, FILE *out, char *err, un
 		fprintf(out, "%s %s %s%s\n", e[i].tcp ? "tcp" : "other", e[i].address, e[i].subnqn,
 			e[i].discovery ? " (discovery)" : "");
 	free(e);
-	return ret;
+	return ret ? ret : (int)n;
 }

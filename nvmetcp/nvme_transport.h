@@ -34,7 +34,7 @@ struct nvme_disc_entry {
 /* Reads a discovery controller's log page: up to max records into out. */
 int nvme_discovery_log(const struct nvme_target_config *cfg, struct nvme_disc_entry *out,
 		       unsigned max, unsigned *n, char *err, unsigned err_len);
-/* The same, printed: "tcp ADDRESS NQN" per record. */
+/* The same, printed: "tcp ADDRESS NQN" per record. Returns how many, or -errno. */
 int nvme_discover(const struct nvme_target_config *cfg, FILE *out, char *err, unsigned err_len);
 
 #endif

@@ -10,10 +10,8 @@
 #include <sys/un.h>
 
 #include "ctl.h"
-#include "iscsi_transport.h"
+#include "discovery.h"
 #include "log.h"
-#include "nvme_transport.h"
-#include "target_spec.h"
 
 int nu_ctl_listen(const char *path)
 {
@@ -54,6 +52,7 @@ int nu_ctl_listen(const char *path)
 static void discover(FILE *out, const char *args)
 {
 	char kind[16] = "", spec[900], err[256];
+	bool bad;
 	int ret;
 
 	if (sscanf(args, "%15s %899s", kind, spec) != 2) {
@@ -61,29 +60,8 @@ static void discover(FILE *out, const char *args)
 			     "discover nvme address=HOST:PORT[,...]\n");
 		return;
 	}
-	if (!strcmp(kind, "iscsi")) {
-		struct iscsi_target_config t;
-		char full[1024];
-
-		/* A discovery session needs no target name: supply a placeholder. */
-		snprintf(full, sizeof(full), "%s,target=discovery", spec);
-		ret = nu_iscsi_spec_parse(full, &t, err, sizeof(err));
-		if (!ret)
-			ret = iscsi_sendtargets(&t, out, err, sizeof(err));
-		ret = ret < 0 ? ret : 0;
-	} else if (!strcmp(kind, "nvme")) {
-		struct nvme_target_config t;
-		char full[1024];
-
-		snprintf(full, sizeof(full), "subsystem=%s,%s", NVME_DISCOVERY_NQN, spec);
-		ret = nu_nvme_spec_parse(full, &t, err, sizeof(err));
-		if (!ret)
-			ret = nvme_discover(&t, out, err, sizeof(err));
-	} else {
-		snprintf(err, sizeof(err), "discover iscsi or discover nvme, not '%s'", kind);
-		ret = -EINVAL;
-	}
-	if (ret)
+	ret = nu_discover(kind, spec, out, &bad, err, sizeof(err));
+	if (ret < 0)
 		fprintf(out, "error: %s\n", err);
 }
 

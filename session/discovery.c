@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,7 +8,9 @@
 #include "discovery.h"
 #include "digest.h"
 #include "log.h"
+#include "iscsi_transport.h"
 #include "nvme_transport.h"
+#include "target_spec.h"
 
 #define MAX_ENTRIES 64
 
@@ -62,4 +66,34 @@ void nu_conf_expand_discovery(struct nu_conf *c)
 		}
 	}
 	free(e);
+}
+
+int nu_discover(const char *kind, const char *spec, FILE *out, bool *bad_spec, char *err,
+		unsigned err_len)
+{
+	char full[1024];
+
+	*bad_spec = true;
+	if (!strcmp(kind, "iscsi")) {
+		struct iscsi_target_config t;
+
+		/* A discovery session needs no target name: supply a placeholder. */
+		snprintf(full, sizeof(full), "%s,target=discovery", spec);
+		if (nu_iscsi_spec_parse(full, &t, err, err_len))
+			return -EINVAL;
+		*bad_spec = false;
+		return iscsi_sendtargets(&t, out, err, err_len);
+	}
+	if (!strcmp(kind, "nvme")) {
+		struct nvme_target_config t;
+
+		/* The well-known discovery NQN unless the spec names another. */
+		snprintf(full, sizeof(full), "subsystem=%s,%s", NVME_DISCOVERY_NQN, spec);
+		if (nu_nvme_spec_parse(full, &t, err, err_len))
+			return -EINVAL;
+		*bad_spec = false;
+		return nvme_discover(&t, out, err, err_len);
+	}
+	snprintf(err, err_len, "discover iscsi or discover nvme, not '%s'", kind);
+	return -EINVAL;
 }

@@ -2,6 +2,9 @@
 #ifndef NETUBLK_SESSION_DISCOVERY_H
 #define NETUBLK_SESSION_DISCOVERY_H
 
+#include <stdbool.h>
+#include <stdio.h>
+
 #include "conffile.h"
 
 /*
@@ -12,5 +15,15 @@
  * and contributes nothing until the next reload.
  */
 void nu_conf_expand_discovery(struct nu_conf *c);
+
+/*
+ * Asks what a portal (kind "iscsi": SendTargets) or a discovery controller
+ * (kind "nvme": the discovery log page) offers, one line per record to
+ * out. SPEC is the --iscsi/--nvme syntax without a target name. Returns
+ * the records printed, or -errno with err filled (*bad_spec: the kind or
+ * the spec itself was wrong).
+ */
+int nu_discover(const char *kind, const char *spec, FILE *out, bool *bad_spec, char *err,
+		unsigned err_len);
 
 #endif

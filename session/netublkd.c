@@ -306,7 +306,6 @@ int main(int argc, char **argv)
 {
 	static struct nu_conf conf;
 	struct nu_conf_target tc = { .discard = true };
-	struct iscsi_target_config dtc;
 	struct ublk_ctrl ctrl = { .fd = -1 };
 	struct nu_manager *m = NULL;
 	struct nu_manager_options mo;
@@ -316,38 +315,24 @@ int main(int argc, char **argv)
 
 	if (parse_options(argc, argv, &o))
 		return 2;
-	if (o.discover) {
-		char spec[1024], err[256];
-		int n;
+	if (o.discover || o.nvme_discover) {
+		const char *kind = o.discover ? "iscsi" : "nvme";
+		char err[256];
+		bool bad;
+		int n = nu_discover(kind, o.discover ? o.discover : o.nvme_discover, stdout, &bad,
+				    err, sizeof(err));
 
-		/* A discovery session needs no target name: supply a placeholder. */
-		snprintf(spec, sizeof(spec), "%s,target=discovery", o.discover);
-		if (nu_iscsi_spec_parse(spec, &dtc, err, sizeof(err))) {
-			fprintf(stderr, "netublkd: --discover: %s\n", err);
+		if (n < 0 && bad) {
+			fprintf(stderr, "netublkd: --%s: %s\n", o.discover ? "discover" : "nvme-discover",
+				err);
 			return 2;
 		}
-		n = iscsi_sendtargets(&dtc, stdout, err, sizeof(err));
 		if (n < 0) {
 			nu_err("%s", err);
 			return 1;
 		}
-		if (!n)
-			nu_warn("%s offers no targets to this initiator", dtc.portal);
-		return 0;
-	}
-	if (o.nvme_discover) {
-		char spec[1024], err[256];
-
-		/* The well-known discovery NQN unless the spec names another. */
-		snprintf(spec, sizeof(spec), "subsystem=%s,%s", NVME_DISCOVERY_NQN, o.nvme_discover);
-		if (nu_nvme_spec_parse(spec, &tc.nvme, err, sizeof(err))) {
-			fprintf(stderr, "netublkd: --nvme-discover: %s\n", err);
-			return 2;
-		}
-		if (nvme_discover(&tc.nvme, stdout, err, sizeof(err)) < 0) {
-			nu_err("%s", err);
-			return 1;
-		}
+		if (!n && o.discover)
+			nu_warn("%s offers no targets to this initiator", o.discover);
 		return 0;
 	}
 	if (o.iscsi) {
