@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -9,15 +10,32 @@
 #include "log.h"
 
 #define UBLK_CONTROL "/dev/ublk-control"
+#define CDEV_PATH_MAX 32
 
+/*
+ * An unprivileged device is addressed by its char device's path too: the
+ * kernel checks our access to /dev/ublkcN. The path leads the buffer,
+ * the command's own data follows it.
+ */
 static int ctrl_cmd(struct ublk_ctrl *c, unsigned cmd_op, uint32_t dev_id, void *buf,
 		    uint16_t len, uint64_t data)
 {
 	struct io_uring_sqe *sqe;
 	struct io_uring_cqe *cqe;
 	struct ublksrv_ctrl_cmd *cmd;
+	char pathbuf[CDEV_PATH_MAX + 512];
+	uint16_t path_len = 0;
 	int ret;
 
+	if ((c->unprivileged && cmd_op != UBLK_U_CMD_ADD_DEV &&
+	     cmd_op != UBLK_U_CMD_GET_FEATURES) ||
+	    cmd_op == UBLK_U_CMD_GET_DEV_INFO2) {
+		path_len = snprintf(pathbuf, CDEV_PATH_MAX, "/dev/ublkc%u", dev_id) + 1;
+		if (len > sizeof(pathbuf) - path_len)
+			return -E2BIG;
+		if (len)
+			memcpy(pathbuf + path_len, buf, len);
+	}
 	pthread_mutex_lock(&c->lock);
 	sqe = io_uring_get_sqe(&c->ring);
 	if (!sqe) {
@@ -29,8 +47,9 @@ static int ctrl_cmd(struct ublk_ctrl *c, unsigned cmd_op, uint32_t dev_id, void 
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->dev_id = dev_id;
 	cmd->queue_id = (uint16_t)-1;
-	cmd->addr = (uint64_t)(uintptr_t)buf;
-	cmd->len = len;
+	cmd->addr = (uint64_t)(uintptr_t)(path_len ? pathbuf : buf);
+	cmd->len = len + path_len;
+	cmd->dev_path_len = path_len;
 	cmd->data[0] = data;
 	ret = io_uring_submit(&c->ring);
 	if (ret < 0)
@@ -42,6 +61,8 @@ static int ctrl_cmd(struct ublk_ctrl *c, unsigned cmd_op, uint32_t dev_id, void 
 		goto out;
 	ret = cqe->res;
 	io_uring_cqe_seen(&c->ring, cqe);
+	if (path_len && len && ret >= 0)
+		memcpy(buf, pathbuf + path_len, len);
 out:
 	pthread_mutex_unlock(&c->lock);
 	return ret;
@@ -102,7 +123,26 @@ void ublk_ctrl_close(struct ublk_ctrl *c)
 
 int ublk_ctrl_add_dev(struct ublk_ctrl *c, struct ublksrv_ctrl_dev_info *info)
 {
-	return ctrl_cmd(c, UBLK_U_CMD_ADD_DEV, info->dev_id, info, sizeof(*info), 0);
+	int ret;
+
+	if (c->unprivileged)
+		info->flags |= UBLK_F_UNPRIVILEGED_DEV;
+	ret = ctrl_cmd(c, UBLK_U_CMD_ADD_DEV, info->dev_id, info, sizeof(*info), 0);
+	if (ret == -EPERM && !c->unprivileged && (c->features & UBLK_F_UNPRIVILEGED_DEV)) {
+		/*
+		 * No CAP_SYS_ADMIN (in the initial user namespace): the caller
+		 * must remake its flags for an unprivileged device and retry.
+		 */
+		nu_warn("no CAP_SYS_ADMIN: making unprivileged ublk devices from now on (copy "
+			"mode only, no recovery after a crash)");
+		c->unprivileged = true;
+		return -EAGAIN;
+	}
+	if (ret == -EPERM)
+		nu_err("ADD_DEV: permission denied: run as root, or give the user %s and a kernel "
+		       "with UBLK_F_UNPRIVILEGED_DEV",
+		       UBLK_CONTROL);
+	return ret;
 }
 
 int ublk_ctrl_del_dev(struct ublk_ctrl *c, uint32_t dev_id)
@@ -135,6 +175,11 @@ int ublk_ctrl_stop_dev(struct ublk_ctrl *c, uint32_t dev_id)
 int ublk_ctrl_get_info(struct ublk_ctrl *c, uint32_t dev_id, struct ublksrv_ctrl_dev_info *info)
 {
 	return ctrl_cmd(c, UBLK_U_CMD_GET_DEV_INFO, dev_id, info, sizeof(*info), 0);
+}
+
+int ublk_ctrl_get_info2(struct ublk_ctrl *c, uint32_t dev_id, struct ublksrv_ctrl_dev_info *info)
+{
+	return ctrl_cmd(c, UBLK_U_CMD_GET_DEV_INFO2, dev_id, info, sizeof(*info), 0);
 }
 
 int ublk_ctrl_update_size(struct ublk_ctrl *c, uint32_t dev_id, uint64_t sectors)

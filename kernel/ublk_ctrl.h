@@ -3,6 +3,7 @@
 #define NETUBLK_UBLK_CTRL_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <liburing.h>
 #include <linux/ublk_cmd.h>
@@ -16,12 +17,21 @@ struct ublk_ctrl {
 	struct io_uring ring;
 	pthread_mutex_t lock;
 	uint64_t features;
+	/*
+	 * Devices are made with UBLK_F_UNPRIVILEGED_DEV (we lack CAP_SYS_ADMIN):
+	 * the kernel allows them copy mode only, and no user recovery.
+	 */
+	bool unprivileged;
 };
 
 /* Opens the control device; on failure logs what the admin should do. */
 int ublk_ctrl_open(struct ublk_ctrl *c);
 void ublk_ctrl_close(struct ublk_ctrl *c);
 
+/*
+ * -EAGAIN: the kernel refused a privileged device and c->unprivileged is
+ * now set; make the flags again (ublk_dev does) and retry.
+ */
 int ublk_ctrl_add_dev(struct ublk_ctrl *c, struct ublksrv_ctrl_dev_info *info);
 int ublk_ctrl_del_dev(struct ublk_ctrl *c, uint32_t dev_id);
 int ublk_ctrl_set_params(struct ublk_ctrl *c, uint32_t dev_id, struct ublk_params *p);
@@ -29,6 +39,8 @@ int ublk_ctrl_get_params(struct ublk_ctrl *c, uint32_t dev_id, struct ublk_param
 int ublk_ctrl_start_dev(struct ublk_ctrl *c, uint32_t dev_id, int pid);
 int ublk_ctrl_stop_dev(struct ublk_ctrl *c, uint32_t dev_id);
 int ublk_ctrl_get_info(struct ublk_ctrl *c, uint32_t dev_id, struct ublksrv_ctrl_dev_info *info);
+/* Also for another user's unprivileged device, where our access to its /dev/ublkcN allows. */
+int ublk_ctrl_get_info2(struct ublk_ctrl *c, uint32_t dev_id, struct ublksrv_ctrl_dev_info *info);
 int ublk_ctrl_update_size(struct ublk_ctrl *c, uint32_t dev_id, uint64_t sectors);
 int ublk_ctrl_start_recovery(struct ublk_ctrl *c, uint32_t dev_id);
 int ublk_ctrl_end_recovery(struct ublk_ctrl *c, uint32_t dev_id, int pid);

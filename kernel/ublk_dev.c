@@ -19,6 +19,7 @@
 #include "queue.h"
 
 #define CDEV_WAIT_MS 3000
+#define CDEV_WAIT_UNPRIV_MS 15000
 #define STOP_WAIT_MS 30000
 
 struct ublk_dev {
@@ -40,6 +41,16 @@ struct ublk_dev {
 int ublk_dev_id(const struct ublk_dev *d)
 {
 	return d->info.dev_id;
+}
+
+bool ublk_dev_recoverable(const struct ublk_dev *d)
+{
+	return d->info.flags & UBLK_F_USER_RECOVERY;
+}
+
+bool ublk_dev_unprivileged(const struct ublk_dev *d)
+{
+	return d->info.flags & UBLK_F_UNPRIVILEGED_DEV;
 }
 
 int ublk_dev_data_mode(const struct ublk_dev *d)
@@ -65,8 +76,13 @@ static int open_cdev(struct ublk_dev *d)
 	char path[64];
 
 	snprintf(path, sizeof(path), "/dev/ublkc%u", d->info.dev_id);
-	/* devtmpfs creates the node right after ADD_DEV, udev may still be relabelling it. */
-	for (int waited = 0; waited < CDEV_WAIT_MS; waited += 10) {
+	/*
+	 * devtmpfs creates the node right after ADD_DEV, udev may still be
+	 * relabelling it, or (unprivileged) giving it to us.
+	 */
+	int wait_ms = d->ctrl->unprivileged ? CDEV_WAIT_UNPRIV_MS : CDEV_WAIT_MS;
+
+	for (int waited = 0; waited < wait_ms; waited += 10) {
 		d->cdev_fd = open(path, O_RDWR | O_CLOEXEC);
 		if (d->cdev_fd >= 0)
 			return 0;
@@ -74,7 +90,12 @@ static int open_cdev(struct ublk_dev *d)
 			break;
 		usleep(10000);
 	}
-	nu_err("cannot open %s: %s", path, strerror(errno));
+	if (errno == EACCES && d->ctrl->unprivileged)
+		nu_err("cannot open %s: permission denied: an unprivileged netublkd needs udev to "
+		       "give each device to its owner (install conf/90-netublk.rules)",
+		       path);
+	else
+		nu_err("cannot open %s: %s", path, strerror(errno));
 	return -errno;
 }
 
@@ -171,6 +192,51 @@ static int attach_queues(struct ublk_dev *d, const struct ublk_dev_config *cfg)
 	return 0;
 }
 
+/* ADD_DEV with the best flags the kernel allows this process. */
+static int add_dev(struct ublk_dev *d, const struct ublk_dev_config *cfg)
+{
+	const struct nu_transport_ops *ops = nu_host_transport(d->host);
+	unsigned caps = ops->host_caps ? ops->host_caps(nu_host_transport_priv(d->host)) : ops->caps;
+	uint64_t features = d->ctrl->features;
+	const char *why;
+	int ret;
+
+	for (int tries = 0; tries < 2; tries++) {
+		/* An unprivileged device may neither register nor read the request's pages. */
+		if (d->ctrl->unprivileged)
+			features &= ~(UBLK_F_AUTO_BUF_REG | UBLK_F_USER_COPY | UBLK_F_USER_RECOVERY |
+				      UBLK_F_USER_RECOVERY_REISSUE);
+		ret = ublk_pick_data_mode(features, caps, cfg->data_mode, &d->mode, &why);
+		if (ret < 0) {
+			nu_err("data mode %s is not available: %s%s",
+			       ublk_data_mode_name(cfg->data_mode), why,
+			       d->ctrl->unprivileged ? " (unprivileged devices have copy mode only)" :
+						       "");
+			return ret;
+		}
+		d->info.nr_hw_queues = d->nr_queues;
+		d->info.queue_depth = cfg->depth;
+		d->info.max_io_buf_bytes = cfg->max_io_bytes;
+		d->info.dev_id = cfg->dev_id < 0 ? (uint32_t)-1 : (uint32_t)cfg->dev_id;
+		d->info.flags = ublk_data_mode_flags(d->mode);
+		/* Live resize when the target's capacity changes, where the kernel can. */
+		d->info.flags |= features & UBLK_F_UPDATE_SIZE;
+		/*
+		 * The device outlives netublkd: if it dies, I/O waits (and what was
+		 * in flight is reissued) until a new netublkd recovers the device.
+		 */
+		if (cfg->recoverable)
+			d->info.flags |=
+				features & (UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE);
+		ret = ublk_ctrl_add_dev(d->ctrl, &d->info);
+		if (ret != -EAGAIN)
+			break;
+	}
+	if (ret < 0)
+		nu_err("ADD_DEV failed: %s", strerror(-ret));
+	return ret;
+}
+
 /* A device object with a slot per queue of host, not yet known to the kernel. */
 static struct ublk_dev *dev_alloc(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol)
 {
@@ -217,39 +283,16 @@ int ublk_dev_create(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol,
 	if (!d)
 		return -ENOMEM;
 
-	const struct nu_transport_ops *ops = nu_host_transport(host);
-	unsigned caps = ops->host_caps ? ops->host_caps(nu_host_transport_priv(host)) : ops->caps;
-
-	ret = ublk_pick_data_mode(ctrl->features, caps, cfg->data_mode,
-				  &d->mode, &why);
+	ret = add_dev(d, cfg);
 	if (ret < 0) {
-		nu_err("data mode %s is not available: %s", ublk_data_mode_name(cfg->data_mode),
-		       why);
-		teardown(d, false);
-		return ret;
-	}
-
-	d->info.nr_hw_queues = d->nr_queues;
-	d->info.queue_depth = cfg->depth;
-	d->info.max_io_buf_bytes = cfg->max_io_bytes;
-	d->info.dev_id = cfg->dev_id < 0 ? (uint32_t)-1 : (uint32_t)cfg->dev_id;
-	d->info.flags = ublk_data_mode_flags(d->mode);
-	/* Live resize when the target's capacity changes, where the kernel can. */
-	d->info.flags |= ctrl->features & UBLK_F_UPDATE_SIZE;
-	/*
-	 * The device outlives netublkd: if it dies, I/O waits (and what was in
-	 * flight is reissued) until a new netublkd recovers the device.
-	 */
-	if (cfg->recoverable)
-		d->info.flags |=
-			ctrl->features & (UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE);
-	ret = ublk_ctrl_add_dev(ctrl, &d->info);
-	if (ret < 0) {
-		nu_err("ADD_DEV failed: %s", strerror(-ret));
 		teardown(d, false);
 		return ret;
 	}
 	d->added = true;
+	/* First: an unprivileged device's commands need our access to its node. */
+	ret = open_cdev(d);
+	if (ret < 0)
+		goto fail;
 
 	ret = ublk_ctrl_set_params(ctrl, d->info.dev_id, &params);
 	if (ret == -EINVAL && (params.types & (UBLK_PARAM_TYPE_DMA_ALIGN | UBLK_PARAM_TYPE_SEGMENT))) {
@@ -263,9 +306,6 @@ int ublk_dev_create(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol,
 		nu_err("ublk%u: SET_PARAMS failed: %s", d->info.dev_id, strerror(-ret));
 		goto fail;
 	}
-	ret = open_cdev(d);
-	if (ret < 0)
-		goto fail;
 	ret = attach_queues(d, cfg);
 	if (ret < 0)
 		goto fail;

@@ -40,6 +40,10 @@ int ublk_dev_update_size(struct ublk_dev *d, uint64_t bytes);
 
 int ublk_dev_id(const struct ublk_dev *d);
 int ublk_dev_data_mode(const struct ublk_dev *d);
+/* Waits for a new netublkd if this one dies (UBLK_F_USER_RECOVERY). */
+bool ublk_dev_recoverable(const struct ublk_dev *d);
+/* Made without CAP_SYS_ADMIN (UBLK_F_UNPRIVILEGED_DEV), owned by our user. */
+bool ublk_dev_unprivileged(const struct ublk_dev *d);
 unsigned ublk_dev_volume(const struct ublk_dev *d);
 
 #endif

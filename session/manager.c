@@ -189,7 +189,7 @@ static void state_save(const struct nu_manager *m, const struct served *sv, unsi
 	char path[512], key[512], dir[256], *slash;
 	FILE *f;
 
-	if (!m->o.state_dir || !sv->tops)
+	if (!m->o.state_dir || !sv->tops || !ublk_dev_recoverable(sv->devs[vol]))
 		return;
 	snprintf(dir, sizeof(dir), "%s", m->o.state_dir);
 	slash = strrchr(dir, '/');
@@ -703,9 +703,10 @@ void nu_manager_status(const struct nu_manager *m, FILE *out, bool json)
 				json_str(out, vd.wwid);
 				fprintf(out,
 					",\"size\":%llu,\"block_size\":%u,\"data_mode\":\"%s\","
-					"\"reads\":%llu,\"writes\":%llu,\"errors\":%llu}",
+					"\"unprivileged\":%s,\"reads\":%llu,\"writes\":%llu,\"errors\":%llu}",
 					(unsigned long long)g.size, g.lbs,
 					ublk_data_mode_name(ublk_dev_data_mode(d)),
+					ublk_dev_unprivileged(d) ? "true" : "false",
 					(unsigned long long)st->ops[NU_OP_READ],
 					(unsigned long long)st->ops[NU_OP_WRITE],
 					(unsigned long long)st->errors);
@@ -805,7 +806,8 @@ unsigned nu_manager_stop(struct nu_manager *m, bool remove_busy)
 			continue;
 		/* Only devices that wait for a new netublkd (USER_RECOVERY) may stay. */
 		for (unsigned i = 0; i < sv->nr_vols && sv->tops && !remove_busy; i++) {
-			if (sv->devs[i] && device_busy(sv->devs[i])) {
+			if (sv->devs[i] && ublk_dev_recoverable(sv->devs[i]) &&
+			    device_busy(sv->devs[i])) {
 				nu_warn("/dev/ublkb%d is in use (mounted?): left in place; its I/O waits "
 					"until netublkd starts again and takes it over",
 					ublk_dev_id(sv->devs[i]));

@@ -48,6 +48,7 @@ struct options {
 	int data_mode;
 	const char *ready_file;
 	bool remove_busy;
+	bool features;
 };
 
 static void usage(FILE *f)
@@ -68,6 +69,7 @@ static void usage(FILE *f)
 		"                        the targets and exit\n"
 		"  --nvme-discover SPEC  read the discovery log page at address=HOST:PORT[,...]:\n"
 		"                        print the subsystems and exit\n"
+		"  --features            print what this kernel's ublk offers and exit\n"
 		"  --mem SIZE            a RAM-backed TEST volume (e.g. 256M); repeatable\n"
 		"  --queues N            queues (threads, io_uring rings) [2]\n"
 		"  --depth N             ublk tags per queue and device [64]\n"
@@ -106,6 +108,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "remove-busy", no_argument, NULL, 'R' },
 		{ "syslog", no_argument, NULL, 'Y' },
+		{ "features", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -153,6 +156,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'Y':
 			nu_log_syslog("netublkd");
+			break;
+		case 'F':
+			o->features = true;
 			break;
 		case 'B':
 			o->by_id = optarg;
@@ -219,7 +225,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "netublkd: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (o->discover || o->nvme_discover)
+	if (o->discover || o->nvme_discover || o->features)
 		return 0;
 	if (!o->nr_mem && !o->iscsi && !o->nvme && !o->config) {
 		fprintf(stderr, "netublkd: nothing to serve: give --config FILE, --iscsi SPEC, "
@@ -315,6 +321,16 @@ int main(int argc, char **argv)
 
 	if (parse_options(argc, argv, &o))
 		return 2;
+	if (o.features) {
+		char feat[512];
+
+		if (ublk_ctrl_open(&ctrl) < 0)
+			return 1;
+		ublk_features_format(ctrl.features, feat, sizeof(feat));
+		printf("%s\n", feat);
+		ublk_ctrl_close(&ctrl);
+		return 0;
+	}
 	if (o.discover || o.nvme_discover) {
 		const char *kind = o.discover ? "iscsi" : "nvme";
 		char err[256];
