@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "host.h"
+#include "path.h"
 #include "transport.h"
 #include "volume.h"
 
@@ -36,6 +37,8 @@ struct nu_target_ops {
 	/* Readable when the volumes changed; then call rescan (control thread). */
 	int (*event_fd)(const void *t);
 	int (*rescan)(void *t, struct nu_rescan *r);
+	/* Its connections for status (control thread): how many it filled in. */
+	unsigned (*paths)(const void *t, struct nu_path_info *out, unsigned max);
 	/* Asks the target for its volumes again (netublkctl rescan). */
 	void (*request_rescan)(void *t);
 	void (*destroy)(void *t);

@@ -21,6 +21,7 @@
 #include "host.h"
 #include "log.h"
 #include "login.h"
+#include "path.h"
 #include "pdu.h"
 #include "queue.h"
 #include "scsi.h"
@@ -42,6 +43,9 @@ struct iscsi_host {
 	int nop_interval_ms, nop_timeout_ms, replacement_timeout_ms;
 	uint32_t isid_base;
 	int event_fd; /* LUN inventory or capacity changed */
+	/* For status: one session per host queue; queues below nr_paths started. */
+	struct nu_path paths[NU_MAX_PATHS];
+	unsigned nr_paths;
 };
 
 struct iscsi_task {
@@ -538,6 +542,9 @@ static int conn_login(struct iscsi_queue *iq)
 	iq->state = CONN_UP;
 	iq->last_rx_ns = nu_now_ns();
 	iq->ping_sent_ns = 0;
+	snprintf(portal, sizeof(portal), "isid %02x%02x%02x%02x%02x%02x tsih %u", isid[0], isid[1],
+		 isid[2], isid[3], isid[4], isid[5], iq->p.tsih);
+	nu_path_up(&h->paths[iq->qid], fd, portal);
 	nu_dbg("iscsi q%u: logged in, auth %s, TSIH %u, digests %s/%s, MaxRecvDSL %u/%u, burst %u/%u, "
 	       "immediate %d, initialR2T %d",
 	       iq->qid, l.chap_alg ? chap_alg_name(l.chap_alg) : "none", iq->p.tsih,
@@ -556,6 +563,7 @@ static void conn_fail(void *ctx, const char *why)
 		nu_warn("iscsi q%u: connection to %s lost: %s; reconnecting", iq->qid,
 			iq->h->cfg.portal, why ? why : "?");
 		iq->state = CONN_DRAINING;
+		nu_path_down(&iq->h->paths[iq->qid], iq->stopping ? "closed" : "reconnecting");
 		iq->down_since_ns = nu_now_ns();
 		iq->reconnect_delay_ms = 0;
 	}
@@ -596,6 +604,7 @@ static void try_reconnect(struct iscsi_queue *iq)
 	if (now - iq->down_since_ns > (uint64_t)iq->h->replacement_timeout_ms * 1000000ull) {
 		nu_err("iscsi q%u: %s unreachable for %d s: failing I/O", iq->qid,
 		       iq->h->cfg.portal, iq->h->replacement_timeout_ms / 1000);
+		nu_path_down(&iq->h->paths[iq->qid], "failed");
 		fail_all(iq, -EIO);
 	}
 	/* Back off: 0.5 s doubling to 8 s, as the target may be rebooting. */
@@ -690,6 +699,14 @@ static int iscsi_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
 	iq->h = h;
 	iq->q = q;
 	iq->qid = nu_queue_id(q);
+	if (iq->qid >= NU_MAX_PATHS) {
+		free(iq);
+		return -EINVAL;
+	}
+	for (unsigned n = __atomic_load_n(&h->nr_paths, __ATOMIC_ACQUIRE); n <= iq->qid;)
+		if (__atomic_compare_exchange_n(&h->nr_paths, &n, iq->qid + 1, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			break;
 	nu_stream_init(&iq->s, q, &stream_ops, iq, ISCSI_BHS_LEN);
 	iq->depth = nu_host_backend_depth(nu_queue_host(q));
 	iq->tasks = calloc(iq->depth, sizeof(*iq->tasks));
@@ -732,6 +749,7 @@ static void iscsi_queue_stop(void *qpriv)
 	struct iscsi_queue *iq = qpriv;
 
 	iq->stopping = true;
+	nu_path_down(&iq->h->paths[iq->qid], "closed");
 	if (iq->state == CONN_UP && !iq->s.tx_busy)
 		logout(iq);
 	else if (iq->s.fd >= 0)
@@ -825,10 +843,13 @@ int iscsi_host_create(const struct iscsi_target_config *cfg, struct iscsi_host *
 	h->nop_timeout_ms = 5000;
 	h->replacement_timeout_ms = 120000;
 	h->isid_base = (uint32_t)getpid() ^ (uint32_t)nu_now_ns();
+	for (unsigned i = 0; i < NU_MAX_PATHS; i++)
+		nu_path_init(&h->paths[i], (int)i, "session");
 	h->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (h->event_fd < 0) {
-		free(h);
-		return -errno;
+		ret = -errno;
+		iscsi_host_destroy(h);
+		return ret;
 	}
 	ret = iscsi_enumerate_luns(cfg, h->luns, ISCSI_MAX_LUNS, &h->nr_luns, err, sizeof(err));
 	if (ret) {
@@ -858,6 +879,8 @@ void iscsi_host_destroy(struct iscsi_host *h)
 		return;
 	if (h->event_fd >= 0)
 		close(h->event_fd);
+	for (unsigned i = 0; i < NU_MAX_PATHS; i++)
+		nu_path_destroy(&h->paths[i]);
 	free(h);
 }
 
@@ -993,6 +1016,17 @@ static void target_request_rescan(void *t)
 		nu_warn("iscsi: cannot signal a rescan");
 }
 
+static unsigned target_paths(const void *t, struct nu_path_info *out, unsigned max)
+{
+	struct iscsi_host *h = (struct iscsi_host *)t;
+	unsigned n = __atomic_load_n(&h->nr_paths, __ATOMIC_ACQUIRE);
+
+	n = n < max ? n : max;
+	for (unsigned i = 0; i < n; i++)
+		nu_path_get(&h->paths[i], &out[i]);
+	return n;
+}
+
 static void target_destroy(void *t)
 {
 	iscsi_host_destroy(t);
@@ -1006,6 +1040,7 @@ const struct nu_target_ops nu_iscsi_target = {
 	.vol = target_vol,
 	.event_fd = target_event_fd,
 	.rescan = target_rescan,
+	.paths = target_paths,
 	.request_rescan = target_request_rescan,
 	.destroy = target_destroy,
 };

@@ -193,6 +193,10 @@ out:
 
 static void publish_association(struct nvme_host *h)
 {
+	char id[48];
+
+	snprintf(id, sizeof(id), "cntlid %u qid 0", h->cntlid);
+	nu_path_up(&h->paths[0], h->admin.fd, id);
 	__atomic_add_fetch(&h->ctrl_gen, 1, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&h->admin_up, true, __ATOMIC_RELEASE);
 }
@@ -229,6 +233,7 @@ static void admin_down(struct nvme_host *h, const char *why)
 	nu_warn("nvme: %s: admin queue lost: %s; re-associating", h->cfg.subnqn, why);
 	__atomic_store_n(&h->admin_up, false, __ATOMIC_RELEASE);
 	nvme_conn_close(&h->admin);
+	nu_path_down(&h->paths[0], "reconnecting");
 }
 
 static void rescan_now(struct nvme_host *h)
@@ -432,6 +437,8 @@ static void host_free(struct nvme_host *h)
 	if (h->wake_fd >= 0)
 		close(h->wake_fd);
 	pthread_mutex_destroy(&h->lock);
+	for (unsigned i = 0; i <= h->nr_queues && i < NU_MAX_PATHS; i++)
+		nu_path_destroy(&h->paths[i]);
 	free(h->scan);
 	free(h);
 }
@@ -456,6 +463,8 @@ int nvme_host_create(const struct nvme_target_config *cfg, unsigned nr_queues,
 					   "registered buffers (Linux 7.2 can)");
 	h->admin.fd = -1;
 	pthread_mutex_init(&h->lock, NULL);
+	for (unsigned i = 0; i <= nr_queues && i < NU_MAX_PATHS; i++)
+		nu_path_init(&h->paths[i], (int)i - 1, i ? "io" : "admin");
 	h->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	h->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (h->event_fd < 0 || h->wake_fd < 0) {
@@ -613,6 +622,16 @@ static void host_request_rescan(void *t)
 	ev_write(h->wake_fd);
 }
 
+static unsigned host_paths(const void *t, struct nu_path_info *out, unsigned max)
+{
+	struct nvme_host *h = (struct nvme_host *)t;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i <= h->nr_queues && i < NU_MAX_PATHS && n < max; i++)
+		nu_path_get(&h->paths[i], &out[n++]);
+	return n;
+}
+
 const struct nu_target_ops nu_nvme_target = {
 	.kind = "nvme",
 	.vol_word = "ns",
@@ -621,6 +640,7 @@ const struct nu_target_ops nu_nvme_target = {
 	.vol = host_vol,
 	.event_fd = host_event_fd,
 	.rescan = host_rescan,
+	.paths = host_paths,
 	.request_rescan = host_request_rescan,
 	.destroy = host_destroy,
 };

@@ -10,6 +10,7 @@
 #include "nvme_cmd.h"
 #include "nvme_conn.h"
 #include "host.h"
+#include "path.h"
 #include "nvme_config.h"
 
 struct nvme_host {
@@ -30,6 +31,8 @@ struct nvme_host {
 	uint16_t cntlid;
 	uint32_t ctrl_gen; /* bumps with every new association */
 	bool admin_up;
+	/* For status: [0] the admin queue, [1 + q] host queue q's I/O queue. */
+	struct nu_path paths[NU_MAX_PATHS];
 
 	/* Admin thread. */
 	pthread_t thread;

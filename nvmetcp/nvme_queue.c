@@ -352,6 +352,8 @@ static int queue_connect(struct nvme_queue *nq)
 		return ret;
 	}
 	nq->state = CONN_UP;
+	snprintf(err, sizeof(err), "cntlid %u qid %u", cntlid, nq->sqid);
+	nu_path_up(&h->paths[nq->sqid], c.fd, err);
 	return 0;
 }
 
@@ -365,6 +367,7 @@ static void conn_fail(void *ctx, const char *why)
 			nu_warn("nvme q%u: connection to %s lost: %s; reconnecting", nq->qid,
 				nq->h->cfg.address, why ? why : "?");
 		nq->state = CONN_DRAINING;
+		nu_path_down(&nq->h->paths[nq->sqid], nq->stopping ? "closed" : "reconnecting");
 		nq->down_since_ns = nu_now_ns();
 		nq->reconnect_delay_ms = 0;
 	}
@@ -409,6 +412,7 @@ static void try_reconnect(struct nvme_queue *nq)
 	if (past_ctrl_loss(nq, now)) {
 		nu_err("nvme q%u: %s unreachable for %u s: failing I/O", nq->qid,
 		       nq->h->cfg.address, nq->h->cfg.ctrl_loss_tmo_s);
+		nu_path_down(&nq->h->paths[nq->sqid], "failed");
 		fail_all(nq, -EIO);
 	}
 	/* 250 ms doubling up to reconnect_delay: quick after a blip, patient after a reboot. */
@@ -510,6 +514,7 @@ static void nvme_queue_stop(void *qpriv)
 	struct nvme_queue *nq = qpriv;
 
 	nq->stopping = true;
+	nu_path_down(&nq->h->paths[nq->sqid], "closed");
 	if (nq->s.fd >= 0)
 		shutdown(nq->s.fd, SHUT_RDWR);
 	if (!nu_stream_drain(&nq->s, 3000, &nq->timer_armed))

@@ -651,6 +651,37 @@ static void json_str(FILE *out, const char *s)
 	fputc('"', out);
 }
 
+/* The target's sessions or controller queues: where each is connected, how it fares. */
+static void status_paths(const struct served *sv, FILE *out, bool json)
+{
+	struct nu_path_info p[NU_MAX_PATHS];
+	unsigned n = 0;
+
+	if (sv->up && sv->tops && sv->tops->paths)
+		n = sv->tops->paths(sv->target, p, NU_MAX_PATHS);
+	if (json)
+		fprintf(out, ",\"paths\":[");
+	for (unsigned i = 0; i < n; i++) {
+		if (!json) {
+			fprintf(out, "  %-5s q%-3d %-12s %-22s -> %-22s %s, reconnects %llu\n",
+				p[i].role, p[i].queue, p[i].state, p[i].local[0] ? p[i].local : "-",
+				p[i].remote[0] ? p[i].remote : "-", p[i].id[0] ? p[i].id : "-",
+				(unsigned long long)p[i].reconnects);
+			continue;
+		}
+		fprintf(out, "%s{\"queue\":%d,\"role\":\"%s\",\"state\":\"%s\",\"local\":",
+			i ? "," : "", p[i].queue, p[i].role, p[i].state);
+		json_str(out, p[i].local);
+		fprintf(out, ",\"remote\":");
+		json_str(out, p[i].remote);
+		fprintf(out, ",\"id\":");
+		json_str(out, p[i].id);
+		fprintf(out, ",\"reconnects\":%llu}", (unsigned long long)p[i].reconnects);
+	}
+	if (json)
+		fprintf(out, "]");
+}
+
 void nu_manager_status(const struct nu_manager *m, FILE *out, bool json)
 {
 	bool first_t = true;
@@ -677,10 +708,12 @@ void nu_manager_status(const struct nu_manager *m, FILE *out, bool json)
 			json_str(out, target_id(sv));
 			fprintf(out, ",\"portal\":");
 			json_str(out, target_addr(sv));
+			status_paths(sv, out, true);
 			fprintf(out, ",\"devices\":[");
 		} else {
 			fprintf(out, "%-12s %-8s %-44s %s\n", sv->ct.name[0] ? sv->ct.name : "mem",
 				state, target_id(sv), target_addr(sv));
+			status_paths(sv, out, false);
 		}
 		first_t = false;
 		for (unsigned i = 0; i < sv->nr_vols; i++) {

@@ -57,6 +57,20 @@ assert len(t['lio']['devices']) == 1 and len(t['nv-a']['devices']) == 1
 assert t['nv-a']['devices'][0]['block_size'] == 4096
 assert t['late']['state'] in ('retrying', 'connecting') and not t['late']['devices']
 " "$json"
+check "status --json: one iSCSI session per queue, the NVMe admin and I/O queues" python3 -c "
+import json, sys
+t = {x['name']: x for x in json.loads(sys.argv[1])['targets']}
+s = t['lio']['paths']
+assert [(p['queue'], p['role'], p['state']) for p in s] == [(0, 'session', 'up'), (1, 'session', 'up')], s
+assert all(p['remote'] == '127.0.0.1:3260' and p['local'].startswith('127.0.0.1:') for p in s), s
+assert s[0]['id'].startswith('isid 80') and s[0]['id'][:17] != s[1]['id'][:17], s
+n = t['nv-a']['paths']
+assert [(p['queue'], p['role'], p['state']) for p in n] == [(-1, 'admin', 'up'), (0, 'io', 'up'), (1, 'io', 'up')], n
+assert n[0]['id'].endswith('qid 0') and n[2]['id'].endswith('qid 2'), n
+assert all(p['remote'] == '127.0.0.1:4420' and p['reconnects'] == 0 for p in n), n
+assert t['late']['paths'] == []
+" "$json"
+check "status: a line per session" sh -c "echo '$out' | grep -Eq '^  session q1 +up +127.0.0.1:[0-9]+ +-> 127.0.0.1:3260 +isid 80'"
 out=$("$CTL" discover nvme address=127.0.0.1:4420)
 check "netublkctl discover nvme lists both subsystems" sh -c "echo '$out' | grep -q mix-a && echo '$out' | grep -q mix-b"
 out=$("$CTL" discover iscsi portal=127.0.0.1:3260)

@@ -35,6 +35,14 @@ check "fio verify through the outage: exit 0, no error" sh -c "test $rc = 0 && g
 [ $rc = 0 ] || tail -n 20 "$LOGDIR/fio-ka.out"
 check "the controller was associated again" grep -q "associated again" "$DLOG"
 check "the I/O queues reconnected" grep -q "nvme q[01]: reconnected" "$DLOG"
+json=$("$BUILD/netublkctl" --json status)
+check "status --json: every queue up again, each reconnect counted" python3 -c "
+import json, sys
+p = json.loads(sys.argv[1])['targets'][0]['paths']
+assert len(p) == 3 and all(x['state'] == 'up' for x in p), p
+assert p[0]['role'] == 'admin' and p[0]['reconnects'] >= 1, p
+assert sum(x['reconnects'] for x in p[1:]) >= 1, p
+" "$json"
 check "SIGTERM: exit 0" stop_daemon
 check "no device left" no_ublk_devices
 

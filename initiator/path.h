@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NETUBLK_PATH_H
+#define NETUBLK_PATH_H
+
+/*
+ * One connection of a host as status shows it: an iSCSI session, an NVMe
+ * admin or I/O queue. The queue (or admin) thread that owns the socket
+ * updates it; the control thread reads a snapshot.
+ */
+#include <pthread.h>
+#include <stdint.h>
+
+#define NU_MAX_PATHS 65 /* 64 queues, and an NVMe admin queue */
+
+struct nu_path_info {
+	int queue;	    /* host queue, -1 for an admin queue */
+	const char *role;   /* "session", "admin", "io" */
+	const char *state;  /* "up", "reconnecting", "failed", "closed" */
+	char local[64];	    /* addr:port of our end, "" when down */
+	char remote[64];    /* addr:port of the target's */
+	char id[48];	    /* ISID/TSIH, controller ID and queue ID */
+	uint64_t reconnects; /* times it came back after a loss */
+};
+
+struct nu_path {
+	pthread_mutex_t lock;
+	struct nu_path_info info;
+	unsigned ups;
+};
+
+void nu_path_init(struct nu_path *p, int queue, const char *role);
+void nu_path_destroy(struct nu_path *p);
+/* Connected on fd; id says which session or queue it is. */
+void nu_path_up(struct nu_path *p, int fd, const char *id);
+/* state is a string literal: "reconnecting", "failed", "closed". */
+void nu_path_down(struct nu_path *p, const char *state);
+void nu_path_get(struct nu_path *p, struct nu_path_info *out);
+
+/* "a.b.c.d:port" or "[v6]:port" of a socket address. */
+void nu_sockaddr_format(const void *sa, char *buf, size_t len);
+
+#endif
