@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +155,14 @@ static int global_key(struct parse *p, const char *k, const char *v)
 	if (!strcmp(k, "data_mode")) {
 		if (ublk_data_mode_parse(v, &c->data_mode))
 			return fail_at(p, "data_mode must be auto, zero-copy, copy or user-copy");
+		return 1;
+	}
+	if (!strcmp(k, "control_group")) {
+		if (!*v || strlen(v) >= sizeof(c->control_group))
+			return fail_at(p, "control_group must be a group name");
+		if (!getgrnam(v))
+			return fail_at(p, "control_group: there is no group '%s'", v);
+		snprintf(c->control_group, sizeof(c->control_group), "%s", v);
 		return 1;
 	}
 	if (!strcmp(k, "log_level")) {

@@ -40,6 +40,7 @@ struct nu_conf {
 	int data_mode;
 	int log_level;
 	char secrets[256];
+	char control_group[64]; /* group that may use the control socket; "" root only */
 	struct nu_conf_target targets[NU_CONF_MAX_TARGETS];
 	unsigned nr_targets;
 };

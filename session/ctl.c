@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,11 +14,20 @@
 #include "discovery.h"
 #include "log.h"
 
-int nu_ctl_listen(const char *path)
+int nu_ctl_listen(const char *path, const char *group)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[sizeof(sa.sun_path)], *slash;
+	gid_t gid = (gid_t)-1;
 	int fd;
+
+	if (group) {
+		struct group *g = getgrnam(group);
+
+		if (!g)
+			return -ESRCH;
+		gid = g->gr_gid;
+	}
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -38,7 +48,9 @@ int nu_ctl_listen(const char *path)
 		return -EADDRINUSE;
 	}
 	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
+	/* Root (the owner) only, or also the members of group. */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    (group && chown(path, (uid_t)-1, gid) < 0) || chmod(path, group ? 0660 : 0600) < 0 ||
 	    listen(fd, 8) < 0) {
 		int ret = -errno;
 

@@ -39,6 +39,7 @@ struct options {
 	const char *discover;
 	const char *config;
 	const char *control;
+	const char *control_group;
 	const char *by_id;
 	unsigned queues;
 	unsigned depth;
@@ -79,6 +80,7 @@ static void usage(FILE *f)
 		"  --data-mode MODE      auto, zero-copy, user-copy or copy [auto]\n"
 		"  --ready-file PATH     write the device names there once they are up\n"
 		"  --control PATH        control socket for netublkctl [" NU_CTL_DEFAULT_PATH "]\n"
+		"  --control-group GROUP members of GROUP may use the control socket too\n"
 		"  --by-id DIR           stable device links [/run/netublk/by-id]\n"
 		"  --remove-busy         at SIGTERM, delete devices even if mounted (by default\n"
 		"                        they stay, waiting for the next netublkd)\n"
@@ -98,6 +100,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "config", required_argument, NULL, 'c' },
 		{ "control", required_argument, NULL, 'C' },
 		{ "by-id", required_argument, NULL, 'B' },
+		{ "control-group", required_argument, NULL, 'G' },
 		{ "queues", required_argument, NULL, 'q' },
 		{ "depth", required_argument, NULL, 'd' },
 		{ "backend-depth", required_argument, NULL, 'b' },
@@ -162,6 +165,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'B':
 			o->by_id = optarg;
+			break;
+		case 'G':
+			o->control_group = optarg;
 			break;
 		case 'q':
 			if (nu_parse_uint(optarg, 1, 64, &o->queues)) {
@@ -409,11 +415,14 @@ int main(int argc, char **argv)
 	m = nu_manager_create(&ctrl, &mo);
 	if (!m)
 		goto out;
-	cfd = nu_ctl_listen(o.control);
+	if (!o.control_group && conf.control_group[0])
+		o.control_group = conf.control_group;
+	cfd = nu_ctl_listen(o.control, o.control_group);
 	if (cfd < 0) {
 		nu_err("control socket %s: %s", o.control,
 		       cfd == -EADDRINUSE ? "another netublkd answers there (use --control PATH "
 					    "for a second one)" :
+		       cfd == -ESRCH	  ? "the control group does not exist" :
 					    strerror(-cfd));
 		goto out;
 	}

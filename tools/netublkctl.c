@@ -70,8 +70,11 @@ int main(int argc, char **argv)
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr, "netublkctl: cannot reach netublkd at %s: %s\n", path,
-			strerror(errno));
+		fprintf(stderr, "netublkctl: cannot reach netublkd at %s: %s%s\n", path,
+			strerror(errno),
+			errno == EACCES ? " (root only, or netublkd's --control-group / "
+					  "control_group members)" :
+					  "");
 		return 1;
 	}
 	{

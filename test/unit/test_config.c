@@ -44,6 +44,7 @@ static void test_good(void **state)
 			      "initiator = iqn.2026-11.org.example:host\n"
 			      "queues = 4\n"
 			      "data_mode = copy\n"
+			      "control_group = root\n"
 			      "\n"
 			      "[target lio]\n"
 			      "transport = iscsi\n"
@@ -63,6 +64,7 @@ static void test_good(void **state)
 	assert_int_equal(c.nr_targets, 2);
 	assert_int_equal(c.queues, 4);
 	assert_int_equal(c.data_mode, UBLK_DM_COPY);
+	assert_string_equal(c.control_group, "root");
 	assert_string_equal(c.targets[0].name, "lio");
 	assert_true(c.targets[0].iscsi.header_digest);
 	assert_true(c.targets[0].read_only);
@@ -98,6 +100,8 @@ static void test_bad(void **state)
 		{ "[target a]\nportal = p\ntarget = t\nluns = 1,x\n", ":4: luns is a list" },
 		{ "[target a]\nportal = p\ntarget = t\nread_only = maybe\n", ":4: read_only must be yes or no" },
 		{ "[global]\nqueues = 2\n", "no [target NAME] section" },
+		{ "[global]\ncontrol_group = no-such-group-here\n",
+		  ":2: control_group: there is no group 'no-such-group-here'" },
 		/* NVMe/TCP sections. */
 		{ "[target n]\ntransport = nvme-tcp\naddress = a\n",
 		  ":1: [target n]: address and subsystem (or discover = yes) are required" },

@@ -2,10 +2,18 @@
 # tags, fewer than the devices' tags together): ext4 on each, 64 MiB written
 # and read back after a remount with a dropped page cache.
 modprobe ublk_drv
-if ! start_daemon mem-fs --mem 256M --mem 128M --queues 2 --depth 32 --backend-depth 16; then
+if ! start_daemon mem-fs --mem 256M --mem 128M --queues 2 --depth 32 --backend-depth 16 \
+	--control-group nogroup; then
 	fail "netublkd starts with two memory devices"; return
 fi
 pass "netublkd starts with two memory devices"
+sock=/run/netublk/netublkd.sock
+check "control socket: mode 0660, group nogroup (--control-group)" test "$(stat -c '%a %G' $sock)" = "660 nogroup"
+check "a member of the control group asks for status" setpriv --reuid=nobody --regid=nogroup \
+	--clear-groups "$BUILD/netublkctl" status
+out=$(setpriv --reuid=daemon --regid=daemon --clear-groups "$BUILD/netublkctl" status 2>&1); rc=$?
+check "anyone else is refused: exit 1" test $rc = 1
+check "anyone else is told why" grep -q "Permission denied (root only, or" <<<"$out"
 set -- $DEVS
 check "two devices" test $# = 2
 check "data mode is ${EXPECT_MODE:-?}" test "$DMODES" = "${EXPECT_MODE:-unset}"
