@@ -19,6 +19,46 @@ static int set_str(char *dst, size_t cap, const char *val, const char *key, char
 	return 0;
 }
 
+#define MAX_ADDRS 8
+
+/*
+ * A portal or address list: "a, b" or "a b" in one value, or the key
+ * repeated (as a spec must: commas part its keys). Kept space-separated.
+ */
+static int set_addrs(char *dst, size_t cap, const char *val, const char *key, char *err,
+		     unsigned err_len)
+{
+	size_t used = strlen(dst);
+	unsigned n = 0;
+
+	for (const char *p = dst; *p; p += strcspn(p, " "), p += strspn(p, " "))
+		n++;
+	for (const char *p = val;;) {
+		size_t w;
+
+		p += strspn(p, ", \t");
+		w = strcspn(p, ", \t");
+		if (!w)
+			break;
+		if (++n > MAX_ADDRS || used + !!used + w >= cap) {
+			snprintf(err, err_len, "%s: at most %d addresses in %zu characters", key,
+				 MAX_ADDRS, cap - 1);
+			return -EINVAL;
+		}
+		if (used)
+			dst[used++] = ' ';
+		memcpy(dst + used, p, w);
+		used += w;
+		dst[used] = '\0';
+		p += w;
+	}
+	if (!n) {
+		snprintf(err, err_len, "%s needs an address", key);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int set_bool(bool *dst, const char *val, const char *key, char *err, unsigned err_len)
 {
 	if (!strcasecmp(val, "yes") || !strcasecmp(val, "true") || !strcmp(val, "1")) {
@@ -64,7 +104,7 @@ int nu_iscsi_key_set(struct iscsi_target_config *t, const char *k, const char *v
 		     unsigned err_len)
 {
 	if (!strcmp(k, "portal"))
-		return set_str(t->portal, sizeof(t->portal), v, k, err, err_len);
+		return set_addrs(t->portal, sizeof(t->portal), v, k, err, err_len);
 	if (!strcmp(k, "target"))
 		return set_str(t->target, sizeof(t->target), v, k, err, err_len);
 	if (!strcmp(k, "initiator"))
@@ -196,7 +236,7 @@ int nu_nvme_key_set(struct nvme_target_config *t, const char *k, const char *v, 
 		    unsigned err_len)
 {
 	if (!strcmp(k, "address"))
-		return set_str(t->address, sizeof(t->address), v, k, err, err_len);
+		return set_addrs(t->address, sizeof(t->address), v, k, err, err_len);
 	if (!strcmp(k, "subsystem"))
 		return set_str(t->subnqn, sizeof(t->subnqn), v, k, err, err_len);
 	if (!strcmp(k, "host_nqn"))

@@ -66,6 +66,13 @@ void nu_path_down(struct nu_path *p, const char *state)
 	pthread_mutex_unlock(&p->lock);
 }
 
+void nu_path_remote(struct nu_path *p, char *buf, size_t len)
+{
+	pthread_mutex_lock(&p->lock);
+	snprintf(buf, len, "%s", p->info.remote);
+	pthread_mutex_unlock(&p->lock);
+}
+
 void nu_path_get(struct nu_path *p, struct nu_path_info *out)
 {
 	pthread_mutex_lock(&p->lock);

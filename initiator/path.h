@@ -8,6 +8,7 @@
  * updates it; the control thread reads a snapshot.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define NU_MAX_PATHS 65 /* 64 queues, and an NVMe admin queue */
@@ -35,6 +36,8 @@ void nu_path_up(struct nu_path *p, int fd, const char *id);
 /* state is a string literal: "reconnecting", "failed", "closed". */
 void nu_path_down(struct nu_path *p, const char *state);
 void nu_path_get(struct nu_path *p, struct nu_path_info *out);
+/* Where it is (or was last) connected, for log lines. */
+void nu_path_remote(struct nu_path *p, char *buf, size_t len);
 
 /* "a.b.c.d:port" or "[v6]:port" of a socket address. */
 void nu_sockaddr_format(const void *sa, char *buf, size_t len);

@@ -44,8 +44,28 @@ static int split_portal(const char *portal, const char *default_port, char *host
 	return 0;
 }
 
-int nu_tcp_connect(const char *portal, const char *default_port, int timeout_ms, char *err,
-		   unsigned err_len)
+unsigned nu_addr_nth(const char *list, unsigned i, char *out, size_t len)
+{
+	unsigned n = 0;
+
+	if (len)
+		out[0] = '\0';
+	for (const char *p = list; *p;) {
+		size_t w;
+
+		p += strspn(p, " ");
+		w = strcspn(p, " ");
+		if (!w)
+			break;
+		if (n++ == i && len)
+			snprintf(out, len, "%.*s", (int)w, p);
+		p += w;
+	}
+	return n;
+}
+
+static int connect_one(const char *portal, const char *default_port, int timeout_ms, char *err,
+		       unsigned err_len)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
 	char host[256], port[16];
@@ -92,6 +112,32 @@ next:
 	}
 	freeaddrinfo(res);
 	snprintf(err, err_len, "connect to %s: %s", portal, strerror(-ret));
+	return ret;
+}
+
+int nu_tcp_connect(const char *portals, const char *default_port, int timeout_ms, char *err,
+		   unsigned err_len)
+{
+	unsigned n = nu_addr_nth(portals, 0, NULL, 0);
+	size_t used = 0;
+	int ret = -EINVAL;
+
+	if (!n)
+		snprintf(err, err_len, "no portal given");
+	/* In order: the first is the preferred path, the others its stand-ins. */
+	for (unsigned i = 0; i < n; i++) {
+		char one[256];
+
+		nu_addr_nth(portals, i, one, sizeof(one));
+		ret = connect_one(one, default_port, timeout_ms, err + used, err_len - used);
+		if (ret >= 0)
+			return ret;
+		used = strlen(err);
+		if (i + 1 < n && used + 3 < err_len) {
+			memcpy(err + used, "; ", 3);
+			used += 2;
+		}
+	}
 	return ret;
 }
 

@@ -41,8 +41,8 @@ static void explain_connect_failure(const char *portal, const char *what, const 
 	}
 }
 
-static struct iscsi_context *login_ctx(const struct iscsi_target_config *t, char *err,
-				       unsigned err_len)
+static struct iscsi_context *login_ctx_at(const struct iscsi_target_config *t,
+					  const char *portal, char *err, unsigned err_len)
 {
 	struct iscsi_context *ctx = iscsi_create_context(t->initiator);
 
@@ -59,13 +59,28 @@ static struct iscsi_context *login_ctx(const struct iscsi_target_config *t, char
 	if (t->mutual_user[0])
 		iscsi_set_target_username_pwd(ctx, t->mutual_user, t->mutual_secret);
 	iscsi_set_timeout(ctx, 15);
-	if (iscsi_full_connect_sync(ctx, t->portal, -1) != 0) {
+	if (iscsi_full_connect_sync(ctx, portal, -1) != 0) {
 		char what[512];
 
-		snprintf(what, sizeof(what), "login to %s at %s", t->target, t->portal);
-		explain_connect_failure(t->portal, what, iscsi_get_error(ctx), err, err_len);
+		snprintf(what, sizeof(what), "login to %s at %s", t->target, portal);
+		explain_connect_failure(portal, what, iscsi_get_error(ctx), err, err_len);
 		iscsi_destroy_context(ctx);
 		return NULL;
+	}
+	return ctx;
+}
+
+/* A session on the first of the target's portals that takes our login. */
+static struct iscsi_context *login_ctx(const struct iscsi_target_config *t, char *err,
+				       unsigned err_len)
+{
+	unsigned n = nu_addr_nth(t->portal, 0, NULL, 0);
+	struct iscsi_context *ctx = NULL;
+	char portal[256];
+
+	for (unsigned i = 0; i < n && !ctx; i++) {
+		nu_addr_nth(t->portal, i, portal, sizeof(portal));
+		ctx = login_ctx_at(t, portal, err, err_len);
 	}
 	return ctx;
 }
@@ -277,7 +292,8 @@ out:
 	return ret;
 }
 
-int iscsi_sendtargets(const struct iscsi_target_config *t, FILE *out, char *err, unsigned err_len)
+static int sendtargets_at(const struct iscsi_target_config *t, const char *portal, FILE *out,
+			  char *err, unsigned err_len)
 {
 	struct iscsi_context *ctx = iscsi_create_context(t->initiator);
 	struct iscsi_discovery_address *list;
@@ -293,17 +309,17 @@ int iscsi_sendtargets(const struct iscsi_target_config *t, FILE *out, char *err,
 	if (t->mutual_user[0])
 		iscsi_set_target_username_pwd(ctx, t->mutual_user, t->mutual_secret);
 	iscsi_set_timeout(ctx, 15);
-	if (iscsi_connect_sync(ctx, t->portal) || iscsi_login_sync(ctx)) {
+	if (iscsi_connect_sync(ctx, portal) || iscsi_login_sync(ctx)) {
 		char what[300];
 
-		snprintf(what, sizeof(what), "discovery login at %s", t->portal);
-		explain_connect_failure(t->portal, what, iscsi_get_error(ctx), err, err_len);
+		snprintf(what, sizeof(what), "discovery login at %s", portal);
+		explain_connect_failure(portal, what, iscsi_get_error(ctx), err, err_len);
 		iscsi_destroy_context(ctx);
 		return -ECONNREFUSED;
 	}
 	list = iscsi_discovery_sync(ctx);
 	if (!list && *iscsi_get_error(ctx)) {
-		snprintf(err, err_len, "SendTargets at %s: %s", t->portal, iscsi_get_error(ctx));
+		snprintf(err, err_len, "SendTargets at %s: %s", portal, iscsi_get_error(ctx));
 		iscsi_destroy_context(ctx);
 		return -EIO;
 	}
@@ -315,4 +331,21 @@ int iscsi_sendtargets(const struct iscsi_target_config *t, FILE *out, char *err,
 	iscsi_logout_sync(ctx);
 	iscsi_destroy_context(ctx);
 	return n;
+}
+
+int iscsi_sendtargets(const struct iscsi_target_config *t, FILE *out, char *err, unsigned err_len)
+{
+	unsigned n = nu_addr_nth(t->portal, 0, NULL, 0);
+	char portal[256];
+	int ret = -EINVAL;
+
+	snprintf(err, err_len, "no portal given");
+	/* The first portal that answers speaks for the target. */
+	for (unsigned i = 0; i < n; i++) {
+		nu_addr_nth(t->portal, i, portal, sizeof(portal));
+		ret = sendtargets_at(t, portal, out, err, err_len);
+		if (ret >= 0)
+			break;
+	}
+	return ret;
 }

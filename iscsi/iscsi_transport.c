@@ -87,6 +87,7 @@ struct iscsi_queue {
 	unsigned reconnect_delay_ms;
 	uint64_t next_reconnect_ns;
 	bool stopping;
+	char remote[64]; /* the portal of the current (or last) connection */
 };
 
 static void conn_fail(void *ctx, const char *why);
@@ -545,6 +546,7 @@ static int conn_login(struct iscsi_queue *iq)
 	snprintf(portal, sizeof(portal), "isid %02x%02x%02x%02x%02x%02x tsih %u", isid[0], isid[1],
 		 isid[2], isid[3], isid[4], isid[5], iq->p.tsih);
 	nu_path_up(&h->paths[iq->qid], fd, portal);
+	nu_path_remote(&h->paths[iq->qid], iq->remote, sizeof(iq->remote));
 	nu_dbg("iscsi q%u: logged in, auth %s, TSIH %u, digests %s/%s, MaxRecvDSL %u/%u, burst %u/%u, "
 	       "immediate %d, initialR2T %d",
 	       iq->qid, l.chap_alg ? chap_alg_name(l.chap_alg) : "none", iq->p.tsih,
@@ -560,8 +562,8 @@ static void conn_fail(void *ctx, const char *why)
 	struct iscsi_queue *iq = ctx;
 
 	if (iq->state == CONN_UP) {
-		nu_warn("iscsi q%u: connection to %s lost: %s; reconnecting", iq->qid,
-			iq->h->cfg.portal, why ? why : "?");
+		nu_warn("iscsi q%u: connection to %s lost: %s; reconnecting", iq->qid, iq->remote,
+			why ? why : "?");
 		iq->state = CONN_DRAINING;
 		nu_path_down(&iq->h->paths[iq->qid], iq->stopping ? "closed" : "reconnecting");
 		iq->down_since_ns = nu_now_ns();
@@ -594,7 +596,7 @@ static void try_reconnect(struct iscsi_queue *iq)
 	if (now < iq->next_reconnect_ns)
 		return;
 	if (conn_login(iq) == 0) {
-		nu_info("iscsi q%u: reconnected to %s after %.1f s", iq->qid, iq->h->cfg.portal,
+		nu_info("iscsi q%u: reconnected to %s after %.1f s", iq->qid, iq->remote,
 			(now - iq->down_since_ns) / 1e9);
 		for (unsigned i = 0; i < iq->depth; i++)
 			if (iq->tasks[i].io)

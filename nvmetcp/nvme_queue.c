@@ -58,6 +58,7 @@ struct nvme_queue {
 	uint64_t down_since_ns, next_reconnect_ns;
 	unsigned reconnect_delay_ms;
 	bool stopping;
+	char remote[64]; /* the address of the current (or last) connection */
 };
 
 static void conn_fail(void *ctx, const char *why);
@@ -354,6 +355,7 @@ static int queue_connect(struct nvme_queue *nq)
 	nq->state = CONN_UP;
 	snprintf(err, sizeof(err), "cntlid %u qid %u", cntlid, nq->sqid);
 	nu_path_up(&h->paths[nq->sqid], c.fd, err);
+	nu_path_remote(&h->paths[nq->sqid], nq->remote, sizeof(nq->remote));
 	return 0;
 }
 
@@ -365,7 +367,7 @@ static void conn_fail(void *ctx, const char *why)
 	if (nq->state == CONN_UP) {
 		if (!nq->stopping)
 			nu_warn("nvme q%u: connection to %s lost: %s; reconnecting", nq->qid,
-				nq->h->cfg.address, why ? why : "?");
+				nq->remote, why ? why : "?");
 		nq->state = CONN_DRAINING;
 		nu_path_down(&nq->h->paths[nq->sqid], nq->stopping ? "closed" : "reconnecting");
 		nq->down_since_ns = nu_now_ns();
@@ -402,7 +404,7 @@ static void try_reconnect(struct nvme_queue *nq)
 	if (now < nq->next_reconnect_ns)
 		return;
 	if (queue_connect(nq) == 0) {
-		nu_info("nvme q%u: reconnected to %s after %.1f s", nq->qid, nq->h->cfg.address,
+		nu_info("nvme q%u: reconnected to %s after %.1f s", nq->qid, nq->remote,
 			(now - nq->down_since_ns) / 1e9);
 		for (unsigned i = 0; i < nq->depth; i++)
 			if (nq->tasks[i].io)

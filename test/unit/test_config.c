@@ -14,6 +14,8 @@
 
 #include "conffile.h"
 #include "ublk_features.h"
+#include "target_spec.h"
+#include "tcp.h"
 
 static char dir[] = "/tmp/netublk-conf-XXXXXX";
 static char path[300], spath[300];
@@ -203,6 +205,45 @@ static void test_example(void **state)
 	assert_true(c.targets[2].nvme.discover_all);
 }
 
+/* Several portals or addresses per target: listed, or the key repeated; tried in order. */
+static void test_portal_lists(void **state)
+{
+	static struct nu_conf c;
+	struct iscsi_target_config t;
+	struct nvme_target_config n;
+	char err[256] = "", one[64];
+
+	assert_int_equal(load("[target a]\nportal = 10.0.0.1:3260,10.0.0.2 , [fd00::1]:3261\n"
+			      "portal = 10.0.0.3\ntarget = t\n"
+			      "[target b]\ntransport = nvme-tcp\naddress = 10.0.1.1 10.0.1.2:4421\n"
+			      "subsystem = s\n",
+			      &c, err),
+			 0);
+	assert_string_equal(c.targets[0].iscsi.portal,
+			    "10.0.0.1:3260 10.0.0.2 [fd00::1]:3261 10.0.0.3");
+	assert_string_equal(c.targets[1].nvme.address, "10.0.1.1 10.0.1.2:4421");
+	assert_int_equal(nu_addr_nth(c.targets[0].iscsi.portal, 2, one, sizeof(one)), 4);
+	assert_string_equal(one, "[fd00::1]:3261");
+	assert_int_equal(nu_addr_nth(c.targets[0].iscsi.portal, 4, one, sizeof(one)), 4);
+	assert_string_equal(one, "");
+	assert_int_equal(nu_addr_nth("", 0, one, sizeof(one)), 0);
+	/* A spec separates keys with commas: the key repeats. */
+	assert_int_equal(nu_iscsi_spec_parse("portal=h1:3260,target=t,portal=h2", &t, err, sizeof(err)),
+			 0);
+	assert_string_equal(t.portal, "h1:3260 h2");
+	assert_int_equal(nu_nvme_spec_parse("address=a,address=b:4421,subsystem=s", &n, err,
+					    sizeof(err)),
+			 0);
+	assert_string_equal(n.address, "a b:4421");
+	assert_int_equal(nu_iscsi_spec_parse("portal=1,portal=2,portal=3,portal=4,portal=5,"
+					     "portal=6,portal=7,portal=8,portal=9,target=t",
+					     &t, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "at most 8 addresses"));
+	assert_int_equal(load("[target a]\nportal = ,\ntarget = t\n", &c, err), -EINVAL);
+	assert_non_null(strstr(err, ":2: [target a]: portal needs an address"));
+}
+
 static void test_secrets(void **state)
 {
 	static struct nu_conf c;
@@ -254,6 +295,7 @@ int main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_nvme),
+		cmocka_unit_test(test_portal_lists),
 		cmocka_unit_test(test_example),
 	};
 

@@ -6,7 +6,7 @@
 set -u
 BUILD=$(realpath "$1"); KERNEL=$2; shift 2
 HERE=$(cd "$(dirname "$0")" && pwd)
-TESTS=${*:-t-bad-input t-mem-fs t-mem-fio t-mem-discard t-data-modes t-iscsi-tgtd t-iscsi-config t-iscsi-reload t-iscsi-recovery t-iscsi-lio t-nvme-tcp t-nvme-recovery t-daemon-mixed t-unprivileged}
+TESTS=${*:-t-bad-input t-mem-fs t-mem-fio t-mem-discard t-data-modes t-iscsi-tgtd t-iscsi-config t-iscsi-reload t-iscsi-recovery t-iscsi-lio t-nvme-tcp t-nvme-recovery t-daemon-mixed t-unprivileged t-portal-failover}
 case $KERNEL in
 sid) EXPECT_MODE=zero-copy EXPECT_UPDATE_SIZE=1 ;; # 6.16+: AUTO_BUF_REG, UPDATE_SIZE
 *) EXPECT_MODE=copy EXPECT_UPDATE_SIZE=0 ;;        # 6.12: no zero copy; the kernel's copy
