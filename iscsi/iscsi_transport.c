@@ -31,6 +31,10 @@
 /* ITTs of ABORT TASK requests: top bit set (never a command's), tag below. */
 #define TMF_ITT_BASE 0x80010000u
 #define TMF_ITT_MASK 0xffff0000u
+/* ITT of the one LUN RESET a session may have outstanding. */
+#define TMF_RESET_ITT 0x80020000u
+#define TMF_ABORT_TASK 1
+#define TMF_LUN_RESET 5
 #define RETRY_LIMIT 20
 
 enum { UD_TIMER = NU_STREAM_UD_TIMER };
@@ -87,6 +91,13 @@ struct iscsi_queue {
 	unsigned reconnect_delay_ms;
 	uint64_t next_reconnect_ns;
 	bool stopping;
+	/* A LUN RESET in flight: the escalation of an unanswered ABORT TASK. */
+	struct {
+		bool active;
+		uint8_t lun[8];
+		uint32_t cmdsn; /* it ends the LUN's tasks sent before it, no later ones */
+		uint64_t sent_ns;
+	} reset;
 	char remote[64]; /* the portal of the current (or last) connection */
 };
 
@@ -446,6 +457,25 @@ static int rx_pdu(void *ctx, const uint8_t *hdr, const uint8_t *data, uint32_t d
 	case ISCSI_OP_TMF_RSP:
 		update_sn(iq, h);
 		iq->expstatsn = hdr_statsn(h) + 1;
+		if (h->itt == TMF_RESET_ITT && iq->reset.active) {
+			iq->reset.active = false;
+			if (h->b2 != 0) {
+				nu_stream_fail(&iq->s, "LUN RESET refused");
+				return -EPROTO;
+			}
+			/*
+			 * The target ended, without a word, every task of the LUN that it
+			 * had before the reset (RFC 7143 4.2.3.3): send those again.
+			 */
+			nu_info("iscsi q%u: LUN %u reset", iq->qid, iq->reset.lun[1]);
+			for (unsigned i = 0; i < iq->depth; i++) {
+				t = &iq->tasks[i];
+				if (t->io && t->started && !memcmp(t->lun, iq->reset.lun, 8) &&
+				    iscsi_sn_lt(t->cmdsn, iq->reset.cmdsn))
+					task_retry_or_fail(iq, t, -ETIMEDOUT, "ended by a LUN reset");
+			}
+			break;
+		}
 		/* ABORT TASK answered: 0 function complete, 1 task does not exist. */
 		if ((h->itt & TMF_ITT_MASK) == TMF_ITT_BASE && (h->itt & 0xffff) < iq->depth) {
 			t = &iq->tasks[h->itt & 0xffff];
@@ -574,6 +604,7 @@ static void conn_fail(void *ctx, const char *why)
 	/* Queued PDUs die with the connection; their commands are resent after login. */
 	nu_stream_close(&iq->s);
 	iq->state = CONN_DOWN;
+	iq->reset.active = false;
 	for (unsigned i = 0; i < iq->depth; i++)
 		iq->tasks[i].started = false;
 	iq->next_reconnect_ns = nu_now_ns();
@@ -617,24 +648,40 @@ static void try_reconnect(struct iscsi_queue *iq)
 }
 
 /*
- * A command the target sits on: ABORT TASK after the command timeout, and
- * if the abort is not answered in as long again, drop the connection (the
- * relogin resends everything). Returns true once the connection was dropped.
+ * A command the target sits on: ABORT TASK after the command timeout; if
+ * that is not answered in as long again, LUN RESET of its LUN (which ends
+ * every task there; they are resent); if the reset is not answered either,
+ * drop the connection (the relogin resends everything). Returns true once
+ * the connection was dropped.
  */
 static bool check_command_timeouts(struct iscsi_queue *iq, uint64_t now)
 {
 	uint64_t limit = (uint64_t)iq->h->cfg.command_timeout_s * 1000000000ull;
+	uint8_t bhs[ISCSI_BHS_LEN];
 
+	if (iq->reset.active && now - iq->reset.sent_ns > limit) {
+		nu_stream_fail(&iq->s, "LUN RESET not answered");
+		return true;
+	}
 	for (unsigned i = 0; i < iq->depth; i++) {
 		struct iscsi_task *t = &iq->tasks[i];
-		uint8_t bhs[ISCSI_BHS_LEN];
 
 		if (!t->io || !t->started)
 			continue;
 		if (t->abort_ns) {
-			if (now - t->abort_ns > limit) {
-				nu_stream_fail(&iq->s, "ABORT TASK not answered");
-				return true;
+			if (now - t->abort_ns <= limit || iq->reset.active)
+				continue;
+			nu_warn("iscsi q%u: ABORT TASK for ITT 0x%x not answered in %u s: LUN RESET of "
+				"LUN %u",
+				iq->qid, t->itt, iq->h->cfg.command_timeout_s, t->lun[1]);
+			iscsi_build_tmf(bhs, TMF_LUN_RESET, t->lun, TMF_RESET_ITT, ISCSI_RESERVED_TAG,
+					iq->cmdsn, iq->expstatsn, 0);
+			if (tx_pdu(iq, NU_STREAM_NO_TAG, bhs, NULL, 0) == 0) {
+				iq->reset.active = true;
+				iq->reset.sent_ns = now;
+				iq->reset.cmdsn = iq->cmdsn;
+				memcpy(iq->reset.lun, t->lun, 8);
+				nu_stream_kick(&iq->s);
 			}
 			continue;
 		}
@@ -642,8 +689,8 @@ static bool check_command_timeouts(struct iscsi_queue *iq, uint64_t now)
 			continue;
 		nu_warn("iscsi q%u: ITT 0x%x (%s) unanswered for %u s: ABORT TASK", iq->qid, t->itt,
 			nu_op_name(t->io->op), iq->h->cfg.command_timeout_s);
-		iscsi_build_tmf(bhs, 1, t->lun, TMF_ITT_BASE | i, t->itt, iq->cmdsn, iq->expstatsn,
-				t->cmdsn);
+		iscsi_build_tmf(bhs, TMF_ABORT_TASK, t->lun, TMF_ITT_BASE | i, t->itt, iq->cmdsn,
+				iq->expstatsn, t->cmdsn);
 		if (tx_pdu(iq, NU_STREAM_NO_TAG, bhs, NULL, 0) == 0) {
 			t->abort_ns = now;
 			nu_stream_kick(&iq->s);

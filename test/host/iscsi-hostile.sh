@@ -36,4 +36,33 @@ else
 	echo "FAIL: ignore-cmd (rc=$rc)"; echo "$out" | tail -n 12
 	fail=1
 fi
+# A target that ignores ABORT TASK but answers LUN RESET: the reset ends
+# the command, it is resent, no reconnect, nothing fails.
+hostile_start "$target" ignore-abort
+out=$(timeout 60 "$perf" --iscsi "portal=127.0.0.1:$port,target=iqn.2026-11.org.netublk:hostile,command_timeout=2" \
+	--qd 8 --bs 4k --rw randrw --verify --time 8 --log-level info 2>&1)
+rc=$?
+hostile_stop
+if [ $rc = 0 ] && echo "$out" | grep -q "not answered in 2 s: LUN RESET" &&
+	echo "$out" | grep -q "LUN 0 reset" && ! echo "$out" | grep -q "connection to .* lost" &&
+	echo "$out" | grep -q ' 0 mismatches'; then
+	echo "ok: ignore-abort: ABORT TASK unanswered, LUN RESET ended the command, resent, no reconnect"
+else
+	echo "FAIL: ignore-abort (rc=$rc)"; echo "$out" | tail -n 12
+	fail=1
+fi
+# No task management answered at all: after the reset's own timeout the
+# connection is dropped, and the relogin resends the command.
+hostile_start "$target" ignore-tmf
+out=$(timeout 60 "$perf" --iscsi "portal=127.0.0.1:$port,target=iqn.2026-11.org.netublk:hostile,command_timeout=2" \
+	--qd 8 --bs 4k --rw randrw --verify --time 10 --log-level info 2>&1)
+rc=$?
+hostile_stop
+if [ $rc = 0 ] && echo "$out" | grep -q "LUN RESET not answered" &&
+	echo "$out" | grep -q "reconnected" && echo "$out" | grep -q ' 0 mismatches'; then
+	echo "ok: ignore-tmf: reset unanswered, connection dropped, command resent, no error"
+else
+	echo "FAIL: ignore-tmf (rc=$rc)"; echo "$out" | tail -n 12
+	fail=1
+fi
 exit $fail

@@ -24,7 +24,10 @@ conn_count = 0
 
 MODES = ["none", "bad-opcode", "oversized", "unknown-itt", "beyond-buffer",
          "bad-header-digest", "truncated", "short-data-in", "bad-r2t", "data-no-status-final",
-         "ignore-cmd"]
+         "ignore-cmd", "ignore-abort", "ignore-tmf"]
+# Modes that sit on one command: ignore-cmd answers ABORT TASK, ignore-abort
+# only LUN RESET, ignore-tmf no task management at all.
+SIT_MODES = ("ignore-cmd", "ignore-abort", "ignore-tmf")
 
 
 def crc32c(data, crc=0xFFFFFFFF):
@@ -198,6 +201,10 @@ class Conn:
                 self.send_pdu(rsp)
                 return
             if op == 0x02:  # Task Management: answer "function complete"
+                function = bhs[1] & 0x7F
+                if self.bad and (self.args.mode == "ignore-tmf" or
+                                 (self.args.mode == "ignore-abort" and function == 1)):
+                    continue
                 rsp = bytearray(48)
                 rsp[0] = 0x22
                 rsp[1] = 0x80
@@ -219,13 +226,14 @@ class Conn:
         op = cdb[0]
         if op in (0x88, 0x8A):
             self.cmds += 1
-            if self.bad and self.args.mode == "ignore-cmd" and self.cmds == self.args.after:
+            if self.bad and self.args.mode in SIT_MODES and self.cmds == self.args.after:
                 return  # sit on this command: only an ABORT TASK gets it going again
-            if self.bad and self.cmds == self.args.after and self.args.mode != "ignore-cmd" and \
+            if self.bad and self.cmds == self.args.after and self.args.mode not in SIT_MODES and \
                     (op == 0x88 or self.args.mode == "bad-r2t") and self.args.mode != "none":
                 if self.args.mode != "bad-r2t" or op == 0x8A:
                     self.misbehave(itt, xfer)
-            if self.bad and self.cmds == self.args.after and self.args.mode not in ("none", "ignore-cmd"):
+            if self.bad and self.cmds == self.args.after and \
+                    self.args.mode not in ("none",) + SIT_MODES:
                 self.cmds -= 1  # try again on the next read/write
         if op == 0xA0:  # REPORT LUNS
             body = struct.pack(">II", 8, 0) + b"\0" * 8
