@@ -47,6 +47,7 @@ struct iscsi_host {
 	int nop_interval_ms, nop_timeout_ms, replacement_timeout_ms;
 	uint32_t isid_base;
 	int event_fd; /* LUN inventory or capacity changed */
+	bool zero_copy; /* payloads to and from the requests' registered pages */
 	/* For status: one session per host queue; queues below nr_paths started. */
 	struct nu_path paths[NU_MAX_PATHS];
 	unsigned nr_paths;
@@ -120,6 +121,22 @@ static int tx_pdu(struct iscsi_queue *iq, uint16_t tag, const uint8_t *bhs, cons
 			       iq->p.data_digest);
 }
 
+/* The same with the payload in the request's registered pages (zero copy). */
+static int tx_pdu_fixed(struct iscsi_queue *iq, const struct nu_io *io, const uint8_t *bhs,
+			uint32_t off, uint32_t dlen)
+{
+	uint8_t hdr[ISCSI_BHS_LEN + ISCSI_DIGEST_LEN];
+	unsigned hlen = ISCSI_BHS_LEN;
+
+	/* No room for pad bytes behind a fixed payload: block I/O never needs them. */
+	if (dlen & 3)
+		return -EINVAL;
+	memcpy(hdr, bhs, ISCSI_BHS_LEN);
+	if (iq->p.header_digest)
+		hlen = nu_hdgst_append(hdr, ISCSI_BHS_LEN);
+	return nu_stream_queue_fixed(&iq->s, io->tag, hdr, hlen, io->buf.fixed_index, off, dlen);
+}
+
 /* ---------------------------------------------------------------- tasks */
 
 static struct iscsi_task *task_by_itt(struct iscsi_queue *iq, uint32_t itt)
@@ -186,21 +203,36 @@ static uint8_t *data_out_source(struct iscsi_queue *iq, struct iscsi_task *t)
 	return t->io->op == NU_OP_WRITE ? (uint8_t *)t->io->buf.addr : t->cmd.param;
 }
 
+/* Does the payload stay in the request's registered pages (zero copy)? */
+static bool data_fixed(const struct iscsi_task *t)
+{
+	return t->io->buf.fixed_index >= 0 && t->io->op == NU_OP_WRITE;
+}
+
+/* A payload's piece: all of it up to what the target takes, whole words when it can. */
+static uint32_t piece(uint32_t len, uint32_t max)
+{
+	if (len <= max)
+		return len;
+	return max > 4 ? max & ~3u : max;
+}
+
 /* Unsolicited or R2T-solicited Data-Out PDUs for [off, off + len). */
 static int queue_data_out(struct iscsi_queue *iq, struct iscsi_task *t, uint32_t ttt, uint32_t off,
 			  uint32_t len, bool final_at_end)
 {
-	uint8_t *src = data_out_source(iq, t);
+	uint8_t *src = data_fixed(t) ? NULL : data_out_source(iq, t);
 	uint32_t datasn = 0;
 	uint8_t bhs[ISCSI_BHS_LEN];
 
 	while (len) {
-		uint32_t n = len < iq->p.max_send_dlen ? len : iq->p.max_send_dlen;
+		uint32_t n = piece(len, iq->p.max_send_dlen);
 		int ret;
 
 		iscsi_build_data_out(bhs, t->lun, t->itt, ttt, iq->expstatsn, datasn++, off, n,
 				     final_at_end && n == len);
-		ret = tx_pdu(iq, t->io->tag, bhs, src + off, n);
+		ret = src ? tx_pdu(iq, t->io->tag, bhs, src + off, n) :
+			    tx_pdu_fixed(iq, t->io, bhs, off, n);
 		if (ret)
 			return ret;
 		off += n;
@@ -240,9 +272,9 @@ static void task_send(struct iscsi_queue *iq, struct iscsi_task *t)
 		uint32_t burst = xfer < iq->p.first_burst ? xfer : iq->p.first_burst;
 
 		flags |= ISCSI_CMD_WRITE;
-		src = data_out_source(iq, t);
+		src = data_fixed(t) ? NULL : data_out_source(iq, t);
 		if (iq->p.immediate_data)
-			imm = burst < iq->p.max_send_dlen ? burst : iq->p.max_send_dlen;
+			imm = piece(burst, iq->p.max_send_dlen);
 		if (!iq->p.initial_r2t)
 			unsol = burst - imm;
 		if (unsol)
@@ -250,9 +282,10 @@ static void task_send(struct iscsi_queue *iq, struct iscsi_task *t)
 	}
 	iscsi_build_scsi_cmd(bhs, t->lun, t->itt, flags, xfer, iq->cmdsn++, iq->expstatsn,
 			     t->cmd.cdb, t->cmd.cdb_len, imm);
-	if (tx_pdu(iq, io->tag, bhs, src, imm) ||
+	if ((imm && !src ? tx_pdu_fixed(iq, io, bhs, 0, imm) : tx_pdu(iq, io->tag, bhs, src, imm)) ||
 	    (unsol && queue_data_out(iq, t, ISCSI_RESERVED_TAG, imm, unsol, true))) {
-		nu_stream_fail(&iq->s, "out of memory for PDUs");
+		nu_stream_fail(&iq->s, "cannot queue PDUs (out of memory, or unaligned zero-copy "
+				       "data)");
 		return;
 	}
 	nu_stream_kick(&iq->s);
@@ -352,7 +385,18 @@ static int rx_frame(void *ctx, const uint8_t *b, size_t avail, struct nu_frame *
 			nu_stream_fail(&iq->s, "Data-In outside the command's buffer");
 			return -EPROTO;
 		}
-		f->dest = (uint8_t *)t->io->buf.addr + hdr_buffer_offset(h);
+		if (t->io->buf.fixed_index >= 0) {
+			/* Zero copy: straight into the request's pages, no digest or padding. */
+			if (f->tail) {
+				nu_stream_fail(&iq->s, "Data-In with padding or digest in zero copy");
+				return -EPROTO;
+			}
+			f->dest_fixed = true;
+			f->dest_index = t->io->buf.fixed_index;
+			f->dest_off = hdr_buffer_offset(h);
+		} else {
+			f->dest = (uint8_t *)t->io->buf.addr + hdr_buffer_offset(h);
+		}
 	}
 	return 0;
 }
@@ -564,8 +608,11 @@ static int conn_login(struct iscsi_queue *iq)
 	iq->maxcmdsn = l.p.maxcmdsn;
 	iq->expstatsn = l.p.statsn + 1;
 	/* Room for the largest PDU the target may send, plus a batch of small ones. */
+	/* Zero copy: each header by itself, so Data-In can go to the request's pages. */
 	ret = nu_stream_attach(&iq->s, fd,
-			       ISCSI_BHS_LEN + ISCSI_DIGEST_LEN + iq->p.max_recv_dlen + 8 + 65536, 0);
+			       ISCSI_BHS_LEN + ISCSI_DIGEST_LEN + iq->p.max_recv_dlen + 8 + 65536,
+			       h->zero_copy ? ISCSI_BHS_LEN + (iq->p.header_digest ? ISCSI_DIGEST_LEN : 0) :
+					      0);
 	if (ret) {
 		close(fd);
 		return ret;
@@ -829,8 +876,8 @@ static int iscsi_submit(void *qpriv, struct nu_io *io)
 	ret = scsi_build(io, li->geom.lbs, &t->cmd);
 	if (ret)
 		return ret;
-	if (nu_op_has_data(io->op) && io->buf.fixed_index >= 0)
-		return -EOPNOTSUPP; /* this transport sees the data: copy modes only */
+	if (nu_op_has_data(io->op) && io->buf.fixed_index >= 0 && !iq->h->zero_copy)
+		return -EOPNOTSUPP; /* this session must see the data */
 	if (iq->state == CONN_DOWN &&
 	    nu_now_ns() - iq->down_since_ns >
 		    (uint64_t)iq->h->replacement_timeout_ms * 1000000ull)
@@ -851,9 +898,15 @@ static void iscsi_cqe(void *qpriv, const struct io_uring_cqe *cqe)
 		on_timer(iq);
 }
 
+static unsigned iscsi_host_caps(void *host_priv)
+{
+	return ((struct iscsi_host *)host_priv)->zero_copy ? NU_TCAP_FIXED_BUF : 0;
+}
+
 const struct nu_transport_ops nu_iscsi_transport = {
 	.name = "iscsi",
 	.caps = 0,
+	.host_caps = iscsi_host_caps,
 	.queue_start = iscsi_queue_start,
 	.queue_stop = iscsi_queue_stop,
 	.submit = iscsi_submit,
@@ -892,6 +945,13 @@ int iscsi_host_create(const struct iscsi_target_config *cfg, struct iscsi_host *
 	h->nop_timeout_ms = 5000;
 	h->replacement_timeout_ms = 120000;
 	h->isid_base = (uint32_t)getpid() ^ (uint32_t)nu_now_ns();
+	/* The CRC must see the payload: a data digest means copy mode. */
+	h->zero_copy = cfg->zero_copy && !cfg->data_digest && nu_stream_fixed_supported();
+	if (cfg->zero_copy && !h->zero_copy)
+		nu_info("iscsi: %s: copy mode: %s", cfg->target,
+			cfg->data_digest ? "the data digest must see the payload" :
+					   "this kernel cannot send from or receive into "
+					   "registered buffers (Linux 7.2 can)");
 	for (unsigned i = 0; i < NU_MAX_PATHS; i++)
 		nu_path_init(&h->paths[i], (int)i, "session");
 	h->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

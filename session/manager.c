@@ -351,9 +351,11 @@ static int target_create(const struct nu_conf_target *ct, const struct nu_target
 		*tops = &nu_nvme_target;
 		*target = nh;
 	} else {
+		struct iscsi_target_config ic = ct->iscsi;
 		struct iscsi_host *ih;
 
-		if (iscsi_host_create(&ct->iscsi, &ih) < 0)
+		ic.zero_copy = data_mode == UBLK_DM_BEST || data_mode == UBLK_DM_AUTO_ZC;
+		if (iscsi_host_create(&ic, &ih) < 0)
 			return -EIO;
 		*tops = &nu_iscsi_target;
 		*target = ih;

@@ -17,7 +17,7 @@ pass "netublkd logs in and serves the LUNs"
 set -- $DEVS
 check "one device per LUN" test $# = 2
 check "sizes and block sizes from the target" test "$(blockdev --getsize64 $1):$(blockdev --getss $1) $(blockdev --getsize64 $2):$(blockdev --getss $2)" = "268435456:512 67108864:4096"
-check "data mode ${EXPECT_COPY_MODE:-?} (the transport sees the data)" test "$DMODES" = "${EXPECT_COPY_MODE:-unset}"
+check "data mode ${EXPECT_MODE:-?} (no data digest: zero copy where the kernel can)" test "$DMODES" = "${EXPECT_MODE:-unset}"
 
 head -c 32M /dev/urandom >/tmp/d32
 want=$(sha256sum </tmp/d32)
