@@ -1,7 +1,7 @@
 #!/bin/bash
 # BENCHMARK (not a test): in one VM run, the same LIO ramdisk LUN read
 # through the kernel's iSCSI initiator (/dev/sdX) and through netublkd
-# (/dev/ublkbN, user-copy and copy modes), fio io_uring O_DIRECT,
+# (/dev/ublkbN, zero-copy where the kernel can, and copy), fio io_uring O_DIRECT,
 # interleaved repetitions, medians of ratios.
 #   scripts/bench-vm-iscsi.sh [REPS] [SECONDS] [KERNEL]
 set -euo pipefail
