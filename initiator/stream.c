@@ -237,22 +237,11 @@ static void rx_submit(struct nu_stream *s)
 		const struct nu_frame *f = &s->rf;
 
 		if (s->rx_exact == RX_EXACT_FIXED) {
-			/*
-			 * The payload straight into the request's pages, and the
-			 * next header linked behind it: one trip through the ring
-			 * for both, as a buffered receive takes a batch of PDUs.
-			 */
-			io_uring_prep_recv(sqe, s->fd, (void *)(uintptr_t)f->dest_off, f->dlen,
-					   MSG_WAITALL);
+			/* The payload straight into the request's pages. */
+			io_uring_prep_recv(sqe, s->fd, (void *)(uintptr_t)(f->dest_off + s->rx_len),
+					   f->dlen - s->rx_len, MSG_WAITALL);
 			sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
 			sqe->buf_index = f->dest_index;
-			sqe->flags |= IOSQE_IO_LINK;
-			io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, NU_STREAM_UD_RX, 1));
-			s->rx_busy++;
-			s->rx_exact = RX_EXACT_LINKED;
-			s->rx_len = 0;
-			sqe = nu_queue_get_sqe(s->q);
-			io_uring_prep_recv(sqe, s->fd, s->rx_buf, s->exact_head, MSG_WAITALL);
 		} else {
 			size_t want = s->rx_exact == RX_EXACT_HEAD ?
 					      (s->rx_framed ? f->head : s->exact_head) :
@@ -277,7 +266,7 @@ static void rx_submit(struct nu_stream *s)
 		io_uring_prep_recvmsg(sqe, s->fd, &s->rx_msg, MSG_WAITALL);
 	}
 	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, NU_STREAM_UD_RX, 0));
-	s->rx_busy++;
+	s->rx_busy = true;
 }
 
 /* Checks the data digest, puts the payload in place and hands the PDU over. */
@@ -422,9 +411,13 @@ static void rx_exact_done(struct nu_stream *s, int res)
 		}
 		break;
 	case RX_EXACT_FIXED:
-	case RX_EXACT_LINKED:
-		/* Never: the payload's own completion comes by rx_fixed_done(). */
-		nu_stream_fail(s, "receive state lost");
+		if (s->rx_len < f->dlen)
+			break;
+		s->rx_exact = RX_EXACT_HEAD;
+		s->rx_framed = false;
+		s->rx_len = 0;
+		if (s->ops->pdu(s->ctx, s->rx_hdr, NULL, f->dlen) == 0)
+			rx_submit(s);
 		return;
 	case RX_EXACT_PAYLOAD:
 		whole = s->rx_len >= (size_t)f->head + f->dlen + f->tail;
@@ -439,29 +432,9 @@ static void rx_exact_done(struct nu_stream *s, int res)
 	rx_submit(s);
 }
 
-/*
- * A fixed-buffer payload received; the next header's receive, linked
- * behind it, is already under way (or is cancelled if this fell short).
- */
-static void rx_fixed_done(struct nu_stream *s, int res)
-{
-	s->rx_busy--;
-	if (!s->up) {
-		nu_stream_fail(s, NULL);
-		return;
-	}
-	if (res != (int)s->rf.dlen) {
-		nu_stream_fail(s, res < 0 ? strerror(-res) : "connection closed by the target");
-		return;
-	}
-	s->rx_exact = RX_EXACT_HEAD;
-	s->rx_framed = false;
-	s->ops->pdu(s->ctx, s->rx_hdr, NULL, s->rf.dlen);
-}
-
 static void rx_done(struct nu_stream *s, int res)
 {
-	s->rx_busy--;
+	s->rx_busy = false;
 	if (!s->up || res <= 0) {
 		nu_stream_fail(s, res == 0 ? "connection closed by the target" :
 			       res < 0 ? strerror(-res) : NULL);
@@ -550,10 +523,7 @@ bool nu_stream_cqe(struct nu_stream *s, const struct io_uring_cqe *cqe)
 			tx_done(s, cqe->res);
 		return true;
 	case NU_STREAM_UD_RX:
-		if (nu_ud_data(cqe->user_data))
-			rx_fixed_done(s, cqe->res);
-		else
-			rx_done(s, cqe->res);
+		rx_done(s, cqe->res);
 		return true;
 	default:
 		return false;
@@ -585,7 +555,7 @@ bool nu_stream_drain(struct nu_stream *s, unsigned ms, bool *timer_armed)
 		if (nu_ud_kind(cqe->user_data) == NU_UD_TRANSPORT) {
 			switch (nu_ud_slot(cqe->user_data)) {
 			case NU_STREAM_UD_RX:
-				s->rx_busy--;
+				s->rx_busy = false;
 				/* Whatever came (a logout answer, EOF) ends it. */
 				if (s->fd >= 0)
 					shutdown(s->fd, SHUT_RDWR);

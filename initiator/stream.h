@@ -91,10 +91,9 @@ struct nu_stream {
 	bool tx_failed;
 	size_t tx_expect;     /* bytes the batch's SENDMSG must move (exact when linked) */
 
-	uint8_t rx_busy; /* receives in flight: 2 for a payload and the header linked behind */
-	bool rx_direct, rx_framed;
+	bool rx_busy, rx_direct, rx_framed;
 	unsigned exact_head; /* exact mode: header bytes read first; 0: buffered mode */
-	enum { RX_EXACT_HEAD, RX_EXACT_PAYLOAD, RX_EXACT_FIXED, RX_EXACT_LINKED } rx_exact;
+	enum { RX_EXACT_HEAD, RX_EXACT_PAYLOAD, RX_EXACT_FIXED } rx_exact;
 	struct nu_frame rf;
 	uint8_t *rx_buf;
 	size_t rx_cap, rx_len, rx_off;
