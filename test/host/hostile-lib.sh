@@ -5,6 +5,10 @@
 #   hostile_recovered NAME RC OUT    ok when the run exited 0, the connection
 #                                    dropped and came back at least twice, and
 #                                    no read returned wrong data (sets fail)
+#   hostile_expect NAME RC OUT OKMSG PATTERN...
+#                                    ok when the run exited 0, read no wrong
+#                                    data and its log has every PATTERN
+#                                    ("!PATTERN": has it not) (sets fail)
 hostile_start() {
 	port=$((30000 + RANDOM % 9000))
 	python3 "$1" --port $port --mode "$2" --after 30 --bad-conns 2 >/dev/null 2>&1 &
@@ -22,6 +26,24 @@ hostile_recovered() {
 		echo "ok: $name: dropped $lost times, reconnected, data verified, no error"
 	else
 		echo "FAIL: $name (rc=$rc, lost=$lost, reconnected=$back)"; echo "$out" | tail -n 12
+		fail=1
+	fi
+}
+hostile_expect() {
+	local name=$1 rc=$2 out=$3 okmsg=$4 p good=1
+	shift 4
+	{ [ "$rc" = 0 ] && echo "$out" | grep -q ' 0 mismatches'; } || good=0
+	for p in "$@"; do
+		if [ "${p#!}" != "$p" ]; then
+			! echo "$out" | grep -q -- "${p#!}" || good=0
+		else
+			echo "$out" | grep -q -- "$p" || good=0
+		fi
+	done
+	if [ $good = 1 ]; then
+		echo "ok: $name: $okmsg"
+	else
+		echo "FAIL: $name (rc=$rc)"; echo "$out" | tail -n 15
 		fail=1
 	fi
 }

@@ -21,48 +21,26 @@ for mode in bad-opcode oversized unknown-itt beyond-buffer bad-header-digest tru
 	hostile_stop
 	hostile_recovered $mode $rc "$out"
 done
-# A target that sits on one command per connection (and answers ABORT TASK):
-# after the command timeout the command is aborted and resent, the
-# connection stays up, and nothing fails.
-hostile_start "$target" ignore-cmd
-out=$(timeout 60 "$perf" --iscsi "portal=127.0.0.1:$port,target=iqn.2026-11.org.netublk:hostile,command_timeout=2" \
-	--qd 8 --bs 4k --rw randrw --verify --time 6 --log-level info 2>&1)
-rc=$?
-hostile_stop
-if [ $rc = 0 ] && echo "$out" | grep -q "ABORT TASK" && ! echo "$out" | grep -q "connection to .* lost" &&
-	echo "$out" | grep -q ' 0 mismatches'; then
-	echo "ok: ignore-cmd: timed-out command aborted (ABORT TASK) and resent, no reconnect, no error"
-else
-	echo "FAIL: ignore-cmd (rc=$rc)"; echo "$out" | tail -n 12
-	fail=1
-fi
-# A target that ignores ABORT TASK but answers LUN RESET: the reset ends
-# the command, it is resent, no reconnect, nothing fails.
-hostile_start "$target" ignore-abort
-out=$(timeout 60 "$perf" --iscsi "portal=127.0.0.1:$port,target=iqn.2026-11.org.netublk:hostile,command_timeout=2" \
-	--qd 8 --bs 4k --rw randrw --verify --time 8 --log-level info 2>&1)
-rc=$?
-hostile_stop
-if [ $rc = 0 ] && echo "$out" | grep -q "not answered in 2 s: LUN RESET" &&
-	echo "$out" | grep -q "LUN 0 reset" && ! echo "$out" | grep -q "connection to .* lost" &&
-	echo "$out" | grep -q ' 0 mismatches'; then
-	echo "ok: ignore-abort: ABORT TASK unanswered, LUN RESET ended the command, resent, no reconnect"
-else
-	echo "FAIL: ignore-abort (rc=$rc)"; echo "$out" | tail -n 12
-	fail=1
-fi
+# Targets that sit on one command per connection, with command_timeout 2 s.
+sit() { # sit MODE SECONDS: sets out and rc
+	hostile_start "$target" $1
+	out=$(timeout 60 "$perf" --iscsi "portal=127.0.0.1:$port,target=iqn.2026-11.org.netublk:hostile,command_timeout=2" \
+		--qd 8 --bs 4k --rw randrw --verify --time $2 --log-level info 2>&1)
+	rc=$?
+	hostile_stop
+}
+# Answers ABORT TASK: the command is aborted and resent, the connection stays up.
+sit ignore-cmd 6
+hostile_expect ignore-cmd $rc "$out" "timed-out command aborted (ABORT TASK) and resent, no reconnect, no error" \
+	"ABORT TASK" '!connection to .* lost'
+# Ignores ABORT TASK, answers LUN RESET: the reset ends the command, it is
+# resent, no reconnect.
+sit ignore-abort 8
+hostile_expect ignore-abort $rc "$out" "ABORT TASK unanswered, LUN RESET ended the command, resent, no reconnect" \
+	"not answered in 2 s: LUN RESET" "LUN 0 reset" '!connection to .* lost'
 # No task management answered at all: after the reset's own timeout the
-# connection is dropped, and the relogin resends the command.
-hostile_start "$target" ignore-tmf
-out=$(timeout 60 "$perf" --iscsi "portal=127.0.0.1:$port,target=iqn.2026-11.org.netublk:hostile,command_timeout=2" \
-	--qd 8 --bs 4k --rw randrw --verify --time 10 --log-level info 2>&1)
-rc=$?
-hostile_stop
-if [ $rc = 0 ] && echo "$out" | grep -q "LUN RESET not answered" &&
-	echo "$out" | grep -q "reconnected" && echo "$out" | grep -q ' 0 mismatches'; then
-	echo "ok: ignore-tmf: reset unanswered, connection dropped, command resent, no error"
-else
-	echo "FAIL: ignore-tmf (rc=$rc)"; echo "$out" | tail -n 12
-	fail=1
-fi
+# connection is dropped and the relogin resends the command.
+sit ignore-tmf 10
+hostile_expect ignore-tmf $rc "$out" "reset unanswered, connection dropped, command resent, no error" \
+	"LUN RESET not answered" "reconnected"
 exit $fail
