@@ -7,6 +7,7 @@
 #include <liburing.h>
 
 #include "stream.h"
+#include "log.h"
 #include "digest.h"
 #include "queue.h"
 #include "udata.h"
@@ -650,4 +651,17 @@ bool nu_stream_fixed_supported(void)
 	if (known < 0)
 		known = probe_fixed();
 	return known;
+}
+
+bool nu_stream_zero_copy(bool wanted, bool data_digest, const char *target)
+{
+	/* The CRC must see the payload: a data digest means copy mode. */
+	bool zc = wanted && !data_digest && nu_stream_fixed_supported();
+
+	if (wanted && !zc)
+		nu_info("%s: copy mode: %s", target,
+			data_digest ? "the data digest must see the payload" :
+				      "this kernel cannot send from or receive into registered "
+				      "buffers (Linux 7.2 can)");
+	return zc;
 }

@@ -126,6 +126,12 @@ int nu_stream_queue_fixed(struct nu_stream *s, uint16_t tag, const void *hdr, un
 void nu_stream_kick(struct nu_stream *s);
 /* Can this kernel send and receive from buffer-table entries (Linux 7.2)? Probed once. */
 bool nu_stream_fixed_supported(void);
+/*
+ * Whether a connection to target moves payloads zero copy: wanted (the
+ * ublk device will be zero copy), no data digest, and a kernel that can.
+ * Says why not when wanted.
+ */
+bool nu_stream_zero_copy(bool wanted, bool data_digest, const char *target);
 /* Forgets queued (not yet sending) PDUs of a finished command. */
 void nu_stream_drop_tag(struct nu_stream *s, uint16_t tag);
 /* Marks the stream failed and shuts the socket; fail() reports once. */

@@ -945,13 +945,7 @@ int iscsi_host_create(const struct iscsi_target_config *cfg, struct iscsi_host *
 	h->nop_timeout_ms = 5000;
 	h->replacement_timeout_ms = 120000;
 	h->isid_base = (uint32_t)getpid() ^ (uint32_t)nu_now_ns();
-	/* The CRC must see the payload: a data digest means copy mode. */
-	h->zero_copy = cfg->zero_copy && !cfg->data_digest && nu_stream_fixed_supported();
-	if (cfg->zero_copy && !h->zero_copy)
-		nu_info("iscsi: %s: copy mode: %s", cfg->target,
-			cfg->data_digest ? "the data digest must see the payload" :
-					   "this kernel cannot send from or receive into "
-					   "registered buffers (Linux 7.2 can)");
+	h->zero_copy = nu_stream_zero_copy(cfg->zero_copy, cfg->data_digest, cfg->target);
 	for (unsigned i = 0; i < NU_MAX_PATHS; i++)
 		nu_path_init(&h->paths[i], (int)i, "session");
 	h->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -454,13 +454,7 @@ int nvme_host_create(const struct nvme_target_config *cfg, unsigned nr_queues,
 		return -ENOMEM;
 	h->cfg = *cfg;
 	h->nr_queues = nr_queues;
-	/* The CRC must see the payload: a data digest means copy mode. */
-	h->zero_copy = cfg->zero_copy && !cfg->data_digest && nu_stream_fixed_supported();
-	if (cfg->zero_copy && !h->zero_copy)
-		nu_info("nvme: %s: copy mode: %s", cfg->subnqn,
-			cfg->data_digest ? "the data digest must see the payload" :
-					   "this kernel cannot send from or receive into "
-					   "registered buffers (Linux 7.2 can)");
+	h->zero_copy = nu_stream_zero_copy(cfg->zero_copy, cfg->data_digest, cfg->subnqn);
 	h->admin.fd = -1;
 	pthread_mutex_init(&h->lock, NULL);
 	for (unsigned i = 0; i <= nr_queues && i < NU_MAX_PATHS; i++)
