@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "target_spec.h"
+#include "tcp.h"
 #include "units.h"
 
 static int set_str(char *dst, size_t cap, const char *val, const char *key, char *err,
@@ -29,10 +30,8 @@ static int set_addrs(char *dst, size_t cap, const char *val, const char *key, ch
 		     unsigned err_len)
 {
 	size_t used = strlen(dst);
-	unsigned n = 0;
+	unsigned n = nu_addr_nth(dst, 0, NULL, 0);
 
-	for (const char *p = dst; *p; p += strcspn(p, " "), p += strspn(p, " "))
-		n++;
 	for (const char *p = val;;) {
 		size_t w;
 
