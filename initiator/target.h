@@ -37,8 +37,12 @@ struct nu_target_ops {
 	/* Readable when the volumes changed; then call rescan (control thread). */
 	int (*event_fd)(const void *t);
 	int (*rescan)(void *t, struct nu_rescan *r);
-	/* Its connections for status (control thread): how many it filled in. */
-	unsigned (*paths)(const void *t, struct nu_path_info *out, unsigned max);
+	/*
+	 * Its connections for status (control thread), for a host of
+	 * nr_queues queues: how many it filled in.
+	 */
+	unsigned (*paths)(const void *t, unsigned nr_queues, struct nu_path_info *out,
+			  unsigned max);
 	/* Asks the target for its volumes again (netublkctl rescan). */
 	void (*request_rescan)(void *t);
 	void (*destroy)(void *t);

@@ -48,9 +48,8 @@ struct iscsi_host {
 	uint32_t isid_base;
 	int event_fd; /* LUN inventory or capacity changed */
 	bool zero_copy; /* payloads to and from the requests' registered pages */
-	/* For status: one session per host queue; queues below nr_paths started. */
+	/* For status: one session per host queue. */
 	struct nu_path paths[NU_MAX_PATHS];
-	unsigned nr_paths;
 };
 
 struct iscsi_task {
@@ -567,7 +566,7 @@ static int conn_login(struct iscsi_queue *iq)
 	struct iscsi_host *h = iq->h;
 	struct iscsi_login l;
 	uint8_t isid[6];
-	char err[160];
+	char err[160], id[48];
 	int fd, ret;
 
 	/* ISID type 0x80 (random): distinct per queue, stable across relogins. */
@@ -620,9 +619,9 @@ static int conn_login(struct iscsi_queue *iq)
 	iq->state = CONN_UP;
 	iq->last_rx_ns = nu_now_ns();
 	iq->ping_sent_ns = 0;
-	snprintf(portal, sizeof(portal), "isid %02x%02x%02x%02x%02x%02x tsih %u", isid[0], isid[1],
-		 isid[2], isid[3], isid[4], isid[5], iq->p.tsih);
-	nu_path_up(&h->paths[iq->qid], fd, portal);
+	snprintf(id, sizeof(id), "isid %02x%02x%02x%02x%02x%02x tsih %u", isid[0], isid[1], isid[2],
+		 isid[3], isid[4], isid[5], iq->p.tsih);
+	nu_path_up(&h->paths[iq->qid], fd, id);
 	nu_path_remote(&h->paths[iq->qid], iq->remote, sizeof(iq->remote));
 	nu_dbg("iscsi q%u: logged in, auth %s, TSIH %u, digests %s/%s, MaxRecvDSL %u/%u, burst %u/%u, "
 	       "immediate %d, initialR2T %d",
@@ -799,10 +798,6 @@ static int iscsi_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
 		free(iq);
 		return -EINVAL;
 	}
-	for (unsigned n = __atomic_load_n(&h->nr_paths, __ATOMIC_ACQUIRE); n <= iq->qid;)
-		if (__atomic_compare_exchange_n(&h->nr_paths, &n, iq->qid + 1, false,
-						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-			break;
 	nu_stream_init(&iq->s, q, &stream_ops, iq, ISCSI_BHS_LEN);
 	iq->depth = nu_host_backend_depth(nu_queue_host(q));
 	iq->tasks = calloc(iq->depth, sizeof(*iq->tasks));
@@ -1119,12 +1114,12 @@ static void target_request_rescan(void *t)
 		nu_warn("iscsi: cannot signal a rescan");
 }
 
-static unsigned target_paths(const void *t, struct nu_path_info *out, unsigned max)
+static unsigned target_paths(const void *t, unsigned nr_queues, struct nu_path_info *out,
+			     unsigned max)
 {
 	struct iscsi_host *h = (struct iscsi_host *)t;
-	unsigned n = __atomic_load_n(&h->nr_paths, __ATOMIC_ACQUIRE);
+	unsigned n = nr_queues < max ? nr_queues : max;
 
-	n = n < max ? n : max;
 	for (unsigned i = 0; i < n; i++)
 		nu_path_get(&h->paths[i], &out[i]);
 	return n;

@@ -616,12 +616,14 @@ static void host_request_rescan(void *t)
 	ev_write(h->wake_fd);
 }
 
-static unsigned host_paths(const void *t, struct nu_path_info *out, unsigned max)
+static unsigned host_paths(const void *t, unsigned nr_queues, struct nu_path_info *out,
+			   unsigned max)
 {
 	struct nvme_host *h = (struct nvme_host *)t;
 	unsigned n = 0;
 
-	for (unsigned i = 0; i <= h->nr_queues && i < NU_MAX_PATHS && n < max; i++)
+	/* The admin queue, then an I/O queue per host queue. */
+	for (unsigned i = 0; i <= nr_queues && i <= h->nr_queues && i < NU_MAX_PATHS && n < max; i++)
 		nu_path_get(&h->paths[i], &out[n++]);
 	return n;
 }

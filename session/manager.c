@@ -660,7 +660,7 @@ static void status_paths(const struct served *sv, FILE *out, bool json)
 	unsigned n = 0;
 
 	if (sv->up && sv->tops && sv->tops->paths)
-		n = sv->tops->paths(sv->target, p, NU_MAX_PATHS);
+		n = sv->tops->paths(sv->target, nu_host_nr_queues(sv->host), p, NU_MAX_PATHS);
 	if (json)
 		fprintf(out, ",\"paths\":[");
 	for (unsigned i = 0; i < n; i++) {
