@@ -306,17 +306,29 @@ static int rx_deliver(struct nu_stream *s, const uint8_t *hdr, const uint8_t *da
 	return s->ops->pdu(s->ctx, hdr, copy ? f->dest : data, f->dlen);
 }
 
-/* The rest of a payload (have bytes of it are there) and its tail, by one receive. */
-static void rx_direct_start(struct nu_stream *s, uint8_t *dest, size_t have)
+/*
+ * The rest of a PDU by one receive: have bytes of it past the header are
+ * there already (at dest for the payload, the trailer's part copied from
+ * extra). have may reach into the trailer (a receive that ended inside the
+ * padding or the digest); at most dlen bytes are ever payload.
+ */
+static void rx_direct_start(struct nu_stream *s, uint8_t *dest, size_t have, const uint8_t *extra)
 {
 	const struct nu_frame *f = &s->rf;
+	size_t data_have = have < f->dlen ? have : f->dlen;
+	size_t tail_have = have - data_have;
+	unsigned n = 0;
 
 	s->rx_direct = true;
-	s->rx_iov[0] = (struct iovec){ dest + have, f->dlen - have };
-	s->rx_iov[1] = (struct iovec){ s->rx_trailer, f->tail };
+	if (tail_have)
+		memcpy(s->rx_trailer, extra, tail_have);
+	if (data_have < f->dlen)
+		s->rx_iov[n++] = (struct iovec){ dest + data_have, f->dlen - data_have };
+	if (tail_have < f->tail)
+		s->rx_iov[n++] = (struct iovec){ s->rx_trailer + tail_have, f->tail - tail_have };
 	memset(&s->rx_msg, 0, sizeof(s->rx_msg));
 	s->rx_msg.msg_iov = s->rx_iov;
-	s->rx_msg.msg_iovlen = f->tail ? 2 : 1;
+	s->rx_msg.msg_iovlen = n;
 	rx_submit(s);
 }
 
@@ -355,13 +367,18 @@ static void rx_parse(struct nu_stream *s)
 			continue;
 		}
 		if (f->dest && f->dlen >= RX_DIRECT_MIN && avail >= f->head) {
-			/* Big data: the rest goes straight to its final place. */
+			/*
+			 * Big data: the rest goes straight to its final place. What is
+			 * here may end inside the trailer: the payload gets dlen bytes
+			 * at most, the rest is trailer (avail < total bounds it).
+			 */
 			size_t have = avail - f->head;
+			size_t data_have = have < f->dlen ? have : f->dlen;
 
 			memcpy(s->rx_hdr, p, f->head);
-			memcpy(f->dest, p + f->head, have);
+			memcpy(f->dest, p + f->head, data_have);
 			s->rx_off = s->rx_len;
-			rx_direct_start(s, f->dest, have);
+			rx_direct_start(s, f->dest, have, p + f->head + data_have);
 			return;
 		}
 		break;
@@ -417,7 +434,7 @@ static void rx_exact_done(struct nu_stream *s, int res)
 			s->rx_len = 0;
 		} else if (f->dest) {
 			/* A request in a copy mode: straight into its buffer all the same. */
-			rx_direct_start(s, f->dest, 0);
+			rx_direct_start(s, f->dest, 0, NULL);
 			return;
 		} else {
 			s->rx_exact = RX_EXACT_PAYLOAD;

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Shared by the hostile-target host tests.
-#   hostile_start SCRIPT MODE        the target on a free port: sets port, tpid
+#   hostile_start SCRIPT MODE        the target on a free port: sets port, tpid,
+#                                    hostile_log (what it printed)
 #   hostile_stop                     kills it
 #   hostile_recovered NAME RC OUT    ok when the run exited 0, the connection
 #                                    dropped and came back at least twice, and
@@ -11,7 +12,8 @@
 #                                    ("!PATTERN": has it not) (sets fail)
 hostile_start() {
 	port=$((30000 + RANDOM % 9000))
-	python3 "$1" --port $port --mode "$2" --after 30 --bad-conns 2 >/dev/null 2>&1 &
+	hostile_log=${TMPDIR:-/tmp}/hostile-$port.log
+	python3 "$1" --port $port --mode "$2" --after 30 --bad-conns 2 >"$hostile_log" 2>&1 &
 	tpid=$!
 	for _ in $(seq 50); do ss -ltn | grep -q ":$port " && break; sleep 0.1; done
 }
@@ -46,4 +48,18 @@ hostile_expect() {
 		echo "FAIL: $name (rc=$rc)"; echo "$out" | tail -n 15
 		fail=1
 	fi
+}
+# After a split-digest run (out, rc): the target cut data PDUs inside their
+# digest (so the case was reached), and the run saw no reconnect, no digest
+# error, no wrong data.
+split_digest_verdict() {
+	local cuts
+	cuts=$(grep -c '^split' "$hostile_log")
+	rm -f "$hostile_log"
+	if [ "$cuts" -lt 5 ]; then
+		echo "FAIL: split-digest: the target cut only $cuts PDUs inside their digest"; fail=1
+		return
+	fi
+	hostile_expect split-digest "$rc" "$out" "$cuts data PDUs cut inside their digest: verified, no reconnect" \
+		'!connection to .* lost' '!data digest mismatch'
 }

@@ -43,4 +43,14 @@ hostile_expect ignore-abort $rc "$out" "ABORT TASK unanswered, LUN RESET ended t
 sit ignore-tmf 10
 hostile_expect ignore-tmf $rc "$out" "reset unanswered, connection dropped, command resent, no error" \
 	"LUN RESET not answered" "reconnected"
+# An honest target whose Data-In arrives cut inside its data digest (a
+# receive holds all of the data and part of the trailer): every read
+# verified, nothing dropped. A stream once wrote the trailer's bytes past
+# the request buffer here (ASan build: heap-buffer-overflow).
+hostile_start "$target" split-digest
+out=$(timeout 60 "$perf" --iscsi "portal=127.0.0.1:$port,target=iqn.2026-11.org.netublk:hostile,data_digest=crc32c" \
+	--qd 4 --bs 64k --rw randrw --verify --time 4 --log-level info 2>&1)
+rc=$?
+hostile_stop
+split_digest_verdict
 exit $fail

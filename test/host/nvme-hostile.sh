@@ -52,6 +52,16 @@ rc=$?
 hostile_stop
 hostile_expect silent $rc "$out" "keep-alive timeout seen, re-associated, I/O resent, no error" \
 	"keep-alive not answered within KATO" "associated again" "reconnected"
+# An honest controller whose C2HData (16 KiB each) arrives cut inside its
+# data digest (a receive holds all of the data and part of the digest):
+# every read verified, nothing dropped. A stream once wrote the digest's
+# bytes past the request buffer here (ASan build: heap-buffer-overflow).
+hostile_start "$target" split-digest
+out=$(timeout 60 "$perf" --nvme "address=127.0.0.1:$port,subsystem=$NQN,data_digest=crc32c" \
+	--qd 4 --bs 32k --rw randrw --verify --time 4 --log-level info 2>&1)
+rc=$?
+hostile_stop
+split_digest_verdict
 # Dies for good: after ctrl_loss_timeout (2 s) I/O fails with EIO instead of
 # hanging; netublk-perf ends on time and reports the errors.
 hostile_start "$target" die

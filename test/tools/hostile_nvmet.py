@@ -22,7 +22,7 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hostile_target import crc32c, recv_all  # noqa: E402  (the iSCSI one's helpers)
+from hostile_target import crc32c, recv_all, send_split  # noqa: E402  (the iSCSI one's helpers)
 
 NS_SIZE = 16 << 20
 BS = 512
@@ -35,7 +35,7 @@ held = {}  # (sqid, cid) -> Conn: commands the target sits on (ignore-cmd)
 
 MODES = ["none", "wrong-type", "oversized", "unknown-cid", "beyond-buffer",
          "bad-header-digest", "bad-data-digest", "truncated", "short-read", "bad-r2t",
-         "c2h-term", "ignore-cmd", "silent", "die"]
+         "c2h-term", "ignore-cmd", "silent", "die", "split-digest"]
 
 SUBNQN = "nqn.2026-11.org.netublk:hostile"
 NGUID = bytes(range(1, 17))
@@ -108,7 +108,10 @@ class Conn:
         if dd:
             out += struct.pack("<I", crc32c(data) ^ (1 if corrupt_dd else 0))
         with self.wlock:
-            self.s.sendall(out)
+            if dd and len(data) >= 16384 and self.args.mode == "split-digest":
+                send_split(self.s, out, 2)  # the receive ends inside the data digest
+            else:
+                self.s.sendall(out)
 
     def respond(self, cid, status=0, dw0=0, **kw):
         cqe = struct.pack("<IIHHHH", dw0, 0, 0, self.qid or 0, cid, status << 1)

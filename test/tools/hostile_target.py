@@ -15,6 +15,7 @@ import argparse
 import socket
 import struct
 import threading
+import time
 
 LUN_SIZE = 16 << 20
 BS = 512
@@ -24,18 +25,41 @@ conn_count = 0
 
 MODES = ["none", "bad-opcode", "oversized", "unknown-itt", "beyond-buffer",
          "bad-header-digest", "truncated", "short-data-in", "bad-r2t", "data-no-status-final",
-         "ignore-cmd", "ignore-abort", "ignore-tmf"]
+         "ignore-cmd", "ignore-abort", "ignore-tmf", "split-digest"]
 # Modes that sit on one command: ignore-cmd answers ABORT TASK, ignore-abort
 # only LUN RESET, ignore-tmf no task management at all.
 SIT_MODES = ("ignore-cmd", "ignore-abort", "ignore-tmf")
+# Modes that break nothing: the initiator must not even reconnect.
+HONEST_MODES = ("none", "split-digest")
+
+
+def _crc32c_table():
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ (0x82F63B78 if c & 1 else 0)
+        table.append(c)
+    return table
+
+
+CRC32C_TABLE = _crc32c_table()
 
 
 def crc32c(data, crc=0xFFFFFFFF):
+    t = CRC32C_TABLE
     for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+        crc = t[(crc ^ b) & 0xFF] ^ (crc >> 8)
     return crc ^ 0xFFFFFFFF
+
+
+def send_split(sock, out, cut):
+    """Sends out in two writes, the first one ending cut bytes before its end:
+    an honest target does this by TCP segmentation alone."""
+    sock.sendall(out[:-cut])
+    time.sleep(0.005)
+    sock.sendall(out[-cut:])
+    print("split %d" % len(out), flush=True)
 
 
 def recv_all(s, n):
@@ -60,6 +84,7 @@ class Conn:
         self.statsn = 1
         self.expcmdsn = 1
         self.hdigest = False
+        self.ddigest = False
         self.cmds = 0
 
     def send_pdu(self, bhs, data=b""):
@@ -68,8 +93,16 @@ class Conn:
         out = bytes(bhs)
         if self.hdigest:
             out += struct.pack("<I", crc32c(bhs))
-        out += data + b"\0" * pad4(len(data))
-        self.s.sendall(out)
+        payload = data + b"\0" * pad4(len(data))
+        out += payload
+        if self.ddigest and data:
+            out += struct.pack("<I", crc32c(payload))
+        if self.ddigest and len(data) >= 16384 and self.args.mode == "split-digest":
+            # All of the data and part of the padding and digest first: the
+            # initiator's receive ends inside the trailer.
+            send_split(self.s, out, 2)
+        else:
+            self.s.sendall(out)
 
     def read_pdu(self):
         bhs = recv_all(self.s, 48)
@@ -77,6 +110,8 @@ class Conn:
             recv_all(self.s, 4)
         dlen = int.from_bytes(bhs[5:8], "big")
         data = recv_all(self.s, dlen + pad4(dlen))[:dlen] if dlen else b""
+        if dlen and self.ddigest:
+            recv_all(self.s, 4)
         return bhs, data
 
     def sn_fields(self, bhs, off=24):
@@ -95,10 +130,12 @@ class Conn:
             else:
                 hd = "CRC32C" if "CRC32C" in keys.get("HeaderDigest", "") and \
                     self.args.mode == "bad-header-digest" else "None"
-                text = ("HeaderDigest=%s\0DataDigest=None\0MaxRecvDataSegmentLength=65536\0"
+                dd = "CRC32C" if "CRC32C" in keys.get("DataDigest", "") and \
+                    self.args.mode == "split-digest" else "None"
+                text = ("HeaderDigest=%s\0DataDigest=%s\0MaxRecvDataSegmentLength=65536\0"
                         "MaxBurstLength=262144\0FirstBurstLength=65536\0ImmediateData=Yes\0"
                         "InitialR2T=Yes\0MaxOutstandingR2T=1\0ErrorRecoveryLevel=0\0"
-                        "DefaultTime2Wait=0\0DefaultTime2Retain=0" % hd)
+                        "DefaultTime2Wait=0\0DefaultTime2Retain=0" % (hd, dd))
                 nsg = 3
             rsp = bytearray(48)
             rsp[0] = 0x23
@@ -111,6 +148,7 @@ class Conn:
             self.send_pdu(rsp, (text + "\0").encode())
             if nsg == 3:
                 self.hdigest = hd == "CRC32C"
+                self.ddigest = dd == "CRC32C"
                 return
 
     def scsi_rsp(self, itt, status=0, sense=b""):
@@ -229,11 +267,12 @@ class Conn:
             if self.bad and self.args.mode in SIT_MODES and self.cmds == self.args.after:
                 return  # sit on this command: only an ABORT TASK gets it going again
             if self.bad and self.cmds == self.args.after and self.args.mode not in SIT_MODES and \
-                    (op == 0x88 or self.args.mode == "bad-r2t") and self.args.mode != "none":
+                    (op == 0x88 or self.args.mode == "bad-r2t") and \
+                    self.args.mode not in HONEST_MODES:
                 if self.args.mode != "bad-r2t" or op == 0x8A:
                     self.misbehave(itt, xfer)
             if self.bad and self.cmds == self.args.after and \
-                    self.args.mode not in ("none",) + SIT_MODES:
+                    self.args.mode not in HONEST_MODES + SIT_MODES:
                 self.cmds -= 1  # try again on the next read/write
         if op == 0xA0:  # REPORT LUNS
             body = struct.pack(">II", 8, 0) + b"\0" * 8
@@ -272,8 +311,11 @@ class Conn:
             with lock:
                 chunk = bytes(store[lba * BS:(lba + n) * BS])
             off = 0
-            while off < len(chunk):  # Data-In PDUs of at most 64 KiB
-                piece = chunk[off:off + 65536]
+            # Data-In PDUs of at most 64 KiB; 16 KiB when cut inside the digest,
+            # so that the initiator's buffered receive holds all of one.
+            most = 16384 if self.args.mode == "split-digest" else 65536
+            while off < len(chunk):
+                piece = chunk[off:off + most]
                 last = off + len(piece) == len(chunk)
                 self.data_in(itt, piece, offset=off, final_status=last)
                 off += len(piece)

@@ -16,6 +16,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* The i-th seed of the fuzz target into buf; 0 once there are no more. */
 size_t fuzz_seed(unsigned i, uint8_t *buf, size_t cap);
 
+/* Mutations per seed; a target whose inputs are slow to run sets fewer. */
+__attribute__((weak)) unsigned fuzz_smoke_mutations = 20000;
+
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 static uint64_t next(void)
@@ -28,13 +31,12 @@ static uint64_t next(void)
 
 static void test_corpus(void **state)
 {
-	uint8_t buf[4096];
+	static uint8_t buf[65536], m[65536];
 	size_t n;
 
 	for (unsigned s = 0; (n = fuzz_seed(s, buf, sizeof(buf))); s++) {
 		LLVMFuzzerTestOneInput(buf, n);
-		for (int i = 0; i < 20000; i++) {
-			uint8_t m[4096];
+		for (unsigned i = 0; i < fuzz_smoke_mutations; i++) {
 			size_t len = n;
 
 			memcpy(m, buf, n);
@@ -60,8 +62,7 @@ static void test_corpus(void **state)
 		}
 	}
 	for (int i = 0; i < 20000; i++) {
-		uint8_t m[512];
-		size_t len = next() % sizeof(m);
+		size_t len = next() % 512;
 
 		for (size_t j = 0; j < len; j++)
 			m[j] = next();
