@@ -78,6 +78,8 @@ if [ "${1:-}" != --no-vm ]; then
 	done
 fi
 
+# A VM lost to an emulator fault cost a retry, not a result: say so.
+grep -h '^guest: .* emulator fault' "$OUT"/vm-*.res 2>/dev/null
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

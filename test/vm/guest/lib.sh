@@ -92,3 +92,50 @@ crash_recover() {
 	check "fio verify through the crash: exit 0, no error" sh -c "test $rc = 0 && grep -q 'err= 0' $LOGDIR/fio-$name.out"
 	[ $rc = 0 ] || tail -n 20 "$LOGDIR/fio-$name.out"
 }
+
+# Kernel text must stay still while tests run: loading a module patches it,
+# and multi-threaded TCG does not make patching code that another vCPU is
+# running safe (seen as an int3 oops in io_submit_sqes when tgtd's iSER
+# support pulled in the RDMA stack mid-suite). So every module the suite
+# and its tools use is loaded at boot, before any I/O; requests the kernel
+# makes on demand later go through a hook that refuses the RDMA stack
+# (nothing here uses it) and logs the rest, which report_late_modules names
+# so that they can join this list.
+PRELOAD_MODULES="ublk_drv loop configfs target_core_mod target_core_iblock target_core_file
+	iscsi_target_mod iscsi_tcp libiscsi_tcp sd_mod nvme_core nvme_fabrics nvme_tcp nvmet
+	nvmet_tcp veth sch_netem tls ext4 inet_diag tcp_diag udp_diag unix_diag crc32c_generic crc32c_intel md5 sha1 sha256
+	sha512 sha3_generic hmac cbc ecb ghash_generic gcm aes_generic dm_mod af_packet
+	ipv6 nf_conntrack bridge"
+MODPROBE_LOG=/share/modprobe.log
+preload_modules() {
+	local m hook=/run/netublk-modprobe-hook
+	for m in $PRELOAD_MODULES; do
+		modprobe -q "$m" 2>/dev/null
+	done
+	mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config 2>/dev/null
+	: >"$MODPROBE_LOG"
+	cat >"$hook" <<HOOK
+#!/bin/sh
+# The kernel's on-demand module loader during the tests (see lib.sh).
+case "\$*" in
+*net-pf-16-proto-20*|*rdma*|*ib_*|*iw_cm*|*char-major-231*)
+	echo "refused: \$*" >>$MODPROBE_LOG; exit 1 ;;
+esac
+echo "loaded: \$*" >>$MODPROBE_LOG
+exec /sbin/modprobe "\$@"
+HOOK
+	chmod +x "$hook"
+	echo "$hook" >/proc/sys/kernel/modprobe
+	# udev loads drivers for new devices itself (not through the hook).
+	mkdir -p /etc/udev/rules.d && : >/etc/udev/rules.d/80-drivers.rules
+	awk '{print $1}' /proc/modules | sort >/run/netublk-modules.boot
+	echo "guest: $(wc -l </run/netublk-modules.boot) modules loaded at boot"
+}
+report_late_modules() {
+	local late
+	late=$(awk '{print $1}' /proc/modules | sort | comm -13 /run/netublk-modules.boot - | tr '\n' ' ')
+	[ -z "$late" ] || echo "guest: modules loaded after boot: $late"
+	if [ -s "$MODPROBE_LOG" ]; then
+		echo "guest: modules asked for on demand during the tests: $(sort -u "$MODPROBE_LOG" | tr '\n' ' ')"
+	fi
+}
