@@ -7,6 +7,7 @@
 #include <iscsi/scsi-lowlevel.h>
 
 #include "discover.h"
+#include "scsi_geom.h"
 #include "conn.h"
 #include "tcp.h"
 #include "log.h"
@@ -87,71 +88,16 @@ static struct iscsi_context *login_ctx(const struct iscsi_target_config *t, char
 
 static void *unmarshall(struct scsi_task *task)
 {
-	if (!task || task->status != SCSI_STATUS_GOOD)
-		return NULL;
-	return scsi_datain_unmarshall(task);
-}
-
-static void hexify(const char *in, int len, char *out, size_t cap)
-{
-	size_t o = 0;
-
-	for (int i = 0; i < len && o + 3 < cap; i++)
-		o += snprintf(out + o, cap - o, "%02x", (unsigned char)in[i]);
+	return scsi_unmarshall(task);
 }
 
 static void read_wwid(struct iscsi_context *ctx, uint32_t lun, struct iscsi_lun_info *li)
 {
 	struct scsi_task *task = iscsi_inquiry_sync(ctx, lun, 1, SCSI_INQUIRY_PAGECODE_DEVICE_IDENTIFICATION, 255);
-	struct scsi_inquiry_device_identification *id = unmarshall(task);
-	struct scsi_inquiry_device_designator *best = NULL;
-	int best_rank = 0;
-	char hex[128];
 
-	for (struct scsi_inquiry_device_designator *d = id ? id->designators : NULL; d; d = d->next) {
-		int rank = 0;
-
-		if (d->association != SCSI_ASSOCIATION_LOGICAL_UNIT)
-			continue;
-		if (d->designator_type == SCSI_DESIGNATOR_TYPE_NAA)
-			rank = 3;
-		else if (d->designator_type == SCSI_DESIGNATOR_TYPE_EUI_64)
-			rank = 2;
-		else if (d->designator_type == SCSI_DESIGNATOR_TYPE_T10_VENDORT_ID)
-			rank = 1;
-		if (rank > best_rank) {
-			best = d;
-			best_rank = rank;
-		}
-	}
-	if (best) {
-		if (best_rank == 1) {
-			/* Vendor, product, serial: padded with spaces, sometimes NULs. */
-			size_t o = snprintf(li->wwid, sizeof(li->wwid), "t10.");
-
-			for (int i = 0; i < best->designator_length && o + 1 < sizeof(li->wwid); i++) {
-				char c = best->designator[i];
-
-				li->wwid[o++] = c > ' ' && c < 0x7f && c != '/' ? c : '_';
-			}
-			li->wwid[o] = '\0';
-		} else {
-			hexify(best->designator, best->designator_length, hex, sizeof(hex));
-			snprintf(li->wwid, sizeof(li->wwid), "%s.%s", best_rank == 3 ? "naa" : "eui",
-				 hex);
-		}
-	}
+	scsi_geom_wwid(unmarshall(task), li->wwid, sizeof(li->wwid));
 	if (task)
 		scsi_free_scsi_task(task);
-}
-
-static uint32_t pow2_at_least(uint64_t v, uint32_t floor)
-{
-	uint32_t p = floor;
-
-	while (p < v && p < (1u << 30))
-		p <<= 1;
-	return p;
 }
 
 static int read_geometry(struct iscsi_context *ctx, uint32_t lun, struct iscsi_lun_info *li,
@@ -165,6 +111,8 @@ static int read_geometry(struct iscsi_context *ctx, uint32_t lun, struct iscsi_l
 	struct scsi_inquiry_logical_block_provisioning *lbp;
 	struct scsi_mode_sense *ms;
 	bool lbpme = false, lbpu = false, lbpws = false;
+	char why[128];
+	int ret;
 
 	memset(li, 0, sizeof(*li));
 	li->lun = lun;
@@ -182,9 +130,12 @@ static int read_geometry(struct iscsi_context *ctx, uint32_t lun, struct iscsi_l
 			 iscsi_get_error(ctx));
 		return -EIO;
 	}
-	g->lbs = rc->block_length;
-	g->pbs = rc->block_length << rc->lbppbe;
-	g->size = (rc->returned_lba + 1) * (uint64_t)rc->block_length;
+	ret = scsi_geom_capacity(rc, g, why, sizeof(why));
+	if (ret) {
+		snprintf(err, err_len, "LUN %u: READ CAPACITY(16): %s", lun, why);
+		scsi_free_scsi_task(task);
+		return ret;
+	}
 	lbpme = rc->lbpme;
 	scsi_free_scsi_task(task);
 
@@ -208,26 +159,8 @@ static int read_geometry(struct iscsi_context *ctx, uint32_t lun, struct iscsi_l
 
 	task = iscsi_inquiry_sync(ctx, lun, 1, SCSI_INQUIRY_PAGECODE_BLOCK_LIMITS, 255);
 	bl = unmarshall(task);
-	if (bl) {
-		uint64_t mt = (uint64_t)bl->max_xfer_len * g->lbs;
-
-		g->max_transfer = mt > (1u << 30) ? (1u << 30) : (uint32_t)mt;
-		g->io_opt = bl->opt_xfer_len * g->lbs <= (1u << 30) ? bl->opt_xfer_len * g->lbs : 0;
-		if (lbpme && lbpu && bl->max_unmap) {
-			uint64_t md = (uint64_t)bl->max_unmap * g->lbs;
-
-			g->discard_granularity =
-				pow2_at_least((uint64_t)(bl->opt_unmap_gran ? bl->opt_unmap_gran : 1) *
-						      g->lbs,
-					      g->lbs);
-			g->max_discard = md > (1u << 30) ? (1u << 30) : (uint32_t)md;
-		}
-		if (lbpme && lbpws) {
-			uint64_t mw = bl->max_ws_len ? bl->max_ws_len * g->lbs : (1u << 30);
-
-			g->max_write_zeroes = mw > (1u << 30) ? (1u << 30) : (uint32_t)mw;
-		}
-	}
+	if (bl)
+		scsi_geom_block_limits(bl, lbpme, lbpu, lbpws, g);
 	if (task)
 		scsi_free_scsi_task(task);
 
@@ -236,14 +169,8 @@ static int read_geometry(struct iscsi_context *ctx, uint32_t lun, struct iscsi_l
 	task = iscsi_modesense6_sync(ctx, lun, 1, SCSI_MODESENSE_PC_CURRENT,
 				     SCSI_MODEPAGE_RETURN_ALL_PAGES, 0, 255);
 	ms = unmarshall(task);
-	if (ms) {
-		struct scsi_mode_page *mp = scsi_modesense_get_page(ms, SCSI_MODEPAGE_CACHING, 0);
-
-		g->read_only = ms->device_specific_parameter & 0x80;
-		g->fua = ms->device_specific_parameter & 0x10;
-		if (mp)
-			g->volatile_cache = mp->caching.wce;
-	}
+	if (ms)
+		scsi_geom_mode(ms, g);
 	if (task)
 		scsi_free_scsi_task(task);
 	if (!g->discard_granularity)

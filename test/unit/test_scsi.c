@@ -7,7 +7,10 @@
 #include <errno.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
+
 #include "scsi.h"
+#include "scsi_geom.h"
 #include "target_spec.h"
 
 static uint8_t *fixed_sense(uint8_t key, uint8_t asc, uint8_t ascq)
@@ -159,6 +162,60 @@ static void test_target_spec(void **state)
 	}
 }
 
+/* What a LUN claims about its geometry: refused or clamped, never wrapped. */
+static void test_geometry(void **state)
+{
+	struct scsi_readcapacity16 rc = { .returned_lba = 2047, .block_length = 512, .lbppbe = 3 };
+	struct scsi_inquiry_block_limits bl = { .max_xfer_len = 0xffffffff,
+						.opt_xfer_len = 0x800001,
+						.max_unmap = 0xffffffff,
+						.max_ws_len = ~0ull };
+	struct nu_volume_geom g = { 0 };
+	char err[128];
+
+	(void)state;
+	assert_int_equal(scsi_geom_capacity(&rc, &g, err, sizeof(err)), 0);
+	assert_int_equal(g.size, 2048 * 512);
+	assert_int_equal(g.pbs, 4096);
+	rc.block_length = 0;
+	assert_int_equal(scsi_geom_capacity(&rc, &g, err, sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, "logical block size 0"));
+	rc.block_length = 520;
+	assert_int_equal(scsi_geom_capacity(&rc, &g, err, sizeof(err)), -EPROTO);
+	rc.block_length = 4096;
+	rc.returned_lba = ~0ull;
+	assert_int_equal(scsi_geom_capacity(&rc, &g, err, sizeof(err)), -EPROTO);
+	rc.returned_lba = 7;
+	rc.lbppbe = 15; /* 2^15 blocks per physical block: ignored */
+	assert_int_equal(scsi_geom_capacity(&rc, &g, err, sizeof(err)), 0);
+	assert_int_equal(g.pbs, 4096);
+	/* 0x800001 blocks of 4 KiB is 2^35 + 4096 bytes: a 32-bit product would be 4096. */
+	scsi_geom_block_limits(&bl, true, true, true, &g);
+	assert_int_equal(g.io_opt, 0);
+	assert_int_equal(g.max_transfer, 1u << 30);
+	assert_int_equal(g.max_discard, 1u << 30);
+	assert_int_equal(g.max_write_zeroes, 1u << 30);
+}
+
+/* A device identification page shorter than it claims reads as cut, not past its end. */
+static void test_short_vpd(void **state)
+{
+	static const uint8_t page[] = { 0, 0x83, 0x01, 0x00, 0x01, 0x03, 0x00, 0x08,
+					0x60, 0x01, 0x40, 0x5d, 0xde, 0xad, 0xbe, 0xef };
+	struct scsi_task *task = scsi_cdb_inquiry(1, SCSI_INQUIRY_PAGECODE_DEVICE_IDENTIFICATION, 255);
+	char wwid[96];
+
+	(void)state;
+	assert_non_null(task);
+	task->datain.data = malloc(sizeof(page));
+	memcpy(task->datain.data, page, sizeof(page));
+	task->datain.size = sizeof(page);
+	task->status = SCSI_STATUS_GOOD;
+	scsi_geom_wwid(scsi_unmarshall(task), wwid, sizeof(wwid));
+	assert_string_equal(wwid, "naa.6001405ddeadbeef");
+	scsi_free_scsi_task(task);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +223,8 @@ int main(void)
 		cmocka_unit_test(test_inventory_changes),
 		cmocka_unit_test(test_cdbs),
 		cmocka_unit_test(test_target_spec),
+		cmocka_unit_test(test_geometry),
+		cmocka_unit_test(test_short_vpd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

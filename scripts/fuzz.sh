@@ -1,0 +1,108 @@
+#!/bin/bash
+# Fuzz campaign: builds every fuzz target with clang's libFuzzer (ASan +
+# UBSan), runs each for MINUTES from its seeds (test/fuzz/corpus/TARGET
+# and the target's own fuzz_seed()), then replays the grown corpus in a
+# coverage build and reports, per target: executions, findings, and line
+# coverage of the files that parse what a target sends.
+#
+#   scripts/fuzz.sh MINUTES [TARGET...]     (default: every target)
+#   scripts/fuzz.sh --save MINUTES ...      also merges the new inputs that
+#                                           add coverage into the repo's corpus
+#
+# Not part of CI (the corpora are replayed there by test_fuzz_*_smoke).
+# Results: build-fuzz/summary.md, crashes in build-fuzz/TARGET/crashes/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SAVE=0
+[ "${1:-}" = --save ] && { SAVE=1; shift; }
+MINUTES=${1:?usage: scripts/fuzz.sh [--save] MINUTES [TARGET...]}
+shift
+TARGETS=${*:-fuzz_stream fuzz_iscsi fuzz_nvme fuzz_scsi fuzz_ctl}
+OUT=$ROOT/build-fuzz
+mkdir -p "$OUT"
+
+for t in clang llvm-profdata llvm-cov; do
+	command -v $t >/dev/null || { apt-get install -y -qq clang llvm libclang-rt-dev >/dev/null; break; }
+done
+
+PKGS="liburing libiscsi libcrypto libisal"
+CFLAGS="-g -O1 -std=gnu11 -D_GNU_SOURCE -Iinitiator -Iiscsi -Invmetcp -Isession -Iconf -Itest/sim $(pkg-config --cflags $PKGS)"
+LIBS="$(pkg-config --libs $PKGS) -lpthread"
+
+# The sources each target exercises: the parsers under test and what they need.
+sources() {
+	case $1 in
+	fuzz_stream) echo test/sim/stream_sim.c initiator/stream.c initiator/digest.c initiator/log.c ;;
+	fuzz_iscsi) echo iscsi/pdu.c iscsi/text.c iscsi/chap.c iscsi/login.c iscsi/scsi.c initiator/io.c initiator/log.c ;;
+	fuzz_nvme) echo nvmetcp/nvme_pdu.c nvmetcp/nvme_cmd.c initiator/io.c initiator/digest.c initiator/log.c ;;
+	fuzz_scsi) echo iscsi/scsi.c iscsi/scsi_geom.c initiator/io.c initiator/log.c ;;
+	fuzz_ctl) echo session/ctl_proto.c ;;
+	*) echo "fuzz.sh: unknown target $1" >&2; exit 2 ;;
+	esac
+}
+# The files whose line coverage says whether every parser was reached.
+parsers() {
+	case $1 in
+	fuzz_stream) echo initiator/stream.c ;;
+	fuzz_iscsi) echo iscsi/pdu.c iscsi/text.c iscsi/login.c iscsi/chap.c iscsi/scsi.c ;;
+	fuzz_nvme) echo nvmetcp/nvme_pdu.c nvmetcp/nvme_cmd.c ;;
+	fuzz_scsi) echo iscsi/scsi_geom.c iscsi/scsi.c ;;
+	fuzz_ctl) echo session/ctl_proto.c ;;
+	esac
+}
+
+summary=$OUT/summary.md
+{
+	echo "| target | minutes | executions | exec/s | findings | corpus | line coverage of the parsers |"
+	echo "| --- | --- | --- | --- | --- | --- | --- |"
+} >"$summary"
+
+for t in $TARGETS; do
+	d=$OUT/$t
+	mkdir -p "$d/corpus" "$d/crashes"
+	# shellcheck disable=SC2046
+	clang $CFLAGS -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		test/fuzz/$t.c $(sources $t) $LIBS -o "$d/$t"
+	# shellcheck disable=SC2046
+	clang $CFLAGS -fsanitize=fuzzer -fprofile-instr-generate -fcoverage-mapping \
+		test/fuzz/$t.c $(sources $t) $LIBS -o "$d/$t-cov"
+	# Seeds: the repo's corpus and the target's built-in ones.
+	# shellcheck disable=SC2046
+	clang $CFLAGS -DFUZZ_SEED_DUMP test/fuzz/seed_dump.c test/fuzz/$t.c $(sources $t) $LIBS \
+		-o "$d/$t-seeds"
+	"$d/$t-seeds" "$d/corpus"
+	[ -d test/fuzz/corpus/$t ] && cp test/fuzz/corpus/$t/* "$d/corpus/" 2>/dev/null || true
+
+	echo "== $t: $MINUTES min"
+	set +e
+	(cd "$d/crashes" && "$d/$t" -max_total_time=$((MINUTES * 60)) -print_final_stats=1 \
+		-timeout=20 -rss_limit_mb=4096 -max_len=262144 -artifact_prefix="$d/crashes/" \
+		"$d/corpus" >"$d/run.log" 2>&1)
+	set -e
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$d/run.log" | tail -1)
+	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$d/run.log" | tail -1)
+	found=$(find "$d/crashes" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
+	ncorp=$(find "$d/corpus" -type f | wc -l)
+
+	# Coverage: replay the corpus in the coverage build.
+	rm -f "$d"/*.profraw
+	LLVM_PROFILE_FILE="$d/cov-%p.profraw" "$d/$t-cov" -runs=0 "$d/corpus" >/dev/null 2>&1 || true
+	llvm-profdata merge -sparse "$d"/cov-*.profraw -o "$d/cov.profdata"
+	# shellcheck disable=SC2046
+	llvm-cov report "$d/$t-cov" -instr-profile="$d/cov.profdata" $(parsers $t) >"$d/coverage.txt"
+	cov=$(awk '$1 != "Filename" && $1 !~ /^-+$/ && NF >= 10 { printf "%s %s, ", $1, $10 }' "$d/coverage.txt" |
+		sed 's/, $//; s|/work/[^ ]*/\([a-z]*/[a-z_]*\.c\)|\1|g')
+	echo "| $t | $MINUTES | ${execs:-?} | ${rate:-?} | $found | $ncorp | $cov |" >>"$summary"
+	echo "$t: ${execs:-?} executions, $found findings, coverage: $cov"
+
+	if [ $SAVE = 1 ]; then
+		mkdir -p test/fuzz/corpus/$t "$d/min"
+		rm -rf "$d/min"/*
+		"$d/$t" -merge=1 "$d/min" test/fuzz/corpus/$t "$d/corpus" >/dev/null 2>&1 || true
+		# Keep the repo's corpus small: inputs of at most 4 KiB that add coverage.
+		find "$d/min" -type f -size -4k -exec cp {} test/fuzz/corpus/$t/ \;
+	fi
+done
+echo
+cat "$summary"
