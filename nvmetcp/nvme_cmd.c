@@ -440,3 +440,32 @@ unsigned nvme_parse_ns_list(const uint8_t *buf, size_t len, uint32_t *out, unsig
 	}
 	return n;
 }
+
+unsigned nvme_parse_disc_log(const uint8_t *buf, size_t len, struct nvme_disc_entry *out,
+			     unsigned max)
+{
+	const struct nvmf_discovery_log *log = (const void *)buf;
+	uint64_t numrec;
+	unsigned n = 0;
+
+	if (len < sizeof(*log))
+		return 0;
+	numrec = le64toh(log->numrec);
+	for (uint64_t i = 0; i < numrec && (i + 2) * sizeof(log->entries[0]) <= len && n < max;
+	     i++) {
+		const struct nvmf_disc_log_entry *e = &log->entries[i];
+		struct nvme_disc_entry *d = &out[n++];
+		char addr[sizeof(e->traddr) + 1], svc[sizeof(e->trsvcid) + 1];
+
+		nvme_copy_trimmed(addr, e->traddr, sizeof(e->traddr));
+		nvme_copy_trimmed(svc, e->trsvcid, sizeof(e->trsvcid));
+		nvme_copy_trimmed(d->subnqn, e->subnqn, sizeof(e->subnqn) < sizeof(d->subnqn) - 1 ?
+								sizeof(e->subnqn) :
+								sizeof(d->subnqn) - 1);
+		snprintf(d->address, sizeof(d->address), strchr(addr, ':') ? "[%s]:%s" : "%s:%s",
+			 addr, svc);
+		d->tcp = e->trtype == NVMF_TRTYPE_TCP;
+		d->discovery = e->subtype == NVME_NQN_DISC || e->subtype == NVME_NQN_CURR;
+	}
+	return n;
+}

@@ -99,6 +99,20 @@ int nvme_parse_id_ns(const uint8_t *buf, size_t len, const struct nvme_ctrl_info
 void nvme_ns_wwid(const uint8_t *desc, size_t len, const uint8_t *id_ns,
 		  const struct nvme_ctrl_info *ci, uint32_t nsid, char *out, size_t out_len);
 /* Identify active namespace list: up to max NSIDs, ascending; returns the count. */
+/* One record of a discovery log page. */
+struct nvme_disc_entry {
+	char address[300]; /* host:port as --nvme takes it */
+	char subnqn[224];
+	bool tcp;	/* transport type TCP */
+	bool discovery; /* a (referral to a) discovery controller */
+};
+
+/*
+ * The records of a discovery log page (len bytes at buf, its header
+ * included), at most max into out; only records wholly inside len count.
+ */
+unsigned nvme_parse_disc_log(const uint8_t *buf, size_t len, struct nvme_disc_entry *out,
+			     unsigned max);
 unsigned nvme_parse_ns_list(const uint8_t *buf, size_t len, uint32_t *out, unsigned max);
 
 #endif

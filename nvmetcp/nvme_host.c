@@ -696,20 +696,7 @@ int nvme_discovery_log(const struct nvme_target_config *cfg, struct nvme_disc_en
 			break;
 		len = 1024 + numrec * 1024;
 	}
-	for (uint64_t i = 0; i < numrec && i * 1024 + 2048 <= len && *n < max; i++) {
-		const struct nvmf_disc_log_entry *e = &((struct nvmf_discovery_log *)buf)->entries[i];
-		struct nvme_disc_entry *d = &out[(*n)++];
-		char addr[257], svc[33];
-
-		nvme_copy_trimmed(addr, e->traddr, sizeof(e->traddr));
-		nvme_copy_trimmed(svc, e->trsvcid, sizeof(e->trsvcid));
-		nvme_copy_trimmed(d->subnqn, e->subnqn, sizeof(e->subnqn) < sizeof(d->subnqn) - 1 ?
-						    sizeof(e->subnqn) : sizeof(d->subnqn) - 1);
-		snprintf(d->address, sizeof(d->address), strchr(addr, ':') ? "[%s]:%s" : "%s:%s",
-			 addr, svc);
-		d->tcp = e->trtype == NVMF_TRTYPE_TCP;
-		d->discovery = e->subtype == NVME_NQN_DISC || e->subtype == NVME_NQN_CURR;
-	}
+	*n = nvme_parse_disc_log(buf, len, out, max);
 out:
 	free(buf);
 	nvme_conn_close(&c);

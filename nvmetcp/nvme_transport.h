@@ -9,6 +9,7 @@
  */
 #include <stdio.h>
 
+#include "nvme_cmd.h"
 #include "nvme_config.h"
 #include "target.h"
 
@@ -22,14 +23,6 @@ extern const struct nu_target_ops nu_nvme_target;
 /* Connects the admin queue, enables the controller and lists its namespaces. */
 int nvme_host_create(const struct nvme_target_config *cfg, unsigned nr_queues,
 		     struct nvme_host **out);
-
-/* One record of a discovery log page. */
-struct nvme_disc_entry {
-	char address[300]; /* host:port as --nvme takes it */
-	char subnqn[224];
-	bool tcp;	/* transport type TCP */
-	bool discovery; /* a (referral to a) discovery controller */
-};
 
 /* Reads a discovery controller's log page: up to max records into out. */
 int nvme_discovery_log(const struct nvme_target_config *cfg, struct nvme_disc_entry *out,

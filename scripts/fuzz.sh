@@ -18,7 +18,7 @@ SAVE=0
 [ "${1:-}" = --save ] && { SAVE=1; shift; }
 MINUTES=${1:?usage: scripts/fuzz.sh [--save] MINUTES [TARGET...]}
 shift
-TARGETS=${*:-fuzz_stream fuzz_iscsi fuzz_nvme fuzz_scsi fuzz_ctl}
+TARGETS=${*:-fuzz_stream fuzz_iscsi fuzz_iscsi_rx fuzz_nvme fuzz_nvme_rx fuzz_scsi fuzz_ctl}
 OUT=$ROOT/build-fuzz
 mkdir -p "$OUT"
 
@@ -35,9 +35,15 @@ sources() {
 	case $1 in
 	fuzz_stream) echo test/sim/stream_sim.c initiator/stream.c initiator/digest.c initiator/log.c ;;
 	fuzz_iscsi) echo iscsi/pdu.c iscsi/text.c iscsi/chap.c iscsi/login.c iscsi/scsi.c initiator/io.c initiator/log.c ;;
-	fuzz_nvme) echo nvmetcp/nvme_pdu.c nvmetcp/nvme_cmd.c initiator/io.c initiator/digest.c initiator/log.c ;;
+	fuzz_nvme) echo nvmetcp/nvme_pdu.c nvmetcp/nvme_cmd.c nvmetcp/nvme_conn.c initiator/tcp.c initiator/io.c initiator/digest.c initiator/log.c ;;
 	fuzz_scsi) echo iscsi/scsi.c iscsi/scsi_geom.c initiator/io.c initiator/log.c ;;
 	fuzz_ctl) echo session/ctl_proto.c ;;
+	fuzz_iscsi_rx) echo test/sim/stream_sim.c initiator/stream.c initiator/digest.c initiator/log.c \
+		initiator/path.c initiator/tcp.c initiator/io.c iscsi/login.c iscsi/chap.c iscsi/text.c \
+		iscsi/pdu.c iscsi/scsi.c iscsi/scsi_geom.c iscsi/discover.c iscsi/conn.c ;;
+	fuzz_nvme_rx) echo test/sim/stream_sim.c initiator/stream.c initiator/digest.c initiator/log.c \
+		initiator/path.c initiator/tcp.c initiator/io.c nvmetcp/nvme_pdu.c nvmetcp/nvme_cmd.c \
+		nvmetcp/nvme_conn.c ;;
 	*) echo "fuzz.sh: unknown target $1" >&2; exit 2 ;;
 	esac
 }
@@ -46,9 +52,11 @@ parsers() {
 	case $1 in
 	fuzz_stream) echo initiator/stream.c ;;
 	fuzz_iscsi) echo iscsi/pdu.c iscsi/text.c iscsi/login.c iscsi/chap.c iscsi/scsi.c ;;
-	fuzz_nvme) echo nvmetcp/nvme_pdu.c nvmetcp/nvme_cmd.c ;;
+	fuzz_nvme) echo nvmetcp/nvme_pdu.c nvmetcp/nvme_cmd.c nvmetcp/nvme_conn.c ;;
 	fuzz_scsi) echo iscsi/scsi_geom.c iscsi/scsi.c ;;
 	fuzz_ctl) echo session/ctl_proto.c ;;
+	fuzz_iscsi_rx) echo iscsi/iscsi_transport.c initiator/stream.c ;;
+	fuzz_nvme_rx) echo nvmetcp/nvme_queue.c nvmetcp/nvme_pdu.c initiator/stream.c ;;
 	esac
 }
 

@@ -3,8 +3,11 @@
  * Fuzz target for everything that parses bytes from an NVMe/TCP
  * controller: PDU headers (with and without digests), ICResp, completion
  * entries and status, Identify Controller and Namespace data, namespace
- * lists and identification descriptors. The first input byte picks the
- * negotiated digests; the rest is what the controller sent. Build with
+ * lists and identification descriptors, discovery log pages, and the admin
+ * queue's blocking receive (nvme_conn_wait, fed over a socketpair). The
+ * first input byte picks the negotiated digests (bits 0-1) and whether the
+ * bytes also go to the admin receive (bit 2); the rest is what the
+ * controller sent. Build with
  * libFuzzer:
  *   clang -g -fsanitize=fuzzer,address,undefined -Invmetcp -Iinitiator \
  *     test/fuzz/fuzz_nvme.c nvmetcp/nvme_{pdu,cmd}.c initiator/{io,digest}.c \
@@ -14,16 +17,55 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
 
 #include "digest.h"
 #include "nvme_cmd.h"
+#include "nvme_conn.h"
 #include "nvme_pdu.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t fuzz_seed(unsigned i, uint8_t *buf, size_t cap);
 
+static void unsolicited(void *ctx, const struct nvme_cqe *cqe)
+{
+	(void)cqe;
+	++*(unsigned *)ctx;
+}
+
+/* The bytes as an admin queue's stream: completions and C2HData for command 1. */
+static void admin_receive(const struct nvme_tcp_params *p, const uint8_t *data, size_t size)
+{
+	struct nvme_conn c = { .p = *p, .timeout_ms = 50 };
+	struct nvme_cqe cqe;
+	unsigned events = 0;
+	uint8_t *in;
+	int sv[2];
+
+	/* What fits in the socket buffer at once (the writer is this thread). */
+	if (size > 32768)
+		size = 32768;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return;
+	if (write(sv[1], data, size) != (ssize_t)size) {
+		close(sv[0]);
+		close(sv[1]);
+		return;
+	}
+	close(sv[1]);
+	c.fd = sv[0];
+	in = malloc(4096); /* exactly the buffer the command offered */
+	for (int i = 0; in && i < 32; i++)
+		if (nvme_conn_wait(&c, 1, in, 4096, &cqe, 50, unsolicited, &events))
+			break;
+	free(in);
+	nvme_conn_close(&c);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct nvme_disc_entry disc[8];
 	struct nvme_tcp_params p = { .maxh2cdata = 65536 };
 	struct nvme_tcp_hdr h;
 	struct nvme_ctrl_info ci;
@@ -39,6 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	p.hdgst = data[0] & 1;
 	p.ddgst = data[0] & 2;
+	if (data[0] & 4)
+		admin_receive(&p, data + 1, size - 1);
 	data++;
 	size--;
 	/* Exactly the bytes there: ASan sees any read past them. */
@@ -60,6 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&ci, 0, sizeof(ci));
 	nvme_parse_id_ns(copy, size, &ci, &ns);
 	nvme_ns_wwid(copy, size, NULL, &ci, 1, wwid, sizeof(wwid));
+	nvme_parse_disc_log(copy, size, disc, 8);
 	free(copy);
 	return 0;
 }
@@ -72,7 +117,7 @@ size_t fuzz_seed(unsigned i, uint8_t *buf, size_t cap)
 
 	if (cap < 1 + 4096)
 		return 0;
-	memset(buf, 0, 1 + 4096);
+	memset(buf, 0, cap < 1 + 3072 + 4096 ? cap : 1 + 3072 + 4096);
 	switch (i) {
 	case 0: /* CapsuleResp, no digests */
 	case 1: /* CapsuleResp with a header digest */
@@ -135,7 +180,35 @@ size_t fuzz_seed(unsigned i, uint8_t *buf, size_t cap)
 		p[24] = 0x22;
 		n = 40;
 		break;
+	case 8: /* admin stream: an unsolicited completion, then C2HData for command 1 */
+		buf[0] = 4;
+		p[0] = NVME_TCP_RSP;
+		p[2] = 24;
+		p[4] = 24;
+		p[8 + 12] = 9;
+		p[24] = NVME_TCP_C2H_DATA;
+		p[25] = NVME_TCP_F_LAST | NVME_TCP_F_SUCCESS;
+		p[26] = 24;
+		p[27] = 24;
+		nu_put_le32(p + 28, 24 + 64);
+		p[32] = 1;
+		nu_put_le32(p + 40, 64);
+		n = 48 + 64;
+		break;
 	default:
+		if (i == 9 && cap >= 1 + 3072) { /* discovery log: two TCP records */
+			p[16] = 2;
+			for (int r = 0; r < 2; r++) {
+				uint8_t *e = p + 1024 + r * 1024;
+
+				e[0] = 3; /* TCP */
+				e[2] = r ? 2 : 3;
+				memcpy(e + 32, "4420", 4);
+				memcpy(e + 256, "nqn.2026-11.org.netublk:fuzz", 28);
+				memcpy(e + 512, "127.0.0.1", 9);
+			}
+			return 1 + 3072;
+		}
 		return 0;
 	}
 	return 1 + n;

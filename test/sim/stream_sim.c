@@ -26,7 +26,7 @@ struct nu_queue {
 	struct io_uring ring;
 	unsigned khead, done;
 	struct io_uring_sqe sqes[SIM_SQ];
-	struct sim *sm;
+	struct sim_wire *w;
 };
 
 struct io_uring *nu_queue_ring(struct nu_queue *q)
@@ -319,7 +319,7 @@ static const struct nu_stream_ops sim_ops = {
 
 /* ---------------------------------------------------------------- ring */
 
-static size_t take(struct sim *sm, size_t want)
+static size_t take(struct sim_wire *sm, size_t want)
 {
 	size_t n = sm->wire_len - sm->wire_off;
 
@@ -335,14 +335,16 @@ static size_t take(struct sim *sm, size_t want)
 }
 
 /* A buffer-table entry's bytes [off, off + len): must be inside. */
-static uint8_t *table(struct sim *sm, unsigned index, uint64_t off, uint32_t len)
+static uint8_t *table(struct sim_wire *sm, unsigned index, uint64_t off, uint32_t len)
 {
-	if (index >= SIM_TASKS || off > sm->tasks[index].len || len > sm->tasks[index].len - off)
+	if (index >= SIM_TABLE || !sm->table[index].buf || off > sm->table[index].len ||
+	    len > sm->table[index].len - off)
 		abort();
-	return sm->tasks[index].buf + off;
+	return sm->table[index].buf + off;
 }
 
-static int complete(struct sim *sm, const struct io_uring_sqe *sqe)
+/* The result of one SQE, or 1 for one that never completes (a timeout). */
+static int complete(struct sim_wire *sm, const struct io_uring_sqe *sqe, bool *never)
 {
 	bool fixed = sqe->ioprio & IORING_RECVSEND_FIXED_BUF;
 	const struct msghdr *m = (const void *)(uintptr_t)sqe->addr;
@@ -387,26 +389,52 @@ static int complete(struct sim *sm, const struct io_uring_sqe *sqe)
 		p = table(sm, sqe->buf_index, sqe->addr, sqe->len);
 		sink ^= p[0];
 		return sqe->len;
+	case IORING_OP_TIMEOUT:
+	case IORING_OP_TIMEOUT_REMOVE:
+	case IORING_OP_NOP:
+		*never = true;
+		return 0;
 	default:
 		abort();
 	}
 }
 
-int sim_init(struct sim *sm, const struct sim_cfg *cfg, const uint32_t *task_len)
+struct nu_queue *sim_queue_new(struct sim_wire *w)
 {
 	struct nu_queue *q = calloc(1, sizeof(*q));
 
-	memset(sm, 0, sizeof(*sm));
 	if (!q)
-		return -ENOMEM;
-	sm->cfg = *cfg;
-	sm->cfg.fixed = cfg->fixed && cfg->exact && !cfg->ddgst;
+		return NULL;
 	q->ring.sq.khead = &q->khead;
 	q->ring.sq.sqes = q->sqes;
 	q->ring.sq.ring_mask = SIM_SQ - 1;
 	q->ring.sq.ring_entries = SIM_SQ;
-	q->sm = sm;
-	sm->q = q;
+	q->w = w;
+	return q;
+}
+
+void sim_queue_run(struct nu_queue *q, struct nu_stream *s)
+{
+	while (q->done != q->ring.sq.sqe_tail) {
+		struct io_uring_sqe sqe = q->sqes[q->done & (SIM_SQ - 1)];
+		struct io_uring_cqe cqe = { .user_data = sqe.user_data };
+		bool never = false;
+
+		q->khead = ++q->done;
+		cqe.res = complete(q->w, &sqe, &never);
+		if (!never && !nu_stream_cqe(s, &cqe))
+			abort();
+	}
+}
+
+int sim_init(struct sim *sm, const struct sim_cfg *cfg, const uint32_t *task_len)
+{
+	memset(sm, 0, sizeof(*sm));
+	sm->q = sim_queue_new(&sm->w);
+	if (!sm->q)
+		return -ENOMEM;
+	sm->cfg = *cfg;
+	sm->cfg.fixed = cfg->fixed && cfg->exact && !cfg->ddgst;
 	for (unsigned i = 0; i < SIM_TASKS; i++) {
 		sm->tasks[i].len = task_len[i];
 		sm->tasks[i].buf = malloc(task_len[i] + SIM_GUARD);
@@ -415,33 +443,26 @@ int sim_init(struct sim *sm, const struct sim_cfg *cfg, const uint32_t *task_len
 			return -ENOMEM;
 		}
 		memset(sm->tasks[i].buf, 0xa5, task_len[i] + SIM_GUARD);
+		sm->w.table[i].buf = sm->tasks[i].buf;
+		sm->w.table[i].len = task_len[i];
 	}
-	nu_stream_init(&sm->s, q, &sim_ops, sm, sm->cfg.nvme ? 8 : 48);
+	nu_stream_init(&sm->s, sm->q, &sim_ops, sm, sm->cfg.nvme ? 8 : 48);
 	return 0;
 }
 
 void sim_run(struct sim *sm, const uint8_t *wire, size_t len, const uint16_t *splits,
 	     unsigned nsplits)
 {
-	struct nu_queue *q = sm->q;
 	unsigned hd = sm->cfg.hdgst ? 4 : 0;
 
-	sm->wire = wire;
-	sm->wire_len = len;
-	sm->splits = splits;
-	sm->nsplits = nsplits;
+	sm->w.wire = wire;
+	sm->w.wire_len = len;
+	sm->w.splits = splits;
+	sm->w.nsplits = nsplits;
 	if (nu_stream_attach(&sm->s, -1, SIM_RX_CAP,
 			     sm->cfg.exact ? (sm->cfg.nvme ? 24 : 48) + hd : 0))
 		abort();
-	while (q->done != q->ring.sq.sqe_tail) {
-		struct io_uring_sqe sqe = q->sqes[q->done & (SIM_SQ - 1)];
-		struct io_uring_cqe cqe = { .user_data = sqe.user_data };
-
-		q->khead = ++q->done;
-		cqe.res = complete(sm, &sqe);
-		if (!nu_stream_cqe(&sm->s, &cqe))
-			abort();
-	}
+	sim_queue_run(sm->q, &sm->s);
 	if (!sm->failed)
 		abort(); /* the wire ends in EOF: the stream must have said so */
 }

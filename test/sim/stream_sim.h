@@ -23,6 +23,7 @@
 #define SIM_MAX_DLEN 262144u   /* the largest data PDU either framer takes */
 #define SIM_SMALL_DLEN 8192u   /* ... and any other PDU */
 #define SIM_GUARD 16
+#define SIM_TABLE 8 /* buffer-table entries */
 
 struct sim_cfg {
 	bool nvme;  /* NVMe/TCP framing, else iSCSI */
@@ -37,14 +38,35 @@ struct sim_task {
 	uint32_t got; /* payload delivered so far */
 };
 
-struct sim {
-	struct sim_cfg cfg;
-	struct nu_stream s;
-	struct nu_queue *q;
+/*
+ * The simulated ring and wire under any stream: what the target sent, the
+ * receive sizes, and the ring's buffer table (entry i: table[i]).
+ */
+struct sim_wire {
 	const uint8_t *wire;
 	size_t wire_len, wire_off;
 	const uint16_t *splits; /* receive sizes, cycled; none: whatever is asked */
 	unsigned nsplits, split_i;
+	struct {
+		uint8_t *buf;
+		uint32_t len;
+	} table[SIM_TABLE];
+};
+
+/* A queue whose ring is simulated over w. */
+struct nu_queue *sim_queue_new(struct sim_wire *w);
+/*
+ * Completes every SQE on q's ring in order, handing the stream's
+ * completions to s, until none is left (a stream that failed asks for
+ * nothing more). Timeouts are taken and never fire.
+ */
+void sim_queue_run(struct nu_queue *q, struct nu_stream *s);
+
+struct sim {
+	struct sim_cfg cfg;
+	struct nu_stream s;
+	struct nu_queue *q;
+	struct sim_wire w;
 	struct sim_task tasks[SIM_TASKS];
 	bool check_data;  /* payloads follow sim_pattern() */
 	int cur;	  /* the task of the data PDU being received, or -1 */

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Fuzz target for the iSCSI full feature phase as a target drives it:
+ * rx_frame and rx_pdu of iscsi/iscsi_transport.c (included here for its
+ * static functions) on the stream and the simulated ring of test/sim.
+ * Commands are submitted as the ublk side would; then the wire brings
+ * Data-In (offsets, digests), SCSI Responses (sense length prefix), R2Ts
+ * (bounds), NOP-In, Async, Reject with its embedded header, TMF and
+ * Logout responses, cut at arbitrary receive sizes.
+ *
+ * Input: [config] [number of commands, low 3 bits] then per command
+ * [op: 0 read, 1 write, 2 flush, 3 discard][blocks], then [receive sizes,
+ * low 4 bits][16-bit sizes...], then the wire. Config: bit 0 header digest,
+ * bit 1 data digest, bit 2 immediate data, bit 3 InitialR2T, bit 4 zero
+ * copy (request pages in the buffer table; not with a data digest), bit 5
+ * 4 KiB blocks. Command i has tag i and ITT i | i << 16.
+ *
+ * Whatever the target sends: no memory error, no command completed twice,
+ * no read completed as good short of its data.
+ */
+#include "../../iscsi/iscsi_transport.c"
+
+#include "stream_sim.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t fuzz_seed(unsigned i, uint8_t *buf, size_t cap);
+
+#define DEPTH 8
+
+/* Each run sets up a whole queue (a 256 KiB receive buffer): fewer in the smoke test. */
+unsigned fuzz_smoke_mutations = 4000;
+
+/* initiator/queue.c and host.c are not linked: the queue is simulated. */
+unsigned nu_queue_id(const struct nu_queue *q)
+{
+	(void)q;
+	return 0;
+}
+
+struct nu_host *nu_queue_host(const struct nu_queue *q)
+{
+	(void)q;
+	return NULL;
+}
+
+unsigned nu_host_backend_depth(const struct nu_host *h)
+{
+	(void)h;
+	return DEPTH;
+}
+
+static struct iscsi_queue *cur;
+static unsigned completions[DEPTH];
+
+void nu_queue_complete(struct nu_queue *q, struct nu_io *io, int res)
+{
+	(void)q;
+	if (io->tag >= DEPTH || completions[io->tag]++)
+		abort(); /* completed twice */
+	if (io->op == NU_OP_READ && !res && cur->tasks[io->tag].data_in != io->len)
+		abort(); /* a good read the target did not fill */
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct nu_io ios[DEPTH];
+	uint8_t *bufs[DEPTH] = { 0 };
+	uint16_t splits[16];
+	struct sim_wire w = { 0 };
+	struct iscsi_host *h;
+	struct iscsi_queue *iq;
+	struct nu_queue *q;
+	unsigned nio, nsplits, hd;
+	uint8_t c, *wire;
+
+	if (size < 2)
+		return 0;
+	c = data[0];
+	nio = 1 + (data[1] & 7);
+	data += 2;
+	size -= 2;
+	if (size < 2 * nio + 1)
+		return 0;
+	h = calloc(1, sizeof(*h));
+	iq = calloc(1, sizeof(*iq));
+	if (!h || !iq) {
+		free(h);
+		free(iq);
+		return 0;
+	}
+	h->nr_luns = 1;
+	h->luns[0].geom.lbs = c & 32 ? 4096 : 512;
+	h->zero_copy = (c & 16) && !(c & 2);
+	h->replacement_timeout_ms = 120000;
+	h->event_fd = -1;
+	for (unsigned i = 0; i < nio; i++) {
+		struct nu_io *io = &ios[i];
+		uint32_t len = (1 + data[2 * i + 1] % 64) * h->luns[0].geom.lbs;
+
+		memset(io, 0, sizeof(*io));
+		io->op = data[2 * i] % 4;
+		io->tag = i;
+		io->len = io->op == NU_OP_FLUSH ? 0 : len;
+		io->offset = (uint64_t)i * 65536;
+		io->buf.fixed_index = -1;
+		if (nu_op_has_data(io->op)) {
+			/* Exactly the request's size: ASan sees a byte past it. */
+			bufs[i] = calloc(1, len);
+			if (h->zero_copy) {
+				w.table[i].buf = bufs[i];
+				w.table[i].len = len;
+				io->buf.fixed_index = i;
+			} else {
+				io->buf.addr = bufs[i];
+			}
+		}
+	}
+	data += 2 * nio;
+	size -= 2 * nio;
+	nsplits = data[0] & 15;
+	data++;
+	size--;
+	if (size < 2 * nsplits)
+		nsplits = 0;
+	for (unsigned i = 0; i < nsplits; i++)
+		splits[i] = data[2 * i] | data[2 * i + 1] << 8;
+	data += 2 * nsplits;
+	size -= 2 * nsplits;
+	wire = malloc(size ? size : 1); /* exactly the bytes there */
+	if (wire)
+		memcpy(wire, data, size);
+	w.wire = wire;
+	w.wire_len = wire ? size : 0;
+	w.splits = splits;
+	w.nsplits = nsplits;
+
+	q = sim_queue_new(&w);
+	iq->h = h;
+	iq->q = q;
+	iq->depth = DEPTH;
+	iq->tasks = calloc(DEPTH, sizeof(*iq->tasks));
+	iq->zero_block = calloc(1, 65536);
+	iq->p = (struct iscsi_session_params){
+		.header_digest = c & 1,
+		.data_digest = c & 2,
+		.immediate_data = c & 4,
+		.initial_r2t = c & 8,
+		.max_send_dlen = 8192,
+		.max_recv_dlen = 65536,
+		.max_burst = 262144,
+		.first_burst = 65536,
+		.max_outstanding_r2t = 1,
+	};
+	iq->cmdsn = 1;
+	iq->maxcmdsn = 64;
+	iq->expstatsn = 1;
+	cur = iq;
+	memset(completions, 0, sizeof(completions));
+	hd = iq->p.header_digest ? ISCSI_DIGEST_LEN : 0;
+	nu_stream_init(&iq->s, q, &stream_ops, iq, ISCSI_BHS_LEN);
+	if (q && iq->tasks && iq->zero_block &&
+	    nu_stream_attach(&iq->s, -1,
+			     ISCSI_BHS_LEN + ISCSI_DIGEST_LEN + iq->p.max_recv_dlen + 8 + 65536,
+			     h->zero_copy ? ISCSI_BHS_LEN + hd : 0) == 0) {
+		iq->state = CONN_UP;
+		for (unsigned i = 0; i < nio; i++)
+			iscsi_submit(iq, &ios[i]);
+		sim_queue_run(q, &iq->s);
+	}
+	nu_stream_destroy(&iq->s);
+	free(iq->tasks);
+	free(iq->zero_block);
+	free(iq);
+	free(h);
+	free(q);
+	free(wire);
+	for (unsigned i = 0; i < DEPTH; i++)
+		free(bufs[i]);
+	return 0;
+}
+
+/* A target's PDU into p: opcode, flags, ITT, the word at 40 (offset), data. */
+static size_t put_pdu(uint8_t *p, uint8_t op, uint8_t flags, uint32_t itt, uint32_t w40,
+		      const uint8_t *d, uint32_t dlen, uint8_t b3)
+{
+	memset(p, 0, 48);
+	p[0] = op;
+	p[1] = flags;
+	p[3] = b3;
+	p[5] = dlen >> 16;
+	p[6] = dlen >> 8;
+	p[7] = dlen;
+	p[16] = itt >> 24;
+	p[17] = itt >> 16;
+	p[18] = itt >> 8;
+	p[19] = itt;
+	p[24 + 3] = 1;	/* StatSN */
+	p[28 + 3] = 1;	/* ExpCmdSN */
+	p[32 + 3] = 64; /* MaxCmdSN */
+	p[40] = w40 >> 24;
+	p[41] = w40 >> 16;
+	p[42] = w40 >> 8;
+	p[43] = w40;
+	if (dlen)
+		memcpy(p + 48, d, dlen);
+	return 48 + ((dlen + 3) & ~3u);
+}
+
+/* Seeds: a read answered by Data-In with status, a write by R2T then a response. */
+size_t fuzz_seed(unsigned i, uint8_t *buf, size_t cap)
+{
+	static uint8_t payload[4096], sense[20] = { 0, 18, 0x70, 0, 6, 0, 0, 0, 0, 10,
+						    0, 0,  0,	 0, 0x2a, 9 };
+	size_t n = 0;
+
+	if (i > 2 || cap < 16384)
+		return 0;
+	memset(buf, 0, 16384);
+	buf[n++] = i == 2 ? 0x08 : 0x04; /* immediate data; InitialR2T for seed 2 */
+	buf[n++] = 1;			 /* two commands */
+	buf[n++] = 0;			 /* a read of 8 blocks */
+	buf[n++] = 7;
+	buf[n++] = 1; /* a write of 8 blocks */
+	buf[n++] = 7;
+	buf[n++] = i == 1 ? 1 : 0; /* receive sizes */
+	if (i == 1) {
+		buf[n++] = 100;
+		buf[n++] = 0;
+	}
+	/* Data-In for ITT 0, all of it, with status */
+	n += put_pdu(buf + n, 0x25, 0x81, 0, 0, payload, sizeof(payload), 0);
+	if (i == 2) { /* R2T for the write's 4 KiB */
+		uint8_t *r2t = buf + n;
+
+		n += put_pdu(r2t, 0x31, 0x80, 0x10001, 0, NULL, 0, 0);
+		r2t[46] = 0x10; /* desired length 4096 */
+	}
+	/* SCSI Response for ITT 0x10001: check condition, capacity changed */
+	n += put_pdu(buf + n, 0x21, 0x80, 0x10001, 0, sense, sizeof(sense), 2);
+	/* NOP-In asking for an answer, then an Async message */
+	n += put_pdu(buf + n, 0x20, 0x80, 0xffffffff, 0, NULL, 0, 0);
+	n += put_pdu(buf + n, 0x32, 0x80, 0xffffffff, 0, NULL, 0, 0);
+	return n;
+}

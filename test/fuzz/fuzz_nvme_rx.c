@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Fuzz target for an NVMe/TCP I/O queue as a controller drives it: q_frame
+ * and q_pdu of nvmetcp/nvme_queue.c (included here for its static
+ * functions) on the stream and the simulated ring of test/sim. Commands
+ * are submitted as the ublk side would; then the wire brings C2HData
+ * (offsets, SUCCESS, digests, PDO), CapsuleResp, R2T (bounds) and
+ * C2HTermReq, cut at arbitrary receive sizes.
+ *
+ * Input: [config] [number of commands, low 3 bits] then per command
+ * [op: 0 read, 1 write, 2 flush, 3 discard][blocks], then [receive sizes,
+ * low 4 bits][16-bit sizes...], then the wire. Config: bit 0 header digest,
+ * bit 1 data digest, bit 2 in-capsule writes up to 8 KiB, bit 4 zero copy
+ * (request pages in the buffer table; not with a data digest), bit 5 4 KiB
+ * blocks. Command i has tag i and CID i | i << 3.
+ *
+ * Whatever the controller sends: no memory error, no command completed
+ * twice, no read completed as good short of its data.
+ */
+#include "../../nvmetcp/nvme_queue.c"
+
+#include "digest.h"
+#include "stream_sim.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t fuzz_seed(unsigned i, uint8_t *buf, size_t cap);
+
+#define DEPTH 8
+
+/* Each run sets up a whole queue (a 256 KiB receive buffer): fewer in the smoke test. */
+unsigned fuzz_smoke_mutations = 4000;
+
+/* initiator/queue.c, host.c and nvmetcp/nvme_host.c are not linked. */
+unsigned nu_queue_id(const struct nu_queue *q)
+{
+	(void)q;
+	return 0;
+}
+
+struct nu_host *nu_queue_host(const struct nu_queue *q)
+{
+	(void)q;
+	return NULL;
+}
+
+unsigned nu_host_backend_depth(const struct nu_host *h)
+{
+	(void)h;
+	return DEPTH;
+}
+
+void nu_queue_set_credit_limit(struct nu_queue *q, unsigned limit)
+{
+	(void)q;
+	(void)limit;
+}
+
+void nvme_host_request_abort(struct nvme_host *h, uint16_t sqid, uint16_t cid)
+{
+	(void)h;
+	(void)sqid;
+	(void)cid;
+}
+
+void nvme_host_request_reset(struct nvme_host *h, const char *why)
+{
+	(void)h;
+	(void)why;
+}
+
+static struct nvme_queue *cur;
+static unsigned completions[DEPTH];
+
+void nu_queue_complete(struct nu_queue *q, struct nu_io *io, int res)
+{
+	(void)q;
+	if (io->tag >= DEPTH || completions[io->tag]++)
+		abort(); /* completed twice */
+	if (io->op == NU_OP_READ && !res && cur->tasks[io->tag].data_in != io->len)
+		abort(); /* a good read the controller did not fill */
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct nu_io ios[DEPTH];
+	uint8_t *bufs[DEPTH] = { 0 };
+	uint16_t splits[16];
+	struct sim_wire w = { 0 };
+	struct nvme_host *h;
+	struct nvme_queue *nq;
+	struct nu_queue *q;
+	unsigned nio, nsplits, hd;
+	uint8_t c, *wire;
+
+	if (size < 2)
+		return 0;
+	c = data[0];
+	nio = 1 + (data[1] & 7);
+	data += 2;
+	size -= 2;
+	if (size < 2 * nio + 1)
+		return 0;
+	h = calloc(1, sizeof(*h));
+	nq = calloc(1, sizeof(*nq));
+	if (!h || !nq) {
+		free(h);
+		free(nq);
+		return 0;
+	}
+	h->nr_ns = 1;
+	h->ns[0].nsid = 1;
+	h->ns[0].geom.lbs = c & 32 ? 4096 : 512;
+	h->zero_copy = (c & 16) && !(c & 2);
+	h->event_fd = -1;
+	h->cfg.ctrl_loss_tmo_s = 600;
+	for (unsigned i = 0; i < nio; i++) {
+		struct nu_io *io = &ios[i];
+		uint32_t len = (1 + data[2 * i + 1] % 64) * h->ns[0].geom.lbs;
+
+		memset(io, 0, sizeof(*io));
+		io->op = data[2 * i] % 4;
+		io->tag = i;
+		io->len = io->op == NU_OP_FLUSH ? 0 : len;
+		io->offset = (uint64_t)i * 65536;
+		io->buf.fixed_index = -1;
+		if (nu_op_has_data(io->op)) {
+			/* Exactly the request's size: ASan sees a byte past it. */
+			bufs[i] = calloc(1, len);
+			if (h->zero_copy) {
+				w.table[i].buf = bufs[i];
+				w.table[i].len = len;
+				io->buf.fixed_index = i;
+			} else {
+				io->buf.addr = bufs[i];
+			}
+		}
+	}
+	data += 2 * nio;
+	size -= 2 * nio;
+	nsplits = data[0] & 15;
+	data++;
+	size--;
+	if (size < 2 * nsplits)
+		nsplits = 0;
+	for (unsigned i = 0; i < nsplits; i++)
+		splits[i] = data[2 * i] | data[2 * i + 1] << 8;
+	data += 2 * nsplits;
+	size -= 2 * nsplits;
+	wire = malloc(size ? size : 1); /* exactly the bytes there */
+	if (wire)
+		memcpy(wire, data, size);
+	w.wire = wire;
+	w.wire_len = wire ? size : 0;
+	w.splits = splits;
+	w.nsplits = nsplits;
+
+	q = sim_queue_new(&w);
+	nq->h = h;
+	nq->q = q;
+	nq->sqid = 1;
+	nq->depth = DEPTH;
+	nq->tag_bits = 3;
+	nq->tasks = calloc(DEPTH, sizeof(*nq->tasks));
+	nq->incapsule_max = c & 4 ? 8192 : 0;
+	nq->p = (struct nvme_tcp_params){ .hdgst = c & 1, .ddgst = c & 2, .maxh2cdata = 16384 };
+	cur = nq;
+	memset(completions, 0, sizeof(completions));
+	hd = nq->p.hdgst ? NVME_TCP_DGST_LEN : 0;
+	nu_stream_init(&nq->s, q, &stream_ops, nq, NVME_TCP_CH_LEN);
+	if (q && nq->tasks &&
+	    nu_stream_attach(&nq->s, -1, RX_BUF, h->zero_copy ? NVME_TCP_RSP_HLEN + hd : 0) == 0) {
+		nq->state = CONN_UP;
+		for (unsigned i = 0; i < nio; i++)
+			nvme_submit(nq, &ios[i]);
+		sim_queue_run(q, &nq->s);
+	}
+	nu_stream_destroy(&nq->s);
+	free(nq->tasks);
+	free(nq);
+	free(h);
+	free(q);
+	free(wire);
+	for (unsigned i = 0; i < DEPTH; i++)
+		free(bufs[i]);
+	return 0;
+}
+
+/* Seeds: a read answered by C2HData with SUCCESS, a write by R2T then a response. */
+size_t fuzz_seed(unsigned i, uint8_t *buf, size_t cap)
+{
+	size_t n = 0;
+	uint8_t *p;
+
+	if (i > 2 || cap < 16384)
+		return 0;
+	memset(buf, 0, 16384);
+	buf[n++] = i == 1 ? 0x04 : 0x00; /* in-capsule writes for seed 1 */
+	buf[n++] = 1;			 /* two commands */
+	buf[n++] = 0;			 /* a read of 8 blocks */
+	buf[n++] = 7;
+	buf[n++] = 1; /* a write of 8 blocks */
+	buf[n++] = 7;
+	buf[n++] = i == 2 ? 1 : 0; /* receive sizes */
+	if (i == 2) {
+		buf[n++] = 100;
+		buf[n++] = 0;
+	}
+	/* C2HData for CID 0: 4096 bytes, last, success */
+	p = buf + n;
+	p[0] = NVME_TCP_C2H_DATA;
+	p[1] = NVME_TCP_F_LAST | NVME_TCP_F_SUCCESS;
+	p[2] = 24;
+	p[3] = 24;
+	nu_put_le32(p + 4, 24 + 4096);
+	nu_put_le32(p + 16, 4096);
+	n += 24 + 4096;
+	if (i != 1) { /* R2T for CID 9's 4 KiB */
+		p = buf + n;
+		p[0] = NVME_TCP_R2T;
+		p[2] = 24;
+		p[4] = 24;
+		p[8] = 9;
+		nu_put_le32(p + 16, 4096);
+		n += 24;
+	}
+	/* CapsuleResp for CID 9 */
+	p = buf + n;
+	p[0] = NVME_TCP_RSP;
+	p[2] = 24;
+	p[4] = 24;
+	p[8 + 12] = 9;
+	n += 24;
+	return n;
+}
