@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <grp.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,7 +16,35 @@
 #include "discovery.h"
 #include "log.h"
 
-int nu_ctl_listen(const char *path, const char *group)
+/* A client has this long to send its line, then this long to take its answer. */
+#define READ_MS 2000
+#define WRITE_MS 5000
+
+struct ctl_client {
+	int fd; /* -1: free */
+	bool answering;
+	uint64_t deadline_ms;
+	char req[NU_CTL_REQ_MAX];
+	size_t got;
+	char *answer;
+	size_t len, sent;
+};
+
+struct nu_ctl {
+	int lfd;
+	char path[108];
+	struct ctl_client cl[NU_CTL_CLIENTS];
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
+
+static int ctl_listen(const char *path, const char *group)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[sizeof(sa.sun_path)], *slash;
@@ -77,80 +107,199 @@ static void discover(FILE *out, const char *args)
 		fprintf(out, "error: %s\n", err);
 }
 
-static void answer(int cfd, struct nu_manager *m, const char *req, bool *reload)
+/* The answer to one request line, into cl's buffer. */
+static void answer(struct ctl_client *cl, struct nu_manager *m, bool *reload)
 {
-	char *text = NULL, cmd[32] = "", args[1024] = "";
-	size_t len = 0;
-	FILE *out = open_memstream(&text, &len);
-	int n;
+	struct nu_ctl_req r;
+	const char *why, *args = r.args;
+	FILE *out = open_memstream(&cl->answer, &cl->len);
+	int ret;
 
 	if (!out)
 		return;
-	n = sscanf(req, NU_CTL_PROTO " %31s %1023[^\n]", cmd, args);
-	if (strncmp(req, NU_CTL_PROTO " ", strlen(NU_CTL_PROTO) + 1) || n < 1) {
-		fprintf(out, "error: this daemon speaks %s\n", NU_CTL_PROTO);
-	} else if (!strcmp(cmd, "status")) {
+	if (nu_ctl_parse(cl->req, cl->got, &r, &why)) {
+		fprintf(out, "error: %s\n", why);
+	} else if (r.cmd == NU_CTL_STATUS) {
 		nu_manager_status(m, out, !strcmp(args, "json"));
-	} else if (!strcmp(cmd, "rescan")) {
+	} else if (r.cmd == NU_CTL_RESCAN) {
 		nu_manager_rescan_all(m);
 		fprintf(out, "rescanned\n");
-	} else if (!strcmp(cmd, "reload")) {
+	} else if (r.cmd == NU_CTL_RELOAD) {
 		*reload = true;
 		fprintf(out, "reloading\n");
-	} else if (!strcmp(cmd, "discover")) {
+	} else if (r.cmd == NU_CTL_DISCOVER) {
 		discover(out, args);
-	} else if (!strcmp(cmd, "login") || !strcmp(cmd, "logout")) {
-		int ret = !args[0] ? -EINVAL :
-			  cmd[5] ? nu_manager_logout(m, args) : nu_manager_login(m, args);
+	} else {
+		bool in = r.cmd == NU_CTL_LOGIN;
+		const char *cmd = in ? "login" : "logout";
 
+		ret = !args[0] ? -EINVAL : in ? nu_manager_login(m, args) : nu_manager_logout(m, args);
 		if (ret == -ENOENT)
 			fprintf(out, "error: no target named '%s'\n", args);
 		else if (ret == -EINVAL)
 			fprintf(out, "error: %s TARGET_NAME\n", cmd);
 		else if (ret == -EALREADY)
 			fprintf(out, "error: target %s is already %s\n", args,
-				cmd[5] ? "logged out" : "served");
+				in ? "served" : "logged out");
 		else
 			fprintf(out, "%s: %s\n", args,
-				cmd[5] ? "logged out, devices removed" : "logging in");
-	} else {
-		fprintf(out, "error: unknown command '%s' (status, rescan, reload, discover, login, "
-			     "logout)\n",
-			cmd);
+				in ? "logging in" : "logged out, devices removed");
 	}
 	fclose(out);
-	for (size_t done = 0; done < len;) {
-		ssize_t w = send(cfd, text + done, len - done, MSG_NOSIGNAL);
-
-		if (w <= 0)
-			break;
-		done += w;
-	}
-	free(text);
 }
 
-void nu_ctl_serve(int lfd, struct nu_manager *m, bool *reload)
+static void client_drop(struct ctl_client *cl, const char *why)
 {
-	struct pollfd pfd;
-	char req[1100];
-	size_t got = 0;
-	int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (why)
+		nu_info("control socket: client dropped: %s", why);
+	close(cl->fd);
+	cl->fd = -1;
+	free(cl->answer);
+	cl->answer = NULL;
+}
 
-	if (cfd < 0)
-		return;
-	pfd = (struct pollfd){ .fd = cfd, .events = POLLIN };
-	/* One short line; a client that says nothing within a second is dropped. */
-	while (got < sizeof(req) - 1 && poll(&pfd, 1, 1000) == 1) {
-		ssize_t r = recv(cfd, req + got, sizeof(req) - 1 - got, 0);
+static void client_write(struct ctl_client *cl)
+{
+	while (cl->sent < cl->len) {
+		ssize_t w = send(cl->fd, cl->answer + cl->sent, cl->len - cl->sent,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
-		if (r <= 0)
-			break;
-		got += r;
-		if (memchr(req, '\n', got))
-			break;
+		if (w < 0 && errno == EAGAIN)
+			return; /* the rest when it reads */
+		if (w <= 0) {
+			client_drop(cl, NULL);
+			return;
+		}
+		cl->sent += w;
 	}
-	req[got] = '\0';
-	if (got)
-		answer(cfd, m, req, reload);
-	close(cfd);
+	client_drop(cl, NULL);
+}
+
+static void client_read(struct ctl_client *cl, struct nu_manager *m, bool *reload)
+{
+	ssize_t r = recv(cl->fd, cl->req + cl->got, sizeof(cl->req) - cl->got, MSG_DONTWAIT);
+
+	if (r < 0 && errno == EAGAIN)
+		return;
+	if (r > 0)
+		cl->got += r;
+	/* A whole line, a full buffer, or the client closed its side: answer now. */
+	if (r > 0 && !memchr(cl->req, '\n', cl->got) && cl->got < sizeof(cl->req))
+		return;
+	if (r < 0 || !cl->got) {
+		client_drop(cl, NULL);
+		return;
+	}
+	answer(cl, m, reload);
+	if (!cl->answer) {
+		client_drop(cl, "out of memory");
+		return;
+	}
+	cl->answering = true;
+	cl->deadline_ms = now_ms() + WRITE_MS;
+	client_write(cl);
+}
+
+int nu_ctl_open(const char *path, const char *group, struct nu_ctl **out)
+{
+	struct nu_ctl *c = calloc(1, sizeof(*c));
+	int fd;
+
+	if (!c)
+		return -ENOMEM;
+	fd = ctl_listen(path, group);
+	if (fd < 0) {
+		free(c);
+		return fd;
+	}
+	c->lfd = fd;
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	for (unsigned i = 0; i < NU_CTL_CLIENTS; i++)
+		c->cl[i].fd = -1;
+	*out = c;
+	return 0;
+}
+
+unsigned nu_ctl_pollfds(const struct nu_ctl *c, struct pollfd *pfd, unsigned max)
+{
+	unsigned n = 0, busy = 0;
+
+	for (unsigned i = 0; i < NU_CTL_CLIENTS && n + 1 < max; i++) {
+		const struct ctl_client *cl = &c->cl[i];
+
+		if (cl->fd < 0)
+			continue;
+		busy++;
+		pfd[n++] = (struct pollfd){ .fd = cl->fd, .events = cl->answering ? POLLOUT : POLLIN };
+	}
+	/* With every slot taken, new clients wait in the backlog. */
+	if (busy < NU_CTL_CLIENTS && n < max)
+		pfd[n++] = (struct pollfd){ .fd = c->lfd, .events = POLLIN };
+	return n;
+}
+
+static struct ctl_client *client_of(struct nu_ctl *c, int fd)
+{
+	for (unsigned i = 0; i < NU_CTL_CLIENTS; i++)
+		if (c->cl[i].fd == fd)
+			return &c->cl[i];
+	return NULL;
+}
+
+int nu_ctl_run(struct nu_ctl *c, const struct pollfd *pfd, unsigned n, struct nu_manager *m,
+	       bool *reload)
+{
+	uint64_t now = now_ms(), next = UINT64_MAX;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct ctl_client *cl;
+
+		if (!pfd[i].revents)
+			continue;
+		if (pfd[i].fd == c->lfd) {
+			cl = client_of(c, -1);
+			if (!cl)
+				continue;
+			cl->fd = accept4(c->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+			if (cl->fd < 0)
+				continue;
+			cl->answering = false;
+			cl->got = cl->len = cl->sent = 0;
+			cl->deadline_ms = now + READ_MS;
+			continue;
+		}
+		cl = client_of(c, pfd[i].fd);
+		if (!cl)
+			continue;
+		if (cl->answering)
+			client_write(cl);
+		else
+			client_read(cl, m, reload);
+	}
+	for (unsigned i = 0; i < NU_CTL_CLIENTS; i++) {
+		struct ctl_client *cl = &c->cl[i];
+
+		if (cl->fd < 0)
+			continue;
+		if (now >= cl->deadline_ms) {
+			client_drop(cl, cl->answering ? "did not take its answer in time" :
+							"said no whole request in time");
+			continue;
+		}
+		if (cl->deadline_ms < next)
+			next = cl->deadline_ms;
+	}
+	return next == UINT64_MAX ? -1 : (int)(next - now);
+}
+
+void nu_ctl_close(struct nu_ctl *c)
+{
+	if (!c)
+		return;
+	for (unsigned i = 0; i < NU_CTL_CLIENTS; i++)
+		if (c->cl[i].fd >= 0)
+			client_drop(&c->cl[i], NULL);
+	close(c->lfd);
+	unlink(c->path);
+	free(c);
 }

@@ -278,25 +278,28 @@ static void reload(struct nu_manager *m, const struct options *o)
  * Serves until SIGINT or SIGTERM. SIGHUP (or netublkctl reload) reloads the
  * config file; the control socket answers netublkctl.
  */
-static int serve(struct nu_manager *m, const struct options *o, const sigset_t *sigs, int cfd)
+static int serve(struct nu_manager *m, const struct options *o, const sigset_t *sigs,
+		 struct nu_ctl *ctl)
 {
-	struct pollfd pfd[2 + 1 + NU_CONF_MAX_TARGETS];
+	struct pollfd pfd[1 + NU_CTL_POLLFDS + 1 + NU_CONF_MAX_TARGETS];
 	struct signalfd_siginfo si;
 	int sfd = signalfd(-1, sigs, SFD_CLOEXEC), timeout = nu_manager_run(m, NULL, 0);
 
 	if (sfd < 0)
 		return -errno;
 	for (;;) {
-		unsigned n = nu_manager_pollfds(m, pfd + 2, 1 + NU_CONF_MAX_TARGETS);
+		unsigned nc = nu_ctl_pollfds(ctl, pfd + 1, NU_CTL_POLLFDS);
+		unsigned n = nu_manager_pollfds(m, pfd + 1 + nc, 1 + NU_CONF_MAX_TARGETS);
 		bool want_reload = false;
+		int ctl_timeout;
 
 		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = cfd, .events = POLLIN };
-		if (poll(pfd, 2 + n, timeout) < 0 && errno != EINTR)
+		if (poll(pfd, 1 + nc + n, timeout) < 0 && errno != EINTR)
 			break;
-		timeout = nu_manager_run(m, pfd + 2, n);
-		if (pfd[1].revents & POLLIN)
-			nu_ctl_serve(cfd, m, &want_reload);
+		timeout = nu_manager_run(m, pfd + 1 + nc, n);
+		ctl_timeout = nu_ctl_run(ctl, pfd + 1, nc, m, &want_reload);
+		if (ctl_timeout >= 0 && (timeout < 0 || ctl_timeout < timeout))
+			timeout = ctl_timeout;
 		if ((pfd[0].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo != SIGHUP) {
 				nu_info("%s: removing devices", strsignal(si.ssi_signo));
@@ -323,7 +326,8 @@ int main(int argc, char **argv)
 	struct nu_manager_options mo;
 	struct options o;
 	sigset_t sigs;
-	int status = 1, cfd = -1;
+	int status = 1, ret;
+	struct nu_ctl *ctl = NULL;
 
 	if (parse_options(argc, argv, &o))
 		return 2;
@@ -417,13 +421,13 @@ int main(int argc, char **argv)
 		goto out;
 	if (!o.control_group && conf.control_group[0])
 		o.control_group = conf.control_group;
-	cfd = nu_ctl_listen(o.control, o.control_group);
-	if (cfd < 0) {
+	ret = nu_ctl_open(o.control, o.control_group, &ctl);
+	if (ret < 0) {
 		nu_err("control socket %s: %s", o.control,
-		       cfd == -EADDRINUSE ? "another netublkd answers there (use --control PATH "
+		       ret == -EADDRINUSE ? "another netublkd answers there (use --control PATH "
 					    "for a second one)" :
-		       cfd == -ESRCH	  ? "the control group does not exist" :
-					    strerror(-cfd));
+		       ret == -ESRCH	  ? "the control group does not exist" :
+					    strerror(-ret));
 		goto out;
 	}
 	if (o.config) {
@@ -454,23 +458,17 @@ int main(int argc, char **argv)
 			nu_warn("cannot tell systemd we are ready (NOTIFY_SOCKET): %s",
 				strerror(-ret));
 	}
-	if (serve(m, &o, &sigs, cfd) == 0)
+	if (serve(m, &o, &sigs, ctl) == 0)
 		status = 0;
-	if (cfd >= 0) {
-		close(cfd);
-		unlink(o.control);
-		cfd = -1;
-	}
+	nu_ctl_close(ctl);
+	ctl = NULL;
 	if (nu_manager_stop(m, o.remove_busy)) {
 		/* As after a crash: the kernel keeps them until a new netublkd recovers them. */
 		nu_info("devices in use left for the next netublkd (--remove-busy deletes them)");
 		_exit(status);
 	}
 out:
-	if (cfd >= 0) {
-		close(cfd);
-		unlink(o.control);
-	}
+	nu_ctl_close(ctl);
 	nu_manager_destroy(m);
 	ublk_ctrl_close(&ctrl);
 	return status;
