@@ -63,27 +63,21 @@ void nu_queue_complete(struct nu_queue *q, struct nu_io *io, int res)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct nu_io ios[DEPTH];
-	uint8_t *bufs[DEPTH] = { 0 };
-	uint16_t splits[16];
-	struct sim_wire w = { 0 };
+	static struct sim_cmds cmds;
 	struct iscsi_host *h;
 	struct iscsi_queue *iq;
 	struct nu_queue *q;
-	unsigned nio, nsplits, hd;
-	uint8_t c, *wire;
+	unsigned hd;
+	uint8_t c;
 
-	if (size < 2)
+	if (size < 1)
 		return 0;
 	c = data[0];
-	nio = 1 + (data[1] & 7);
-	data += 2;
-	size -= 2;
-	if (size < 2 * nio + 1)
-		return 0;
 	h = calloc(1, sizeof(*h));
 	iq = calloc(1, sizeof(*iq));
-	if (!h || !iq) {
+	if (!h || !iq || sim_cmds_parse(&cmds, data + 1, size - 1, c & 32 ? 4096 : 512,
+					    (c & 16) && !(c & 2))) {
+		sim_cmds_free(&cmds);
 		free(h);
 		free(iq);
 		return 0;
@@ -93,48 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	h->zero_copy = (c & 16) && !(c & 2);
 	h->replacement_timeout_ms = 120000;
 	h->event_fd = -1;
-	for (unsigned i = 0; i < nio; i++) {
-		struct nu_io *io = &ios[i];
-		uint32_t len = (1 + data[2 * i + 1] % 64) * h->luns[0].geom.lbs;
-
-		memset(io, 0, sizeof(*io));
-		io->op = data[2 * i] % 4;
-		io->tag = i;
-		io->len = io->op == NU_OP_FLUSH ? 0 : len;
-		io->offset = (uint64_t)i * 65536;
-		io->buf.fixed_index = -1;
-		if (nu_op_has_data(io->op)) {
-			/* Exactly the request's size: ASan sees a byte past it. */
-			bufs[i] = calloc(1, len);
-			if (h->zero_copy) {
-				w.table[i].buf = bufs[i];
-				w.table[i].len = len;
-				io->buf.fixed_index = i;
-			} else {
-				io->buf.addr = bufs[i];
-			}
-		}
-	}
-	data += 2 * nio;
-	size -= 2 * nio;
-	nsplits = data[0] & 15;
-	data++;
-	size--;
-	if (size < 2 * nsplits)
-		nsplits = 0;
-	for (unsigned i = 0; i < nsplits; i++)
-		splits[i] = data[2 * i] | data[2 * i + 1] << 8;
-	data += 2 * nsplits;
-	size -= 2 * nsplits;
-	wire = malloc(size ? size : 1); /* exactly the bytes there */
-	if (wire)
-		memcpy(wire, data, size);
-	w.wire = wire;
-	w.wire_len = wire ? size : 0;
-	w.splits = splits;
-	w.nsplits = nsplits;
-
-	q = sim_queue_new(&w);
+	q = sim_queue_new(&cmds.w);
 	iq->h = h;
 	iq->q = q;
 	iq->depth = DEPTH;
@@ -163,8 +116,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			     ISCSI_BHS_LEN + ISCSI_DIGEST_LEN + iq->p.max_recv_dlen + 8 + 65536,
 			     h->zero_copy ? ISCSI_BHS_LEN + hd : 0) == 0) {
 		iq->state = CONN_UP;
-		for (unsigned i = 0; i < nio; i++)
-			iscsi_submit(iq, &ios[i]);
+		for (unsigned i = 0; i < cmds.n; i++)
+			iscsi_submit(iq, &cmds.io[i]);
 		sim_queue_run(q, &iq->s);
 	}
 	nu_stream_destroy(&iq->s);
@@ -173,9 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(iq);
 	free(h);
 	free(q);
-	free(wire);
-	for (unsigned i = 0; i < DEPTH; i++)
-		free(bufs[i]);
+	sim_cmds_free(&cmds);
 	return 0;
 }
 

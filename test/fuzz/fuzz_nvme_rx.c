@@ -82,27 +82,21 @@ void nu_queue_complete(struct nu_queue *q, struct nu_io *io, int res)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct nu_io ios[DEPTH];
-	uint8_t *bufs[DEPTH] = { 0 };
-	uint16_t splits[16];
-	struct sim_wire w = { 0 };
+	static struct sim_cmds cmds;
 	struct nvme_host *h;
 	struct nvme_queue *nq;
 	struct nu_queue *q;
-	unsigned nio, nsplits, hd;
-	uint8_t c, *wire;
+	unsigned hd;
+	uint8_t c;
 
-	if (size < 2)
+	if (size < 1)
 		return 0;
 	c = data[0];
-	nio = 1 + (data[1] & 7);
-	data += 2;
-	size -= 2;
-	if (size < 2 * nio + 1)
-		return 0;
 	h = calloc(1, sizeof(*h));
 	nq = calloc(1, sizeof(*nq));
-	if (!h || !nq) {
+	if (!h || !nq || sim_cmds_parse(&cmds, data + 1, size - 1, c & 32 ? 4096 : 512,
+					    (c & 16) && !(c & 2))) {
+		sim_cmds_free(&cmds);
 		free(h);
 		free(nq);
 		return 0;
@@ -113,48 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	h->zero_copy = (c & 16) && !(c & 2);
 	h->event_fd = -1;
 	h->cfg.ctrl_loss_tmo_s = 600;
-	for (unsigned i = 0; i < nio; i++) {
-		struct nu_io *io = &ios[i];
-		uint32_t len = (1 + data[2 * i + 1] % 64) * h->ns[0].geom.lbs;
-
-		memset(io, 0, sizeof(*io));
-		io->op = data[2 * i] % 4;
-		io->tag = i;
-		io->len = io->op == NU_OP_FLUSH ? 0 : len;
-		io->offset = (uint64_t)i * 65536;
-		io->buf.fixed_index = -1;
-		if (nu_op_has_data(io->op)) {
-			/* Exactly the request's size: ASan sees a byte past it. */
-			bufs[i] = calloc(1, len);
-			if (h->zero_copy) {
-				w.table[i].buf = bufs[i];
-				w.table[i].len = len;
-				io->buf.fixed_index = i;
-			} else {
-				io->buf.addr = bufs[i];
-			}
-		}
-	}
-	data += 2 * nio;
-	size -= 2 * nio;
-	nsplits = data[0] & 15;
-	data++;
-	size--;
-	if (size < 2 * nsplits)
-		nsplits = 0;
-	for (unsigned i = 0; i < nsplits; i++)
-		splits[i] = data[2 * i] | data[2 * i + 1] << 8;
-	data += 2 * nsplits;
-	size -= 2 * nsplits;
-	wire = malloc(size ? size : 1); /* exactly the bytes there */
-	if (wire)
-		memcpy(wire, data, size);
-	w.wire = wire;
-	w.wire_len = wire ? size : 0;
-	w.splits = splits;
-	w.nsplits = nsplits;
-
-	q = sim_queue_new(&w);
+	q = sim_queue_new(&cmds.w);
 	nq->h = h;
 	nq->q = q;
 	nq->sqid = 1;
@@ -170,8 +123,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (q && nq->tasks &&
 	    nu_stream_attach(&nq->s, -1, RX_BUF, h->zero_copy ? NVME_TCP_RSP_HLEN + hd : 0) == 0) {
 		nq->state = CONN_UP;
-		for (unsigned i = 0; i < nio; i++)
-			nvme_submit(nq, &ios[i]);
+		for (unsigned i = 0; i < cmds.n; i++)
+			nvme_submit(nq, &cmds.io[i]);
 		sim_queue_run(q, &nq->s);
 	}
 	nu_stream_destroy(&nq->s);
@@ -179,9 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(nq);
 	free(h);
 	free(q);
-	free(wire);
-	for (unsigned i = 0; i < DEPTH; i++)
-		free(bufs[i]);
+	sim_cmds_free(&cmds);
 	return 0;
 }
 

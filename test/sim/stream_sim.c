@@ -487,3 +487,65 @@ void sim_destroy(struct sim *sm)
 	free(sm->q);
 	sm->q = NULL;
 }
+
+int sim_cmds_parse(struct sim_cmds *c, const uint8_t *data, size_t size, uint32_t lbs,
+		   bool zero_copy)
+{
+	unsigned nsplits;
+
+	memset(c, 0, sizeof(*c));
+	if (size < 1)
+		return -EINVAL;
+	c->n = 1 + (data[0] & 7);
+	data++;
+	size--;
+	if (size < 2 * c->n + 1)
+		return -EINVAL;
+	for (unsigned i = 0; i < c->n; i++) {
+		struct nu_io *io = &c->io[i];
+		uint32_t len = (1 + data[2 * i + 1] % 64) * lbs;
+
+		io->op = data[2 * i] % 4;
+		io->tag = i;
+		io->len = io->op == NU_OP_FLUSH ? 0 : len;
+		io->offset = (uint64_t)i * 65536;
+		io->buf.fixed_index = -1;
+		if (!nu_op_has_data(io->op))
+			continue;
+		/* Exactly the request's size: ASan sees a byte past it. */
+		c->buf[i] = calloc(1, len);
+		if (zero_copy) {
+			c->w.table[i].buf = c->buf[i];
+			c->w.table[i].len = len;
+			io->buf.fixed_index = i;
+		} else {
+			io->buf.addr = c->buf[i];
+		}
+	}
+	data += 2 * c->n;
+	size -= 2 * c->n;
+	nsplits = data[0] & 15;
+	data++;
+	size--;
+	if (size < 2 * nsplits)
+		nsplits = 0;
+	for (unsigned i = 0; i < nsplits; i++)
+		c->splits[i] = data[2 * i] | data[2 * i + 1] << 8;
+	data += 2 * nsplits;
+	size -= 2 * nsplits;
+	c->wire = malloc(size ? size : 1); /* exactly the bytes there */
+	if (c->wire)
+		memcpy(c->wire, data, size);
+	c->w.wire = c->wire;
+	c->w.wire_len = c->wire ? size : 0;
+	c->w.splits = c->splits;
+	c->w.nsplits = nsplits;
+	return 0;
+}
+
+void sim_cmds_free(struct sim_cmds *c)
+{
+	free(c->wire);
+	for (unsigned i = 0; i < SIM_CMDS; i++)
+		free(c->buf[i]);
+}

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io.h"
 #include "stream.h"
 
 #define SIM_TASKS 4
@@ -61,6 +62,28 @@ struct nu_queue *sim_queue_new(struct sim_wire *w);
  * nothing more). Timeouts are taken and never fire.
  */
 void sim_queue_run(struct nu_queue *q, struct nu_stream *s);
+
+/*
+ * Commands and a wire from a transport fuzz target's input, after its
+ * config byte: [number of commands - 1, low 3 bits] then per command
+ * [op: read, write, flush, discard][blocks - 1, mod 64], then [receive
+ * sizes, low 4 bits][16-bit sizes...], then the wire. Command i has tag i;
+ * its buffer is exactly its size, in the buffer table when zero copy.
+ */
+#define SIM_CMDS 8
+struct sim_cmds {
+	struct nu_io io[SIM_CMDS];
+	uint8_t *buf[SIM_CMDS];
+	unsigned n;
+	uint16_t splits[16];
+	uint8_t *wire;
+	struct sim_wire w;
+};
+
+/* 0, or -EINVAL if the input is too short for its commands. */
+int sim_cmds_parse(struct sim_cmds *c, const uint8_t *data, size_t size, uint32_t lbs,
+		   bool zero_copy);
+void sim_cmds_free(struct sim_cmds *c);
 
 struct sim {
 	struct sim_cfg cfg;
