@@ -125,7 +125,7 @@ while [ "$(date +%s)" -lt $deadline ]; do
 		log "devices: $(ls /dev/ublkb* | tr '\n' ' ')"
 		f=/tmp/nvmet-3.img; truncate -s 48M $f; losetup -c "$(nvmet_ns_dev $NQN 3)"
 		echo 1 >$NVMET/subsystems/$NQN/namespaces/3/revalidate_bdev 2>/dev/null
-		sleep 8
+		ctl rescan; sleep 8
 		log "namespace 3 grown to 48 MiB; device sizes: $(for d in /dev/ublkb*; do printf '%s=%s ' ${d#/dev/} $(blockdev --getsize64 $d); done)"
 		lio_rd_lun_del 1; nvmet_ns_remove $NQN 3
 		ctl rescan; sleep 5

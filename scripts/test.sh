@@ -56,9 +56,12 @@ vg() { # vg NAME CMD...
 	result "valgrind $name" $rc | tee -a "$OUT/valgrind.res"
 	[ $rc = 0 ] || tail -n 30 "$OUT/valgrind-$name.log"
 }
+# The fuzz smoke tests with fewer mutations: valgrind runs them ~30x slower.
+export FUZZ_SMOKE_MUTATIONS=300 top_srcdir=$ROOT
 for t in build/test/unit/test_*; do
 	[ -x "$t" ] && vg "$(basename "$t")" "$t"
 done
+unset FUZZ_SMOKE_MUTATIONS
 # Not the io_uring engine: valgrind 3.19 holds its big lock across
 # io_uring_enter, so a queue thread waiting in the ring starves every other
 # thread. ASan/UBSan cover the engine (build-asan above).

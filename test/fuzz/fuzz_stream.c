@@ -73,7 +73,7 @@ static unsigned parse_descs(const struct sim_cfg *c, const uint8_t *p, size_t n,
  * must be delivered (up to the first broken one).
  */
 static size_t build_wire(const struct sim_cfg *c, const struct desc *d, unsigned nd, uint8_t *w,
-			 uint32_t *task_len, unsigned *expect)
+			 size_t cap, uint32_t *task_len, unsigned *expect)
 {
 	size_t len = 0;
 
@@ -81,9 +81,9 @@ static size_t build_wire(const struct sim_cfg *c, const struct desc *d, unsigned
 	for (unsigned i = 0; i < nd; i++) {
 		size_t start = len;
 
-		len = d[i].data ? sim_put_data(c, w, len, MAX_WIRE, d[i].task, task_len[d[i].task],
+		len = d[i].data ? sim_put_data(c, w, len, cap, d[i].task, task_len[d[i].task],
 					       d[i].dlen) :
-				  sim_put_other(c, w, len, MAX_WIRE, d[i].dlen);
+				  sim_put_other(c, w, len, cap, d[i].dlen);
 		if (!len) { /* no room for more: the wire ends here */
 			*expect = *expect < i ? *expect : i;
 			return start;
@@ -105,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t task_len[SIM_TASKS] = { 0 };
 	uint16_t splits[16];
 	struct desc d[MAX_PDUS];
-	unsigned nsplits, expect = 0;
+	unsigned nsplits, expect = 0, min_split = 65535;
 	struct sim_cfg c;
 	struct sim sm;
 	uint8_t *w;
@@ -123,8 +123,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size -= 2;
 	if (size < 2 * nsplits)
 		return 0;
-	for (unsigned i = 0; i < nsplits; i++)
+	for (unsigned i = 0; i < nsplits; i++) {
 		splits[i] = data[2 * i] | data[2 * i + 1] << 8;
+		if (splits[i] < min_split)
+			min_split = splits[i] ? splits[i] : 1;
+	}
 	data += 2 * nsplits;
 	size -= 2 * nsplits;
 	if (raw) {
@@ -143,7 +146,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!built)
 			return 0;
 		w = built;
-		len = build_wire(&c, d, parse_descs(&c, data, size, d), w, task_len, &expect);
+		/* Tiny receives make long runs: at most some 8000 receives a wire. */
+		len = build_wire(&c, d, parse_descs(&c, data, size, d), w,
+				 MAX_WIRE / 8192 > min_split ? 8192 * (size_t)min_split : MAX_WIRE,
+				 task_len, &expect);
 	}
 	if (sim_init(&sm, &c, task_len) == 0) {
 		sm.check_data = !raw;

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
  * Runs a fuzz target (linked in: test/fuzz/fuzz_*.c) over a deterministic
- * corpus: its own well-formed seeds, random mutations of them, then random
- * bytes. Under ASan and UBSan (the sanitizer build) any out-of-bounds
- * access fails the test.
+ * corpus: the inputs kept in the repo (test/fuzz/corpus/FUZZ_NAME, grown
+ * by scripts/fuzz.sh --save), its own well-formed seeds, random mutations
+ * of them, then random bytes. Under ASan and UBSan (the sanitizer build)
+ * any out-of-bounds access fails the test.
  */
+#include <dirent.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <setjmp.h>
 #include <cmocka.h>
@@ -29,11 +33,49 @@ static uint64_t next(void)
 	return rng;
 }
 
+/* Every input kept in the repo for this target; how many. */
+static unsigned run_kept_corpus(void)
+{
+	const char *src = getenv("top_srcdir");
+	unsigned n = 0;
+	char path[4096];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/test/fuzz/corpus/%s", src ? src : ".", FUZZ_NAME);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		static uint8_t in[1 << 20];
+		size_t len;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/test/fuzz/corpus/%s/%s", src ? src : ".",
+			 FUZZ_NAME, e->d_name);
+		f = fopen(path, "rb");
+		if (!f)
+			continue;
+		len = fread(in, 1, sizeof(in), f);
+		fclose(f);
+		LLVMFuzzerTestOneInput(in, len);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
 static void test_corpus(void **state)
 {
 	static uint8_t buf[65536], m[65536];
 	size_t n;
 
+	/* Fewer under valgrind (scripts/test.sh), which runs them 30 times slower. */
+	if (getenv("FUZZ_SMOKE_MUTATIONS"))
+		fuzz_smoke_mutations = strtoul(getenv("FUZZ_SMOKE_MUTATIONS"), NULL, 10);
+	printf("%u inputs from test/fuzz/corpus/%s\n", run_kept_corpus(), FUZZ_NAME);
 	for (unsigned s = 0; (n = fuzz_seed(s, buf, sizeof(buf))); s++) {
 		LLVMFuzzerTestOneInput(buf, n);
 		for (unsigned i = 0; i < fuzz_smoke_mutations; i++) {
@@ -61,7 +103,7 @@ static void test_corpus(void **state)
 			LLVMFuzzerTestOneInput(m, len);
 		}
 	}
-	for (int i = 0; i < 20000; i++) {
+	for (unsigned i = 0; i < fuzz_smoke_mutations; i++) {
 		size_t len = next() % 512;
 
 		for (size_t j = 0; j < len; j++)
