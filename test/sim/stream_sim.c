@@ -17,6 +17,7 @@
 
 #include "stream_sim.h"
 #include "digest.h"
+#include "host.h"
 #include "queue.h"
 
 #define SIM_SQ 64
@@ -494,6 +495,7 @@ int sim_cmds_parse(struct sim_cmds *c, const uint8_t *data, size_t size, uint32_
 	unsigned nsplits;
 
 	memset(c, 0, sizeof(*c));
+	memset(sim_completions, 0, sizeof(sim_completions));
 	if (size < 1)
 		return -EINVAL;
 	c->n = 1 + (data[0] & 7);
@@ -548,4 +550,34 @@ void sim_cmds_free(struct sim_cmds *c)
 	free(c->wire);
 	for (unsigned i = 0; i < SIM_CMDS; i++)
 		free(c->buf[i]);
+}
+
+unsigned sim_completions[SIM_CMDS];
+uint32_t (*sim_read_filled)(unsigned tag);
+
+unsigned nu_queue_id(const struct nu_queue *q)
+{
+	(void)q;
+	return 0;
+}
+
+struct nu_host *nu_queue_host(const struct nu_queue *q)
+{
+	(void)q;
+	return NULL;
+}
+
+unsigned nu_host_backend_depth(const struct nu_host *h)
+{
+	(void)h;
+	return SIM_CMDS;
+}
+
+void nu_queue_complete(struct nu_queue *q, struct nu_io *io, int res)
+{
+	(void)q;
+	if (io->tag >= SIM_CMDS || sim_completions[io->tag]++)
+		abort(); /* completed twice */
+	if (io->op == NU_OP_READ && !res && sim_read_filled && sim_read_filled(io->tag) != io->len)
+		abort(); /* a good read the target did not fill */
 }

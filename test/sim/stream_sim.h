@@ -80,6 +80,15 @@ struct sim_cmds {
 	struct sim_wire w;
 };
 
+/*
+ * The queue a transport sees (nu_queue_id, nu_queue_host,
+ * nu_host_backend_depth: SIM_CMDS tags, nu_queue_complete): completing a
+ * command twice aborts, and so does a read completed as good while
+ * sim_read_filled (set by the target) says fewer bytes than its length came.
+ */
+extern unsigned sim_completions[SIM_CMDS];
+extern uint32_t (*sim_read_filled)(unsigned tag);
+
 /* 0, or -EINVAL if the input is too short for its commands. */
 int sim_cmds_parse(struct sim_cmds *c, const uint8_t *data, size_t size, uint32_t lbs,
 		   bool zero_copy);
