@@ -19,7 +19,7 @@ SAVE=0
 MINUTES=${1:?usage: scripts/fuzz.sh [--save] MINUTES [TARGET...]}
 shift
 TARGETS=${*:-fuzz_stream fuzz_iscsi fuzz_iscsi_rx fuzz_nvme fuzz_nvme_rx fuzz_scsi fuzz_ctl}
-OUT=$ROOT/build-fuzz
+OUT=${FUZZ_OUT:-$ROOT/build-fuzz}
 mkdir -p "$OUT"
 
 for t in clang llvm-profdata llvm-cov; do
@@ -62,8 +62,8 @@ parsers() {
 
 summary=$OUT/summary.md
 {
-	echo "| target | minutes | executions | exec/s | findings | corpus | line coverage of the parsers |"
-	echo "| --- | --- | --- | --- | --- | --- | --- |"
+	echo "| target | minutes | executions | exec/s | findings | corpus | line coverage of the parsers | functions there never reached |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 } >"$summary"
 
 for t in $TARGETS; do
@@ -101,7 +101,12 @@ for t in $TARGETS; do
 	llvm-cov report "$d/$t-cov" -instr-profile="$d/cov.profdata" $(parsers $t) >"$d/coverage.txt"
 	cov=$(awk '$1 != "Filename" && $1 !~ /^-+$/ && NF >= 10 { printf "%s %s, ", $1, $10 }' "$d/coverage.txt" |
 		sed 's/, $//; s|/work/[^ ]*/\([a-z]*/[a-z_]*\.c\)|\1|g')
-	echo "| $t | $MINUTES | ${execs:-?} | ${rate:-?} | $found | $ncorp | $cov |" >>"$summary"
+	# shellcheck disable=SC2046
+	llvm-cov report -show-functions "$d/$t-cov" -instr-profile="$d/cov.profdata" $(parsers $t) \
+		>"$d/functions.txt"
+	unreached=$(awk '$1 ~ /^[a-z_.]+(:[a-z_0-9]+)?$/ && $7 == "0.00%" { printf "%s ", $1 }' \
+		"$d/functions.txt")
+	echo "| $t | $MINUTES | ${execs:-?} | ${rate:-?} | $found | $ncorp | $cov | ${unreached:-none} |" >>"$summary"
 	echo "$t: ${execs:-?} executions, $found findings, coverage: $cov"
 
 	if [ $SAVE = 1 ]; then
