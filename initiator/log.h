@@ -3,6 +3,7 @@
 #define NETUBLK_LOG_H
 
 enum nu_log_level {
+	NU_LOG_OFF = -1, /* nothing at all (fuzz targets, which are hostile by design) */
 	NU_LOG_ERR,
 	NU_LOG_WARN,
 	NU_LOG_INFO,

@@ -81,14 +81,33 @@ static unsigned pad4(uint32_t n)
 	return (4 - (n & 3)) & 3;
 }
 
+/* sim_pattern(task, 0 .. SIM_PATTERN_LEN) for each task, made once. */
+#define SIM_PATTERN_LEN (2u << 20)
+static const uint8_t *pattern_of(unsigned task)
+{
+	static uint8_t *pat[SIM_TASKS];
+
+	if (!pat[task]) {
+		pat[task] = malloc(SIM_PATTERN_LEN);
+		if (!pat[task])
+			abort();
+		for (uint32_t i = 0; i < SIM_PATTERN_LEN; i++)
+			pat[task][i] = sim_pattern(task, i);
+	}
+	return pat[task];
+}
+
 /* The payload (pattern or filler), its padding and data digest at p. */
 static size_t put_payload(const struct sim_cfg *c, uint8_t *p, unsigned task, uint32_t off,
 			  uint32_t dlen, bool pattern)
 {
 	unsigned pad = c->nvme ? 0 : pad4(dlen);
 
-	for (uint32_t i = 0; i < dlen; i++)
-		p[i] = pattern ? sim_pattern(task, off + i) : (uint8_t)i;
+	if (pattern && off + (uint64_t)dlen <= SIM_PATTERN_LEN)
+		memcpy(p, pattern_of(task) + off, dlen);
+	else
+		for (uint32_t i = 0; i < dlen; i++)
+			p[i] = pattern ? sim_pattern(task, off + i) : (uint8_t)i;
 	memset(p + dlen, 0, pad);
 	if (c->ddgst) {
 		nu_put_le32(p + dlen + pad, nu_crc32c(p, dlen + pad));
@@ -294,7 +313,12 @@ static int sim_pdu(void *ctx, const uint8_t *hdr, const uint8_t *data, uint32_t 
 	off = t->got;
 	if (sm->cfg.fixed ? data != NULL : data != t->buf + off)
 		abort(); /* the payload must be in its place */
-	for (uint32_t i = 0; sm->check_data && i < dlen; i++)
+	if (sm->check_data && off + (uint64_t)dlen <= SIM_PATTERN_LEN ?
+		    memcmp(t->buf + off, pattern_of(sm->cur) + off, dlen) :
+		    0)
+		abort();
+	for (uint32_t i = 0; sm->check_data && off + (uint64_t)dlen > SIM_PATTERN_LEN && i < dlen;
+	     i++)
 		if (t->buf[off + i] != sim_pattern(sm->cur, off + i))
 			abort();
 	t->got += dlen;
