@@ -134,16 +134,27 @@ static size_t put_pdu(uint8_t *p, uint8_t op, uint8_t flags, uint32_t itt, uint3
 	return 48 + ((dlen + 3) & ~3u);
 }
 
-/* Seeds: a read answered by Data-In with status, a write by R2T then a response. */
+/*
+ * Seeds: a read answered by Data-In with status, a write by R2T then a
+ * response; and a 32 KiB read whose Data-In goes partly through the
+ * stream buffer, the rest straight to the request (the direct receive).
+ */
 size_t fuzz_seed(unsigned i, uint8_t *buf, size_t cap)
 {
-	static uint8_t payload[4096], sense[20] = { 0, 18, 0x70, 0, 6, 0, 0, 0, 0, 10,
-						    0, 0,  0,	 0, 0x2a, 9 };
+	static uint8_t payload[32768], sense[20] = { 0, 18, 0x70, 0, 6, 0, 0, 0, 0, 10,
+						     0, 0,  0,	  0, 0x2a, 9 };
 	size_t n = 0;
 
-	if (i > 2 || cap < 16384)
+	if (i > 3 || cap < 40000)
 		return 0;
-	memset(buf, 0, 16384);
+	memset(buf, 0, 40000);
+	if (i == 3) {
+		static const uint8_t head[] = { 0x24, 0, 0, 7, 1, 0x34, 0x40 };
+
+		memcpy(buf, head, sizeof(head)); /* 4 KiB blocks, a read of 8, receives of 16436 */
+		n = sizeof(head);
+		return n + put_pdu(buf + n, 0x25, 0x81, 0, 0, payload, sizeof(payload), 0);
+	}
 	buf[n++] = i == 2 ? 0x08 : 0x04; /* immediate data; InitialR2T for seed 2 */
 	buf[n++] = 1;			 /* two commands */
 	buf[n++] = 0;			 /* a read of 8 blocks */
@@ -156,7 +167,7 @@ size_t fuzz_seed(unsigned i, uint8_t *buf, size_t cap)
 		buf[n++] = 0;
 	}
 	/* Data-In for ITT 0, all of it, with status */
-	n += put_pdu(buf + n, 0x25, 0x81, 0, 0, payload, sizeof(payload), 0);
+	n += put_pdu(buf + n, 0x25, 0x81, 0, 0, payload, 4096, 0);
 	if (i == 2) { /* R2T for the write's 4 KiB */
 		uint8_t *r2t = buf + n;
 
