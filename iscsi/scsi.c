@@ -66,6 +66,24 @@ int scsi_build(const struct nu_io *io, uint32_t lbs, struct scsi_cmd *cmd)
 	}
 }
 
+/*
+ * libiscsi's scsi_parse_sense_data() reads fixed offsets and walks
+ * descriptors by the sense's own additional length, past what arrived when
+ * a target sends less (found by valgrind over the fuzz corpus): it gets a
+ * zeroed copy with the additional length clamped to what is there.
+ */
+static void parse_sense(const uint8_t *sense, uint32_t len, struct scsi_sense *s)
+{
+	uint8_t copy[8 + 255 + 8] = { 0 };
+
+	if (len > 8 + 255)
+		len = 8 + 255;
+	memcpy(copy, sense, len);
+	if (len >= 8 && copy[7] > len - 8)
+		copy[7] = len - 8;
+	scsi_parse_sense_data(s, copy);
+}
+
 int scsi_result(uint8_t status, const uint8_t *sense, uint32_t sense_len, bool *retry,
 		char *desc, unsigned desc_len)
 {
@@ -101,7 +119,7 @@ int scsi_result(uint8_t status, const uint8_t *sense, uint32_t sense_len, bool *
 		snprintf(desc, desc_len, "truncated fixed-format sense data");
 		return -EIO;
 	}
-	scsi_parse_sense_data(&s, sense);
+	parse_sense(sense, sense_len, &s);
 	asc = s.ascq >> 8;
 	snprintf(desc, desc_len, "sense %s (0x%x), ASC/ASCQ 0x%02x/0x%02x",
 		 scsi_sense_key_str(s.key), s.key, asc, s.ascq & 0xff);
@@ -150,7 +168,7 @@ enum scsi_change scsi_sense_change(const uint8_t *sense, uint32_t sense_len)
 	if (!sense || sense_len < 8 || (sense[0] & 0x7f) < 0x70 || (sense[0] & 0x7f) > 0x73 ||
 	    ((sense[0] & 0x7f) <= 0x71 && sense_len < 14))
 		return SCSI_CHANGE_NONE;
-	scsi_parse_sense_data(&s, sense);
+	parse_sense(sense, sense_len, &s);
 	asc = s.ascq >> 8;
 	ascq = s.ascq & 0xff;
 	if (s.key == SCSI_SENSE_UNIT_ATTENTION && asc == 0x3f && ascq == 0x0e)

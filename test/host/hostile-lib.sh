@@ -11,11 +11,23 @@
 #                                    data and its log has every PATTERN
 #                                    ("!PATTERN": has it not) (sets fail)
 hostile_start() {
-	port=$((30000 + RANDOM % 9000))
-	hostile_log=${TMPDIR:-/tmp}/hostile-$port.log
-	python3 "$1" --port $port --mode "$2" --after 30 --bad-conns 2 >"$hostile_log" 2>&1 &
-	tpid=$!
-	for _ in $(seq 50); do ss -ltn | grep -q ":$port " && break; sleep 0.1; done
+	# Below the ephemeral range (32768-60999), which clients' own sockets use,
+	# and tried again if the port turns out to be taken anyway.
+	for _ in 1 2 3 4 5 6 7 8; do
+		port=$((30000 + RANDOM % 2700))
+		ss -tan | grep -q ":$port " && continue
+		hostile_log=${TMPDIR:-/tmp}/hostile-$port.log
+		python3 "$1" --port $port --mode "$2" --after 30 --bad-conns 2 >"$hostile_log" 2>&1 &
+		tpid=$!
+		for _ in $(seq 50); do
+			ss -ltn | grep -q ":$port " && return 0
+			kill -0 $tpid 2>/dev/null || break
+			sleep 0.1
+		done
+		kill $tpid 2>/dev/null; wait $tpid 2>/dev/null
+	done
+	echo "hostile target would not start:"; cat "$hostile_log"
+	return 1
 }
 hostile_stop() {
 	kill $tpid 2>/dev/null; wait $tpid 2>/dev/null
