@@ -307,21 +307,22 @@ static int rx_deliver(struct nu_stream *s, const uint8_t *hdr, const uint8_t *da
 }
 
 /*
- * The rest of a PDU by one receive: have bytes of it past the header are
- * there already (at dest for the payload, the trailer's part copied from
- * extra). have may reach into the trailer (a receive that ended inside the
- * padding or the digest); at most dlen bytes are ever payload.
+ * The rest of a PDU by one receive, after have bytes of it past the header
+ * arrived at got: at most dlen of them are payload (copied to dest), the
+ * rest (a receive that ended inside the padding or the digest) is trailer.
  */
-static void rx_direct_start(struct nu_stream *s, uint8_t *dest, size_t have, const uint8_t *extra)
+static void rx_direct_start(struct nu_stream *s, uint8_t *dest, const uint8_t *got, size_t have)
 {
 	const struct nu_frame *f = &s->rf;
 	size_t data_have = have < f->dlen ? have : f->dlen;
 	size_t tail_have = have - data_have;
 	unsigned n = 0;
 
+	if (data_have)
+		memcpy(dest, got, data_have);
 	s->rx_direct = true;
 	if (tail_have)
-		memcpy(s->rx_trailer, extra, tail_have);
+		memcpy(s->rx_trailer, got + data_have, tail_have);
 	if (data_have < f->dlen)
 		s->rx_iov[n++] = (struct iovec){ dest + data_have, f->dlen - data_have };
 	if (tail_have < f->tail)
@@ -367,18 +368,10 @@ static void rx_parse(struct nu_stream *s)
 			continue;
 		}
 		if (f->dest && f->dlen >= RX_DIRECT_MIN && avail >= f->head) {
-			/*
-			 * Big data: the rest goes straight to its final place. What is
-			 * here may end inside the trailer: the payload gets dlen bytes
-			 * at most, the rest is trailer (avail < total bounds it).
-			 */
-			size_t have = avail - f->head;
-			size_t data_have = have < f->dlen ? have : f->dlen;
-
+			/* Big data: the rest goes straight to its final place. */
 			memcpy(s->rx_hdr, p, f->head);
-			memcpy(f->dest, p + f->head, data_have);
 			s->rx_off = s->rx_len;
-			rx_direct_start(s, f->dest, have, p + f->head + data_have);
+			rx_direct_start(s, f->dest, p + f->head, avail - f->head);
 			return;
 		}
 		break;
@@ -434,7 +427,7 @@ static void rx_exact_done(struct nu_stream *s, int res)
 			s->rx_len = 0;
 		} else if (f->dest) {
 			/* A request in a copy mode: straight into its buffer all the same. */
-			rx_direct_start(s, f->dest, 0, NULL);
+			rx_direct_start(s, f->dest, NULL, 0);
 			return;
 		} else {
 			s->rx_exact = RX_EXACT_PAYLOAD;
