@@ -26,6 +26,7 @@
 #include "queue.h"
 #include "scsi.h"
 #include "stream.h"
+#include "supervisor.h"
 #include "udata.h"
 
 /* ITTs of ABORT TASK requests: top bit set (never a command's), tag below. */
@@ -36,8 +37,6 @@
 #define TMF_ABORT_TASK 1
 #define TMF_LUN_RESET 5
 #define RETRY_LIMIT 20
-
-enum { UD_TIMER = NU_STREAM_UD_TIMER };
 
 struct iscsi_host {
 	struct iscsi_target_config cfg;
@@ -53,26 +52,28 @@ struct iscsi_host {
 };
 
 struct iscsi_task {
-	struct nu_io *io;
+	struct nu_task base; /* abort_ns: when ABORT TASK went out */
 	struct scsi_cmd cmd;
 	uint32_t itt;
 	uint32_t cmdsn;
-	uint64_t sent_ns;  /* when the command last went out */
-	uint64_t abort_ns; /* when ABORT TASK went out, 0 if not aborting */
 	uint32_t data_in; /* bytes received so far */
 	uint8_t lun[8];
-	uint8_t retries;
-	bool started;
 };
 
-enum conn_state { CONN_UP, CONN_DRAINING, CONN_DOWN };
+/* A login done off the queue thread, for the queue to take. */
+struct iscsi_conn_result {
+	int fd;
+	struct iscsi_session_params p;
+	uint8_t isid[6];
+};
 
 struct iscsi_queue {
 	struct iscsi_host *h;
 	struct nu_queue *q;
 	unsigned qid;
 	struct nu_stream s;
-	enum conn_state state;
+	struct nu_sup sup;
+	struct iscsi_conn_result conn;
 	struct iscsi_session_params p;
 	uint32_t cmdsn, expstatsn, maxcmdsn;
 	uint16_t itt_gen;
@@ -83,14 +84,8 @@ struct iscsi_queue {
 	struct iscsi_hdr rh; /* the header being received */
 
 	/* health */
-	struct __kernel_timespec tick;
-	bool timer_armed;
 	uint64_t last_rx_ns;
 	uint64_t ping_sent_ns;
-	uint64_t down_since_ns;
-	unsigned reconnect_delay_ms;
-	uint64_t next_reconnect_ns;
-	bool stopping;
 	/* A LUN RESET in flight: the escalation of an unanswered ABORT TASK. */
 	struct {
 		bool active;
@@ -98,11 +93,13 @@ struct iscsi_queue {
 		uint32_t cmdsn; /* it ends the LUN's tasks sent before it, no later ones */
 		uint64_t sent_ns;
 	} reset;
-	char remote[64]; /* the portal of the current (or last) connection */
+	char name[16]; /* "iscsi qN" */
 };
 
-static void conn_fail(void *ctx, const char *why);
-static void task_send(struct iscsi_queue *iq, struct iscsi_task *t);
+static struct iscsi_task *task_of(struct nu_task *t)
+{
+	return (struct iscsi_task *)t;
+}
 
 /* ---------------------------------------------------------------- tx */
 
@@ -142,8 +139,8 @@ static struct iscsi_task *task_by_itt(struct iscsi_queue *iq, uint32_t itt)
 {
 	uint32_t tag = itt & 0xffff;
 
-	if (tag >= iq->depth || !iq->tasks[tag].io || iq->tasks[tag].itt != itt ||
-	    !iq->tasks[tag].started)
+	if (tag >= iq->depth || !iq->tasks[tag].base.io || iq->tasks[tag].itt != itt ||
+	    !iq->tasks[tag].base.started)
 		return NULL;
 	return &iq->tasks[tag];
 }
@@ -165,33 +162,19 @@ static void update_sn(struct iscsi_queue *iq, const struct iscsi_hdr *h)
 		if (!iq->win_head)
 			iq->win_tail = NULL;
 		io->next = NULL;
-		task_send(iq, &iq->tasks[io->tag]);
+		nu_sup_send(&iq->sup, &iq->tasks[io->tag].base);
 	}
 }
 
 static void task_complete(struct iscsi_queue *iq, struct iscsi_task *t, int res)
 {
-	struct nu_io *io = t->io;
-
-	/* Unsent Data-Out of a finished command must not go out later. */
-	nu_stream_drop_tag(&iq->s, io->tag);
-	t->io = NULL;
-	t->started = false;
-	nu_queue_complete(iq->q, io, res);
+	nu_sup_complete(&iq->sup, &t->base, res);
 }
 
 static void task_retry_or_fail(struct iscsi_queue *iq, struct iscsi_task *t, int res,
 			       const char *why)
 {
-	if (t->retries++ < RETRY_LIMIT) {
-		nu_dbg("iscsi q%u: retrying ITT 0x%x: %s", iq->qid, t->itt, why);
-		t->started = false;
-		task_send(iq, t);
-		return;
-	}
-	nu_err("iscsi q%u: giving up on ITT 0x%x after %u tries: %s", iq->qid, t->itt,
-	       t->retries, why);
-	task_complete(iq, t, res);
+	nu_sup_retry(&iq->sup, &t->base, res, why);
 }
 
 /* Where a write-direction command's data comes from: the request, an UNMAP list, zeroes. */
@@ -199,13 +182,13 @@ static uint8_t *data_out_source(struct iscsi_queue *iq, struct iscsi_task *t)
 {
 	if (t->cmd.zero_block)
 		return iq->zero_block;
-	return t->io->op == NU_OP_WRITE ? (uint8_t *)t->io->buf.addr : t->cmd.param;
+	return t->base.io->op == NU_OP_WRITE ? (uint8_t *)t->base.io->buf.addr : t->cmd.param;
 }
 
 /* Does the payload stay in the request's registered pages (zero copy)? */
 static bool data_fixed(const struct iscsi_task *t)
 {
-	return t->io->buf.fixed_index >= 0 && t->io->op == NU_OP_WRITE;
+	return t->base.io->buf.fixed_index >= 0 && t->base.io->op == NU_OP_WRITE;
 }
 
 /* A payload's piece: all of it up to what the target takes, whole words when it can. */
@@ -230,8 +213,8 @@ static int queue_data_out(struct iscsi_queue *iq, struct iscsi_task *t, uint32_t
 
 		iscsi_build_data_out(bhs, t->lun, t->itt, ttt, iq->expstatsn, datasn++, off, n,
 				     final_at_end && n == len);
-		ret = src ? tx_pdu(iq, t->io->tag, bhs, src + off, n) :
-			    tx_pdu_fixed(iq, t->io, bhs, off, n);
+		ret = src ? tx_pdu(iq, t->base.io->tag, bhs, src + off, n) :
+			    tx_pdu_fixed(iq, t->base.io, bhs, off, n);
 		if (ret)
 			return ret;
 		off += n;
@@ -240,17 +223,20 @@ static int queue_data_out(struct iscsi_queue *iq, struct iscsi_task *t, uint32_t
 	return 0;
 }
 
-static void task_send(struct iscsi_queue *iq, struct iscsi_task *t)
+/* The supervisor's send hook: the connection is up. */
+static void task_send(void *ctx, struct nu_task *bt)
 {
-	struct nu_io *io = t->io;
+	struct iscsi_queue *iq = ctx;
+	struct iscsi_task *t = task_of(bt);
+	struct nu_io *io = t->base.io;
 	uint8_t bhs[ISCSI_BHS_LEN];
 	uint32_t xfer = t->cmd.xfer_len, imm = 0, unsol = 0;
 	uint8_t flags = ISCSI_FLAG_FINAL;
 	void *src = NULL;
 
-	if (iq->state != CONN_UP)
-		return; /* resent after the relogin */
 	if (iscsi_sn_lt(iq->maxcmdsn, iq->cmdsn)) {
+		/* Not on the wire until the window opens: update_sn sends it. */
+		t->base.started = false;
 		io->next = NULL;
 		if (iq->win_tail)
 			iq->win_tail->next = io;
@@ -261,10 +247,7 @@ static void task_send(struct iscsi_queue *iq, struct iscsi_task *t)
 	}
 	t->itt = (uint32_t)io->tag | (uint32_t)(iq->itt_gen++ & 0x7fff) << 16;
 	t->cmdsn = iq->cmdsn;
-	t->sent_ns = nu_now_ns();
-	t->abort_ns = 0;
 	t->data_in = 0;
-	t->started = true;
 	if (t->cmd.dir == SCSI_DIR_READ) {
 		flags |= ISCSI_CMD_READ;
 	} else if (t->cmd.dir == SCSI_DIR_WRITE) {
@@ -341,7 +324,7 @@ static void handle_scsi_rsp(struct iscsi_queue *iq, struct iscsi_task *t, uint8_
 	}
 	if (res)
 		nu_err("iscsi q%u: LUN %u: %s %llu+%u: %s", iq->qid, t->lun[1],
-		       nu_op_name(t->io->op), (unsigned long long)t->io->offset, t->io->len, desc);
+		       nu_op_name(t->base.io->op), (unsigned long long)t->base.io->offset, t->base.io->len, desc);
 	task_complete(iq, t, res);
 }
 
@@ -384,17 +367,17 @@ static int rx_frame(void *ctx, const uint8_t *b, size_t avail, struct nu_frame *
 			nu_stream_fail(&iq->s, "Data-In outside the command's buffer");
 			return -EPROTO;
 		}
-		if (t->io->buf.fixed_index >= 0) {
+		if (t->base.io->buf.fixed_index >= 0) {
 			/* Zero copy: straight into the request's pages, no digest or padding. */
 			if (f->tail) {
 				nu_stream_fail(&iq->s, "Data-In with padding or digest in zero copy");
 				return -EPROTO;
 			}
 			f->dest_fixed = true;
-			f->dest_index = t->io->buf.fixed_index;
+			f->dest_index = t->base.io->buf.fixed_index;
 			f->dest_off = hdr_buffer_offset(h);
 		} else {
-			f->dest = (uint8_t *)t->io->buf.addr + hdr_buffer_offset(h);
+			f->dest = (uint8_t *)t->base.io->buf.addr + hdr_buffer_offset(h);
 		}
 	}
 	return 0;
@@ -513,7 +496,7 @@ static int rx_pdu(void *ctx, const uint8_t *hdr, const uint8_t *data, uint32_t d
 			nu_info("iscsi q%u: LUN %u reset", iq->qid, iq->reset.lun[1]);
 			for (unsigned i = 0; i < iq->depth; i++) {
 				t = &iq->tasks[i];
-				if (t->io && t->started && !memcmp(t->lun, iq->reset.lun, 8) &&
+				if (t->base.io && t->base.started && !memcmp(t->lun, iq->reset.lun, 8) &&
 				    iscsi_sn_lt(t->cmdsn, iq->reset.cmdsn))
 					task_retry_or_fail(iq, t, -ETIMEDOUT, "ended by a LUN reset");
 			}
@@ -522,12 +505,12 @@ static int rx_pdu(void *ctx, const uint8_t *hdr, const uint8_t *data, uint32_t d
 		/* ABORT TASK answered: 0 function complete, 1 task does not exist. */
 		if ((h->itt & TMF_ITT_MASK) == TMF_ITT_BASE && (h->itt & 0xffff) < iq->depth) {
 			t = &iq->tasks[h->itt & 0xffff];
-			if (t->io && t->started && t->abort_ns) {
+			if (t->base.io && t->base.started && t->base.abort_ns) {
 				if (h->b2 <= 1)
 					task_retry_or_fail(iq, t, -ETIMEDOUT, "command timed out, aborted");
 				else
 					nu_stream_fail(&iq->s, "ABORT TASK refused");
-				if (iq->state != CONN_UP)
+				if (!nu_sup_up(&iq->sup))
 					return -EPROTO;
 			}
 		}
@@ -539,7 +522,12 @@ static int rx_pdu(void *ctx, const uint8_t *hdr, const uint8_t *data, uint32_t d
 		nu_stream_fail(&iq->s, "unexpected PDU in full feature phase");
 		return -EPROTO;
 	}
-	return iq->state == CONN_UP ? 0 : -EPROTO;
+	return nu_sup_up(&iq->sup) ? 0 : -EPROTO;
+}
+
+static void conn_fail(void *ctx, const char *why)
+{
+	nu_sup_conn_fail(&((struct iscsi_queue *)ctx)->sup, why);
 }
 
 static const struct nu_stream_ops stream_ops = {
@@ -550,147 +538,107 @@ static const struct nu_stream_ops stream_ops = {
 
 /* ---------------------------------------------------------------- connection */
 
-static void timer_arm(struct iscsi_queue *iq, unsigned ms)
+/*
+ * The supervisor's connect hook, on a helper thread (or at start): TCP and
+ * the login, following up to three redirections (status 0x0101/0x0102).
+ * Reads only the host's config and this queue's ISID and CmdSN, which the
+ * queue thread leaves alone while the connection is down.
+ */
+static int conn_login(void *ctx, void *result)
 {
-	struct io_uring_sqe *sqe = nu_queue_get_sqe(iq->q);
-
-	iq->tick.tv_sec = ms / 1000;
-	iq->tick.tv_nsec = (ms % 1000) * 1000000L;
-	io_uring_prep_timeout(sqe, &iq->tick, 0, 0);
-	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, UD_TIMER, 0));
-	iq->timer_armed = true;
-}
-
-static int conn_login(struct iscsi_queue *iq)
-{
+	struct iscsi_queue *iq = ctx;
+	struct iscsi_conn_result *r = result;
 	struct iscsi_host *h = iq->h;
 	struct iscsi_login l;
-	uint8_t isid[6];
-	char err[160], id[48];
+	char err[160], portal[256];
 	int fd, ret;
 
 	/* ISID type 0x80 (random): distinct per queue, stable across relogins. */
-	isid[0] = 0x80;
-	isid[1] = h->isid_base >> 16;
-	isid[2] = h->isid_base >> 8;
-	isid[3] = h->isid_base;
-	isid[4] = iq->qid >> 8;
-	isid[5] = iq->qid;
-	char portal[256];
-
+	r->isid[0] = 0x80;
+	r->isid[1] = h->isid_base >> 16;
+	r->isid[2] = h->isid_base >> 8;
+	r->isid[3] = h->isid_base;
+	r->isid[4] = iq->qid >> 8;
+	r->isid[5] = iq->qid;
 	snprintf(portal, sizeof(portal), "%s", h->cfg.portal);
-	/* Follow up to three login redirections (status 0x0101/0x0102). */
 	for (int hops = 0;; hops++) {
 		fd = nu_tcp_connect(portal, "3260", 5000, err, sizeof(err));
 		if (fd < 0) {
-			nu_warn("iscsi q%u: %s", iq->qid, err);
+			nu_warn("%s: %s", iq->name, err);
 			return fd;
 		}
-		iscsi_login_init(&l, &h->lcfg, isid, 0, iq->qid, iq->cmdsn);
+		iscsi_login_init(&l, &h->lcfg, r->isid, 0, iq->qid, iq->cmdsn);
 		ret = iscsi_login_blocking(fd, &l, 15000);
 		if (ret == -EREMCHG && hops < 3) {
-			nu_info("iscsi q%u: %s", iq->qid, l.error);
+			nu_info("%s: %s", iq->name, l.error);
 			close(fd);
 			snprintf(portal, sizeof(portal), "%s", l.redirect);
 			continue;
 		}
 		if (ret < 0) {
-			nu_err("iscsi q%u: login to %s at %s failed: %s", iq->qid, h->cfg.target,
-			       portal, l.error);
+			nu_err("%s: login to %s at %s failed: %s", iq->name, h->cfg.target, portal,
+			       l.error);
 			close(fd);
 			return ret;
 		}
 		break;
 	}
-	iq->p = l.p;
-	iq->cmdsn = l.p.expcmdsn;
-	iq->maxcmdsn = l.p.maxcmdsn;
-	iq->expstatsn = l.p.statsn + 1;
+	r->fd = fd;
+	r->p = l.p;
+	nu_dbg("%s: logged in, auth %s, TSIH %u, digests %s/%s, MaxRecvDSL %u/%u, burst %u/%u, "
+	       "immediate %d, initialR2T %d",
+	       iq->name, l.chap_alg ? chap_alg_name(l.chap_alg) : "none", l.p.tsih,
+	       l.p.header_digest ? "CRC32C" : "None", l.p.data_digest ? "CRC32C" : "None",
+	       l.p.max_send_dlen, l.p.max_recv_dlen, l.p.first_burst, l.p.max_burst,
+	       l.p.immediate_data, l.p.initial_r2t);
+	return 0;
+}
+
+/* The attach hook, on the queue thread: the logged-in socket becomes the session's stream. */
+static int conn_attach(void *ctx, void *result)
+{
+	struct iscsi_queue *iq = ctx;
+	struct iscsi_conn_result *r = result;
+	const uint8_t *isid = r->isid;
+	char id[48];
+	int ret;
+
+	iq->p = r->p;
+	iq->cmdsn = r->p.expcmdsn;
+	iq->maxcmdsn = r->p.maxcmdsn;
+	iq->expstatsn = r->p.statsn + 1;
 	/* Room for the largest PDU the target may send, plus a batch of small ones. */
 	/* Zero copy: each header by itself, so Data-In can go to the request's pages. */
-	ret = nu_stream_attach(&iq->s, fd,
+	ret = nu_stream_attach(&iq->s, r->fd,
 			       ISCSI_BHS_LEN + ISCSI_DIGEST_LEN + iq->p.max_recv_dlen + 8 + 65536,
-			       h->zero_copy ? ISCSI_BHS_LEN + (iq->p.header_digest ? ISCSI_DIGEST_LEN : 0) :
-					      0);
+			       iq->h->zero_copy ? ISCSI_BHS_LEN + (iq->p.header_digest ? ISCSI_DIGEST_LEN : 0) :
+						  0);
 	if (ret) {
-		close(fd);
+		close(r->fd);
 		return ret;
 	}
-	iq->state = CONN_UP;
 	iq->last_rx_ns = nu_now_ns();
 	iq->ping_sent_ns = 0;
 	snprintf(id, sizeof(id), "isid %02x%02x%02x%02x%02x%02x tsih %u", isid[0], isid[1], isid[2],
 		 isid[3], isid[4], isid[5], iq->p.tsih);
-	nu_path_up(&h->paths[iq->qid], fd, id);
-	nu_path_remote(&h->paths[iq->qid], iq->remote, sizeof(iq->remote));
-	nu_dbg("iscsi q%u: logged in, auth %s, TSIH %u, digests %s/%s, MaxRecvDSL %u/%u, burst %u/%u, "
-	       "immediate %d, initialR2T %d",
-	       iq->qid, l.chap_alg ? chap_alg_name(l.chap_alg) : "none", iq->p.tsih,
-	       iq->p.header_digest ? "CRC32C" : "None",
-	       iq->p.data_digest ? "CRC32C" : "None", iq->p.max_send_dlen, iq->p.max_recv_dlen,
-	       iq->p.first_burst, iq->p.max_burst, iq->p.immediate_data, iq->p.initial_r2t);
+	nu_path_up(&iq->h->paths[iq->qid], r->fd, id);
 	return 0;
 }
 
-/* The stream failed (or we failed it); finishes once no socket op is in flight. */
-static void conn_fail(void *ctx, const char *why)
+static void conn_discard(void *ctx, void *result)
+{
+	(void)ctx;
+	close(((struct iscsi_conn_result *)result)->fd);
+}
+
+/* The connection is closed: the window and a LUN RESET belonged to it. */
+static void conn_down(void *ctx)
 {
 	struct iscsi_queue *iq = ctx;
 
-	if (iq->state == CONN_UP) {
-		nu_warn("iscsi q%u: connection to %s lost: %s; reconnecting", iq->qid, iq->remote,
-			why ? why : "?");
-		iq->state = CONN_DRAINING;
-		nu_path_down(&iq->h->paths[iq->qid], iq->stopping ? "closed" : "reconnecting");
-		iq->down_since_ns = nu_now_ns();
-		iq->reconnect_delay_ms = 0;
-	}
-	if (iq->state != CONN_DRAINING || nu_stream_busy(&iq->s))
-		return;
-	/* Queued PDUs die with the connection; their commands are resent after login. */
-	nu_stream_close(&iq->s);
-	iq->state = CONN_DOWN;
-	iq->reset.active = false;
-	for (unsigned i = 0; i < iq->depth; i++)
-		iq->tasks[i].started = false;
-	iq->next_reconnect_ns = nu_now_ns();
-	if (!iq->timer_armed)
-		timer_arm(iq, 1);
-}
-
-static void fail_all(struct iscsi_queue *iq, int res)
-{
-	for (unsigned i = 0; i < iq->depth; i++)
-		if (iq->tasks[i].io)
-			task_complete(iq, &iq->tasks[i], res);
+	/* Every task goes again after the relogin, window or not. */
 	iq->win_head = iq->win_tail = NULL;
-}
-
-static void try_reconnect(struct iscsi_queue *iq)
-{
-	uint64_t now = nu_now_ns();
-
-	if (now < iq->next_reconnect_ns)
-		return;
-	if (conn_login(iq) == 0) {
-		nu_info("iscsi q%u: reconnected to %s after %.1f s", iq->qid, iq->remote,
-			(now - iq->down_since_ns) / 1e9);
-		for (unsigned i = 0; i < iq->depth; i++)
-			if (iq->tasks[i].io)
-				task_send(iq, &iq->tasks[i]);
-		return;
-	}
-	if (now - iq->down_since_ns > (uint64_t)iq->h->replacement_timeout_ms * 1000000ull) {
-		nu_err("iscsi q%u: %s unreachable for %d s: failing I/O", iq->qid,
-		       iq->h->cfg.portal, iq->h->replacement_timeout_ms / 1000);
-		nu_path_down(&iq->h->paths[iq->qid], "failed");
-		fail_all(iq, -EIO);
-	}
-	/* Back off: 0.5 s doubling to 8 s, as the target may be rebooting. */
-	iq->reconnect_delay_ms = iq->reconnect_delay_ms ? iq->reconnect_delay_ms * 2 : 500;
-	if (iq->reconnect_delay_ms > 8000)
-		iq->reconnect_delay_ms = 8000;
-	iq->next_reconnect_ns = now + iq->reconnect_delay_ms * 1000000ull;
+	iq->reset.active = false;
 }
 
 /*
@@ -712,14 +660,13 @@ static bool check_command_timeouts(struct iscsi_queue *iq, uint64_t now)
 	for (unsigned i = 0; i < iq->depth; i++) {
 		struct iscsi_task *t = &iq->tasks[i];
 
-		if (!t->io || !t->started)
+		if (!t->base.io || !t->base.started)
 			continue;
-		if (t->abort_ns) {
-			if (now - t->abort_ns <= limit || iq->reset.active)
+		if (t->base.abort_ns) {
+			if (now - t->base.abort_ns <= limit || iq->reset.active)
 				continue;
-			nu_warn("iscsi q%u: ABORT TASK for ITT 0x%x not answered in %u s: LUN RESET of "
-				"LUN %u",
-				iq->qid, t->itt, iq->h->cfg.command_timeout_s, t->lun[1]);
+			nu_warn("%s: ABORT TASK for ITT 0x%x not answered in %u s: LUN RESET of LUN %u",
+				iq->name, t->itt, iq->h->cfg.command_timeout_s, t->lun[1]);
 			iscsi_build_tmf(bhs, TMF_LUN_RESET, t->lun, TMF_RESET_ITT, ISCSI_RESERVED_TAG,
 					iq->cmdsn, iq->expstatsn, 0);
 			if (tx_pdu(iq, NU_STREAM_NO_TAG, bhs, NULL, 0) == 0) {
@@ -731,100 +678,55 @@ static bool check_command_timeouts(struct iscsi_queue *iq, uint64_t now)
 			}
 			continue;
 		}
-		if (now - t->sent_ns < limit)
+		if (now - t->base.sent_ns < limit)
 			continue;
-		nu_warn("iscsi q%u: ITT 0x%x (%s) unanswered for %u s: ABORT TASK", iq->qid, t->itt,
-			nu_op_name(t->io->op), iq->h->cfg.command_timeout_s);
+		nu_warn("%s: ITT 0x%x (%s) unanswered for %u s: ABORT TASK", iq->name, t->itt,
+			nu_op_name(t->base.io->op), iq->h->cfg.command_timeout_s);
 		iscsi_build_tmf(bhs, TMF_ABORT_TASK, t->lun, TMF_ITT_BASE | i, t->itt, iq->cmdsn,
 				iq->expstatsn, t->cmdsn);
 		if (tx_pdu(iq, NU_STREAM_NO_TAG, bhs, NULL, 0) == 0) {
-			t->abort_ns = now;
+			t->base.abort_ns = now;
 			nu_stream_kick(&iq->s);
 		}
 	}
 	return false;
 }
 
-static void on_timer(struct iscsi_queue *iq)
+/* The tick hook, every second while logged in: NOP-Out pings and command timeouts. */
+static void conn_tick(void *ctx, uint64_t now)
 {
-	uint64_t now = nu_now_ns();
-	unsigned next = iq->h->nop_interval_ms;
+	struct iscsi_queue *iq = ctx;
+	uint8_t bhs[ISCSI_BHS_LEN];
 
-	iq->timer_armed = false;
-	if (iq->stopping)
+	if (iq->ping_sent_ns &&
+	    now - iq->ping_sent_ns > (uint64_t)iq->h->nop_timeout_ms * 1000000ull) {
+		nu_stream_fail(&iq->s, "NOP-Out ping timed out");
 		return;
-	if (iq->state == CONN_DOWN) {
-		try_reconnect(iq);
-		next = 250;
-	} else if (iq->state == CONN_UP) {
-		if (iq->ping_sent_ns &&
-		    now - iq->ping_sent_ns > (uint64_t)iq->h->nop_timeout_ms * 1000000ull) {
-			nu_stream_fail(&iq->s, "NOP-Out ping timed out");
-		} else if (check_command_timeouts(iq, now)) {
-			/* escalated to a reconnect */
-		} else if (!iq->ping_sent_ns &&
-			   now - iq->last_rx_ns > (uint64_t)iq->h->nop_interval_ms * 1000000ull) {
-			uint8_t bhs[ISCSI_BHS_LEN];
-
-			/* ITT with the top bit set never collides with a task's. */
-			iscsi_build_nop_out(bhs, 0x80000000u | iq->qid, ISCSI_RESERVED_TAG, NULL,
-					    iq->cmdsn, iq->expstatsn);
-			if (tx_pdu(iq, NU_STREAM_NO_TAG, bhs, NULL, 0) == 0) {
-				iq->ping_sent_ns = now;
-				nu_stream_kick(&iq->s);
-			}
-		}
-		next = 1000;
-	} else {
-		next = 100;
 	}
-	timer_arm(iq, next);
+	if (check_command_timeouts(iq, now))
+		return;
+	if (iq->ping_sent_ns || now - iq->last_rx_ns <= (uint64_t)iq->h->nop_interval_ms * 1000000ull)
+		return;
+	/* ITT with the top bit set never collides with a task's. */
+	iscsi_build_nop_out(bhs, 0x80000000u | iq->qid, ISCSI_RESERVED_TAG, NULL, iq->cmdsn,
+			    iq->expstatsn);
+	if (tx_pdu(iq, NU_STREAM_NO_TAG, bhs, NULL, 0) == 0) {
+		iq->ping_sent_ns = now;
+		nu_stream_kick(&iq->s);
+	}
 }
 
-/* ---------------------------------------------------------------- transport ops */
-
-static int iscsi_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
+/* The goodbye hook: Logout, unless a send is in flight (then the socket is just shut). */
+static void conn_logout(void *ctx)
 {
-	struct iscsi_host *h = host_priv;
-	struct iscsi_queue *iq = calloc(1, sizeof(*iq));
-	int ret;
-
-	if (!iq)
-		return -ENOMEM;
-	iq->h = h;
-	iq->q = q;
-	iq->qid = nu_queue_id(q);
-	if (iq->qid >= NU_MAX_PATHS) {
-		free(iq);
-		return -EINVAL;
-	}
-	nu_stream_init(&iq->s, q, &stream_ops, iq, ISCSI_BHS_LEN);
-	iq->depth = nu_host_backend_depth(nu_queue_host(q));
-	iq->tasks = calloc(iq->depth, sizeof(*iq->tasks));
-	iq->zero_block = calloc(1, 65536);
-	if (!iq->tasks || !iq->zero_block) {
-		ret = -ENOMEM;
-		goto fail;
-	}
-	ret = conn_login(iq);
-	if (ret)
-		goto fail;
-	timer_arm(iq, 1000);
-	*qpriv = iq;
-	return 0;
-fail:
-	nu_stream_destroy(&iq->s);
-	free(iq->tasks);
-	free(iq->zero_block);
-	free(iq);
-	return ret;
-}
-
-static void logout(struct iscsi_queue *iq)
-{
+	struct iscsi_queue *iq = ctx;
 	uint8_t bhs[ISCSI_BHS_LEN + ISCSI_DIGEST_LEN];
 	unsigned hlen = ISCSI_BHS_LEN;
 
+	if (iq->s.tx_busy) {
+		shutdown(iq->s.fd, SHUT_RDWR);
+		return;
+	}
 	iscsi_build_logout(bhs, 0x80000000u | 0x4000 | iq->qid, iq->qid, iq->cmdsn,
 			   iq->expstatsn);
 	if (iq->p.header_digest) {
@@ -835,23 +737,84 @@ static void logout(struct iscsi_queue *iq)
 	nu_write_full(iq->s.fd, bhs, hlen, 2000);
 }
 
-static void iscsi_queue_stop(void *qpriv)
-{
-	struct iscsi_queue *iq = qpriv;
+static const struct nu_sup_ops sup_ops = {
+	.connect = conn_login,
+	.attach = conn_attach,
+	.discard = conn_discard,
+	.send = task_send,
+	.tick = conn_tick,
+	.down = conn_down,
+	.goodbye = conn_logout,
+};
 
-	iq->stopping = true;
-	nu_path_down(&iq->h->paths[iq->qid], "closed");
-	if (iq->state == CONN_UP && !iq->s.tx_busy)
-		logout(iq);
-	else if (iq->s.fd >= 0)
-		shutdown(iq->s.fd, SHUT_RDWR);
-	/* Reap our own in-flight operations before the memory they use goes away. */
-	if (!nu_stream_drain(&iq->s, 3000, &iq->timer_armed))
-		nu_warn("iscsi q%u: socket operations still pending at stop", iq->qid);
+/* ---------------------------------------------------------------- transport ops */
+
+static void queue_free(struct iscsi_queue *iq)
+{
 	nu_stream_destroy(&iq->s);
 	free(iq->tasks);
 	free(iq->zero_block);
 	free(iq);
+}
+
+/* The session's supervisor (also for the fuzz target, which attaches a simulated wire). */
+static void queue_sup_init(struct iscsi_queue *iq)
+{
+	struct iscsi_host *h = iq->h;
+	struct nu_sup_cfg sc = {
+		.name = iq->name,
+		.peer = h->cfg.portal,
+		.retry_limit = RETRY_LIMIT,
+		.loss_timeout_ms = (uint64_t)h->replacement_timeout_ms,
+		/* 0.5 s doubling to 8 s, as the target may be rebooting. */
+		.backoff_min_ms = 500,
+		.backoff_max_ms = 8000,
+	};
+
+	snprintf(iq->name, sizeof(iq->name), "iscsi q%u", iq->qid);
+	nu_stream_init(&iq->s, iq->q, &stream_ops, iq, ISCSI_BHS_LEN);
+	nu_sup_init(&iq->sup, iq->q, &iq->s, &h->paths[iq->qid], &sup_ops, iq, &sc, iq->tasks,
+		    sizeof(*iq->tasks), iq->depth, &iq->conn);
+}
+
+static int iscsi_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
+{
+	struct iscsi_queue *iq = calloc(1, sizeof(*iq));
+	int ret;
+
+	if (!iq)
+		return -ENOMEM;
+	iq->h = host_priv;
+	iq->q = q;
+	iq->qid = nu_queue_id(q);
+	if (iq->qid >= NU_MAX_PATHS) {
+		free(iq);
+		return -EINVAL;
+	}
+	iq->depth = nu_host_backend_depth(nu_queue_host(q));
+	iq->tasks = calloc(iq->depth, sizeof(*iq->tasks));
+	iq->zero_block = calloc(1, 65536);
+	queue_sup_init(iq);
+	if (!iq->tasks || !iq->zero_block) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = nu_sup_start(&iq->sup);
+	if (ret)
+		goto fail;
+	*qpriv = iq;
+	return 0;
+fail:
+	queue_free(iq);
+	return ret;
+}
+
+static void iscsi_queue_stop(void *qpriv)
+{
+	struct iscsi_queue *iq = qpriv;
+
+	nu_sup_stop(&iq->sup);
+	queue_free(iq);
 }
 
 static int iscsi_submit(void *qpriv, struct nu_io *io)
@@ -873,24 +836,16 @@ static int iscsi_submit(void *qpriv, struct nu_io *io)
 		return ret;
 	if (nu_op_has_data(io->op) && io->buf.fixed_index >= 0 && !iq->h->zero_copy)
 		return -EOPNOTSUPP; /* this session must see the data */
-	if (iq->state == CONN_DOWN &&
-	    nu_now_ns() - iq->down_since_ns >
-		    (uint64_t)iq->h->replacement_timeout_ms * 1000000ull)
-		return -EIO;
-	t->io = io;
-	t->retries = 0;
-	t->started = false;
 	iscsi_lun_encode(li->lun, t->lun);
-	task_send(iq, t);
-	return 0;
+	return nu_sup_submit(&iq->sup, io);
 }
 
 static void iscsi_cqe(void *qpriv, const struct io_uring_cqe *cqe)
 {
 	struct iscsi_queue *iq = qpriv;
 
-	if (!nu_stream_cqe(&iq->s, cqe) && nu_ud_slot(cqe->user_data) == UD_TIMER)
-		on_timer(iq);
+	if (!nu_stream_cqe(&iq->s, cqe))
+		nu_sup_cqe(&iq->sup, cqe);
 }
 
 static unsigned iscsi_host_caps(void *host_priv)

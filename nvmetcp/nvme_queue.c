@@ -16,24 +16,18 @@
 #include "log.h"
 #include "queue.h"
 #include "stream.h"
+#include "supervisor.h"
 #include "udata.h"
 
 #define RETRY_LIMIT 5 /* the kernel's nvme_max_retries */
 #define RX_BUF (256 * 1024)
 
-enum { UD_TIMER = NU_STREAM_UD_TIMER };
-
-enum conn_state { CONN_UP, CONN_DRAINING, CONN_DOWN };
-
 struct nvme_task {
-	struct nu_io *io;
+	struct nu_task base;
 	uint16_t cid;
-	bool started;
 	bool incapsule; /* write data went with the command */
-	uint8_t retries;
 	uint32_t data_in;  /* read bytes received */
 	uint32_t r2t_next; /* where the next R2T must start */
-	uint64_t sent_ns, abort_ns;
 	uint8_t sqe[NVME_SQE_LEN];
 	uint8_t dsm[16];
 };
@@ -44,7 +38,11 @@ struct nvme_queue {
 	unsigned qid;
 	uint16_t sqid;
 	struct nu_stream s;
-	enum conn_state state;
+	struct nu_sup sup;
+	struct {
+		struct nvme_conn c; /* a connect done off the queue thread */
+		uint32_t gen;
+	} conn;
 	struct nvme_tcp_params p;
 	uint32_t gen, reset_gen;
 	unsigned depth, tag_bits;
@@ -52,16 +50,13 @@ struct nvme_queue {
 	uint32_t incapsule_max;
 	unsigned rx_head; /* header bytes of the PDU being received */
 	struct nvme_task *tasks;
-
-	struct __kernel_timespec tick;
-	bool timer_armed;
-	uint64_t down_since_ns, next_reconnect_ns;
-	unsigned reconnect_delay_ms;
-	bool stopping;
-	char remote[64]; /* the address of the current (or last) connection */
+	char name[16]; /* "nvme qN" */
 };
 
-static void conn_fail(void *ctx, const char *why);
+static struct nvme_task *task_of(struct nu_task *t)
+{
+	return (struct nvme_task *)t;
+}
 
 static uint64_t ms_ns(uint64_t ms)
 {
@@ -78,35 +73,23 @@ static struct nvme_task *task_by_cid(struct nvme_queue *nq, uint16_t cid)
 	if (tag >= nq->depth)
 		return NULL;
 	t = &nq->tasks[tag];
-	return t->io && t->started && t->cid == cid ? t : NULL;
+	return t->base.io && t->base.started && t->cid == cid ? t : NULL;
 }
 
-static void task_complete(struct nvme_queue *nq, struct nvme_task *t, int res)
+/* The supervisor's send hook: the connection is up. */
+static void task_send(void *ctx, struct nu_task *bt)
 {
-	struct nu_io *io = t->io;
-
-	nu_stream_drop_tag(&nq->s, io->tag);
-	t->io = NULL;
-	t->started = false;
-	nu_queue_complete(nq->q, io, res);
-}
-
-static void task_send(struct nvme_queue *nq, struct nvme_task *t)
-{
-	struct nu_io *io = t->io;
+	struct nvme_queue *nq = ctx;
+	struct nvme_task *t = task_of(bt);
+	struct nu_io *io = t->base.io;
 	uint8_t hdr[128];
 	const void *data = NULL;
 	uint32_t dlen = 0;
 	unsigned hlen;
 
-	if (nq->state != CONN_UP)
-		return; /* sent again after the reconnect */
 	t->cid = io->tag | (uint16_t)(nq->cid_gen++ << nq->tag_bits);
 	nvme_sqe_set_cid(t->sqe, t->cid);
-	t->started = true;
 	t->data_in = t->r2t_next = 0;
-	t->sent_ns = nu_now_ns();
-	t->abort_ns = 0;
 	if (t->incapsule) {
 		data = io->buf.addr;
 		dlen = io->len;
@@ -127,21 +110,12 @@ static void task_send(struct nvme_queue *nq, struct nvme_task *t)
 static void task_retry_or_fail(struct nvme_queue *nq, struct nvme_task *t, int res,
 			       const char *why)
 {
-	if (t->retries++ < RETRY_LIMIT) {
-		nu_dbg("nvme q%u: retrying command 0x%x: %s", nq->qid, t->cid, why);
-		t->started = false;
-		nu_stream_drop_tag(&nq->s, t->io->tag);
-		task_send(nq, t);
-		return;
-	}
-	nu_err("nvme q%u: giving up on command 0x%x after %u tries: %s", nq->qid, t->cid,
-	       t->retries, why);
-	task_complete(nq, t, res);
+	nu_sup_retry(&nq->sup, &t->base, res, why);
 }
 
 static void handle_completion(struct nvme_queue *nq, struct nvme_task *t, uint16_t status)
 {
-	struct nu_io *io = t->io;
+	struct nu_io *io = t->base.io;
 	bool retry;
 	char desc[128];
 	int res = nvme_status_result(status, &retry, desc, sizeof(desc));
@@ -159,23 +133,23 @@ static void handle_completion(struct nvme_queue *nq, struct nvme_task *t, uint16
 		nu_err("nvme q%u: namespace %u: %s %llu+%u: %s", nq->qid,
 		       nq->h->ns[io->vol].nsid, nu_op_name(io->op),
 		       (unsigned long long)io->offset, io->len, desc);
-	task_complete(nq, t, res);
+	nu_sup_complete(&nq->sup, &t->base, res);
 }
 
 /* H2CData for an R2T: [off, off + len) in chunks of at most MAXH2CDATA. */
 static int send_h2c(struct nvme_queue *nq, struct nvme_task *t, uint16_t ttag, uint32_t off,
 		    uint32_t len)
 {
-	const uint8_t *src = t->io->buf.addr;
+	const uint8_t *src = t->base.io->buf.addr;
 
 	while (len) {
 		uint32_t n = len < nq->p.maxh2cdata ? len : nq->p.maxh2cdata;
 		uint8_t hdr[128];
 		unsigned hlen = nvme_tcp_build_h2c(hdr, &nq->p, t->cid, ttag, off, n, n == len);
-		int ret = t->io->buf.fixed_index >= 0 ?
-				  nu_stream_queue_fixed(&nq->s, t->io->tag, hdr, hlen,
-							t->io->buf.fixed_index, off, n) :
-				  nu_stream_queue(&nq->s, t->io->tag, hdr, hlen, src + off, n, 0,
+		int ret = t->base.io->buf.fixed_index >= 0 ?
+				  nu_stream_queue_fixed(&nq->s, t->base.io->tag, hdr, hlen,
+							t->base.io->buf.fixed_index, off, n) :
+				  nu_stream_queue(&nq->s, t->base.io->tag, hdr, hlen, src + off, n, 0,
 						  nq->p.ddgst);
 
 		if (ret)
@@ -213,20 +187,20 @@ static int q_frame(void *ctx, const uint8_t *p, size_t avail, struct nu_frame *f
 	switch (h.type) {
 	case NVME_TCP_C2H_DATA:
 		t = task_by_cid(nq, h.cid);
-		if (!t || t->io->op != NU_OP_READ)
+		if (!t || t->base.io->op != NU_OP_READ)
 			return proto_error(nq, "C2HData for an unknown command");
-		if (h.off != t->data_in || h.len > t->io->len - t->data_in)
+		if (h.off != t->data_in || h.len > t->base.io->len - t->data_in)
 			return proto_error(nq, "C2HData outside the command's buffer");
 		f->head = h.pdo;
 		f->dlen = h.len;
 		f->ddgst = nq->p.ddgst;
 		f->tail = nq->p.ddgst ? NVME_TCP_DGST_LEN : 0;
-		if (t->io->buf.fixed_index >= 0) {
+		if (t->base.io->buf.fixed_index >= 0) {
 			f->dest_fixed = true;
-			f->dest_index = t->io->buf.fixed_index;
+			f->dest_index = t->base.io->buf.fixed_index;
 			f->dest_off = h.off;
 		} else {
-			f->dest = (uint8_t *)t->io->buf.addr + h.off;
+			f->dest = (uint8_t *)t->base.io->buf.addr + h.off;
 		}
 		break;
 	case NVME_TCP_C2H_TERM:
@@ -260,7 +234,7 @@ static int q_pdu(void *ctx, const uint8_t *hdr, const uint8_t *data, uint32_t dl
 		t->data_in += dlen;
 		if (h.flags & NVME_TCP_F_SUCCESS) {
 			/* SUCCESS stands for a response: claiming it short of the data is fatal. */
-			if (t->data_in != t->io->len)
+			if (t->data_in != t->base.io->len)
 				return proto_error(nq, "C2HData with SUCCESS before all data");
 			handle_completion(nq, t, 0);
 		}
@@ -274,8 +248,8 @@ static int q_pdu(void *ctx, const uint8_t *hdr, const uint8_t *data, uint32_t dl
 		break;
 	case NVME_TCP_R2T:
 		t = task_by_cid(nq, h.cid);
-		if (!t || t->io->op != NU_OP_WRITE || t->incapsule || !h.len ||
-		    h.off != t->r2t_next || h.len > t->io->len - h.off)
+		if (!t || t->base.io->op != NU_OP_WRITE || t->incapsule || !h.len ||
+		    h.off != t->r2t_next || h.len > t->base.io->len - h.off)
 			return proto_error(nq, "R2T outside a write command");
 		t->r2t_next = h.off + h.len;
 		if (send_h2c(nq, t, h.ttag, h.off, h.len)) {
@@ -291,7 +265,12 @@ static int q_pdu(void *ctx, const uint8_t *hdr, const uint8_t *data, uint32_t dl
 	default:
 		return proto_error(nq, "unexpected PDU");
 	}
-	return nq->state == CONN_UP ? 0 : -EPROTO;
+	return nu_sup_up(&nq->sup) ? 0 : -EPROTO;
+}
+
+static void conn_fail(void *ctx, const char *why)
+{
+	nu_sup_conn_fail(&((struct nvme_queue *)ctx)->sup, why);
 }
 
 static const struct nu_stream_ops stream_ops = {
@@ -302,23 +281,17 @@ static const struct nu_stream_ops stream_ops = {
 
 /* ---------------------------------------------------------------- connection */
 
-static void timer_arm(struct nvme_queue *nq, unsigned ms)
+/*
+ * The supervisor's connect hook, on a helper thread (or at start): TCP,
+ * ICReq and Fabrics Connect of this I/O queue to the current controller.
+ * Reads only the host's config and association.
+ */
+static int queue_connect(void *ctx, void *result)
 {
-	struct io_uring_sqe *sqe = nu_queue_get_sqe(nq->q);
-
-	nq->tick.tv_sec = ms / 1000;
-	nq->tick.tv_nsec = (ms % 1000) * 1000000L;
-	io_uring_prep_timeout(sqe, &nq->tick, 0, 0);
-	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, UD_TIMER, 0));
-	nq->timer_armed = true;
-}
-
-/* Blocking: TCP, ICReq, Connect of this I/O queue to the current controller. */
-static int queue_connect(struct nvme_queue *nq)
-{
+	struct nvme_queue *nq = ctx;
 	struct nvme_host *h = nq->h;
 	struct nvme_target_config *cfg = &h->cfg;
-	struct nvme_conn c;
+	struct nvme_conn *c = result;
 	char err[256];
 	uint32_t gen;
 	uint16_t cntlid;
@@ -328,14 +301,14 @@ static int queue_connect(struct nvme_queue *nq)
 		return -EAGAIN;
 	gen = __atomic_load_n(&h->ctrl_gen, __ATOMIC_ACQUIRE);
 	cntlid = __atomic_load_n(&h->cntlid, __ATOMIC_ACQUIRE);
-	ret = nvme_conn_open(&c, cfg->address, cfg->header_digest, cfg->data_digest, 5000, err,
+	ret = nvme_conn_open(c, cfg->address, cfg->header_digest, cfg->data_digest, 5000, err,
 			     sizeof(err));
 	if (!ret)
-		ret = nvme_conn_connect(&c, nq->sqid, h->io_queue_size - 1, 0, &h->ids, cfg->subnqn,
+		ret = nvme_conn_connect(c, nq->sqid, h->io_queue_size - 1, 0, &h->ids, cfg->subnqn,
 					&cntlid, err, sizeof(err));
 	if (ret) {
-		nu_warn("nvme q%u: %s", nq->qid, err);
-		nvme_conn_close(&c);
+		nu_warn("%s: %s", nq->name, err);
+		nvme_conn_close(c);
 		/* Refused by a controller we think is alive: it may be gone; re-associate once. */
 		if (ret == -EACCES && nq->reset_gen != gen) {
 			nq->reset_gen = gen;
@@ -343,85 +316,38 @@ static int queue_connect(struct nvme_queue *nq)
 		}
 		return ret;
 	}
-	nq->p = c.p;
-	nq->gen = gen;
-	/* Zero copy: headers by themselves, so payloads can go to the request's pages. */
-	ret = nu_stream_attach(&nq->s, c.fd, RX_BUF,
-			       h->zero_copy ? NVME_TCP_RSP_HLEN + (nq->p.hdgst ? NVME_TCP_DGST_LEN : 0) : 0);
-	if (ret) {
-		nvme_conn_close(&c);
-		return ret;
-	}
-	nq->state = CONN_UP;
-	snprintf(err, sizeof(err), "cntlid %u qid %u", cntlid, nq->sqid);
-	nu_path_up(&h->paths[nq->sqid], c.fd, err);
-	nu_path_remote(&h->paths[nq->sqid], nq->remote, sizeof(nq->remote));
+	nq->conn.gen = gen;
 	return 0;
 }
 
-/* The stream failed (or we failed it); finishes once no socket op is in flight. */
-static void conn_fail(void *ctx, const char *why)
+/* The attach hook, on the queue thread: the connected queue becomes the stream. */
+static int queue_attach(void *ctx, void *result)
 {
 	struct nvme_queue *nq = ctx;
+	struct nvme_host *h = nq->h;
+	struct nvme_conn *c = result;
+	char id[48];
+	int ret;
 
-	if (nq->state == CONN_UP) {
-		if (!nq->stopping)
-			nu_warn("nvme q%u: connection to %s lost: %s; reconnecting", nq->qid,
-				nq->remote, why ? why : "?");
-		nq->state = CONN_DRAINING;
-		nu_path_down(&nq->h->paths[nq->sqid], nq->stopping ? "closed" : "reconnecting");
-		nq->down_since_ns = nu_now_ns();
-		nq->reconnect_delay_ms = 0;
+	nq->p = c->p;
+	nq->gen = nq->conn.gen;
+	/* Zero copy: headers by themselves, so payloads can go to the request's pages. */
+	ret = nu_stream_attach(&nq->s, c->fd, RX_BUF,
+			       h->zero_copy ? NVME_TCP_RSP_HLEN + (nq->p.hdgst ? NVME_TCP_DGST_LEN : 0) : 0);
+	if (ret) {
+		nvme_conn_close(c);
+		return ret;
 	}
-	if (nq->state != CONN_DRAINING || nu_stream_busy(&nq->s))
-		return;
-	nu_stream_close(&nq->s);
-	nq->state = CONN_DOWN;
-	for (unsigned i = 0; i < nq->depth; i++)
-		nq->tasks[i].started = false;
-	nq->next_reconnect_ns = nu_now_ns();
-	if (!nq->timer_armed && !nq->stopping)
-		timer_arm(nq, 1);
+	snprintf(id, sizeof(id), "cntlid %u qid %u", __atomic_load_n(&h->cntlid, __ATOMIC_ACQUIRE),
+		 nq->sqid);
+	nu_path_up(&h->paths[nq->sqid], c->fd, id);
+	return 0;
 }
 
-static void fail_all(struct nvme_queue *nq, int res)
+static void queue_discard(void *ctx, void *result)
 {
-	for (unsigned i = 0; i < nq->depth; i++)
-		if (nq->tasks[i].io)
-			task_complete(nq, &nq->tasks[i], res);
-}
-
-static bool past_ctrl_loss(const struct nvme_queue *nq, uint64_t now)
-{
-	return now - nq->down_since_ns > ms_ns(nq->h->cfg.ctrl_loss_tmo_s * 1000ull);
-}
-
-static void try_reconnect(struct nvme_queue *nq)
-{
-	uint64_t now = nu_now_ns();
-	unsigned max_ms = nq->h->cfg.reconnect_delay_s * 1000;
-
-	if (now < nq->next_reconnect_ns)
-		return;
-	if (queue_connect(nq) == 0) {
-		nu_info("nvme q%u: reconnected to %s after %.1f s", nq->qid, nq->remote,
-			(now - nq->down_since_ns) / 1e9);
-		for (unsigned i = 0; i < nq->depth; i++)
-			if (nq->tasks[i].io)
-				task_send(nq, &nq->tasks[i]);
-		return;
-	}
-	if (past_ctrl_loss(nq, now)) {
-		nu_err("nvme q%u: %s unreachable for %u s: failing I/O", nq->qid,
-		       nq->h->cfg.address, nq->h->cfg.ctrl_loss_tmo_s);
-		nu_path_down(&nq->h->paths[nq->sqid], "failed");
-		fail_all(nq, -EIO);
-	}
-	/* 250 ms doubling up to reconnect_delay: quick after a blip, patient after a reboot. */
-	nq->reconnect_delay_ms = nq->reconnect_delay_ms ? nq->reconnect_delay_ms * 2 : 250;
-	if (nq->reconnect_delay_ms > max_ms)
-		nq->reconnect_delay_ms = max_ms ? max_ms : 250;
-	nq->next_reconnect_ns = now + ms_ns(nq->reconnect_delay_ms);
+	(void)ctx;
+	nvme_conn_close(result);
 }
 
 /* Abort after command_timeout, then, as long again without an answer, reconnect. */
@@ -432,47 +358,72 @@ static void check_timeouts(struct nvme_queue *nq, uint64_t now)
 	for (unsigned i = 0; i < nq->depth; i++) {
 		struct nvme_task *t = &nq->tasks[i];
 
-		if (!t->io || !t->started)
+		if (!t->base.io || !t->base.started)
 			continue;
-		if (t->abort_ns) {
-			if (now - t->abort_ns > limit) {
+		if (t->base.abort_ns) {
+			if (now - t->base.abort_ns > limit) {
 				nu_stream_fail(&nq->s, "command not answered after Abort");
 				return;
 			}
 			continue;
 		}
-		if (now - t->sent_ns < limit)
+		if (now - t->base.sent_ns < limit)
 			continue;
-		nu_warn("nvme q%u: command 0x%x (%s) unanswered for %u s: Abort", nq->qid, t->cid,
-			nu_op_name(t->io->op), nq->h->cfg.command_timeout_s);
-		t->abort_ns = now;
+		nu_warn("%s: command 0x%x (%s) unanswered for %u s: Abort", nq->name, t->cid,
+			nu_op_name(t->base.io->op), nq->h->cfg.command_timeout_s);
+		t->base.abort_ns = now;
 		nvme_host_request_abort(nq->h, nq->sqid, t->cid);
 	}
 }
 
-static void on_timer(struct nvme_queue *nq)
+/* The tick hook, every second while connected. */
+static void queue_tick(void *ctx, uint64_t now)
 {
-	uint64_t now = nu_now_ns();
-	unsigned next = 1000;
+	struct nvme_queue *nq = ctx;
 
-	nq->timer_armed = false;
-	if (nq->stopping)
-		return;
-	if (nq->state == CONN_DOWN) {
-		try_reconnect(nq);
-		next = 100;
-	} else if (nq->state == CONN_UP) {
-		if (__atomic_load_n(&nq->h->ctrl_gen, __ATOMIC_ACQUIRE) != nq->gen)
-			nu_stream_fail(&nq->s, "the controller was re-associated");
-		else
-			check_timeouts(nq, now);
-	} else {
-		next = 100;
-	}
-	timer_arm(nq, next);
+	if (__atomic_load_n(&nq->h->ctrl_gen, __ATOMIC_ACQUIRE) != nq->gen)
+		nu_stream_fail(&nq->s, "the controller was re-associated");
+	else
+		check_timeouts(nq, now);
 }
 
+static const struct nu_sup_ops sup_ops = {
+	.connect = queue_connect,
+	.attach = queue_attach,
+	.discard = queue_discard,
+	.send = task_send,
+	.tick = queue_tick,
+};
+
 /* ---------------------------------------------------------------- transport ops */
+
+static void queue_free(struct nvme_queue *nq)
+{
+	nu_stream_destroy(&nq->s);
+	free(nq->tasks);
+	free(nq);
+}
+
+/* The I/O queue's supervisor (also for the fuzz target, which attaches a simulated wire). */
+static void queue_sup_init(struct nvme_queue *nq)
+{
+	struct nvme_host *h = nq->h;
+	unsigned max_ms = h->cfg.reconnect_delay_s * 1000;
+	struct nu_sup_cfg sc = {
+		.name = nq->name,
+		.peer = h->cfg.address,
+		.retry_limit = RETRY_LIMIT,
+		.loss_timeout_ms = h->cfg.ctrl_loss_tmo_s * 1000ull,
+		/* 250 ms doubling up to reconnect_delay: quick after a blip, patient after a reboot. */
+		.backoff_min_ms = 250,
+		.backoff_max_ms = max_ms > 250 ? max_ms : 250,
+	};
+
+	snprintf(nq->name, sizeof(nq->name), "nvme q%u", nq->qid);
+	nu_stream_init(&nq->s, nq->q, &stream_ops, nq, NVME_TCP_CH_LEN);
+	nu_sup_init(&nq->sup, nq->q, &nq->s, &h->paths[nq->sqid], &sup_ops, nq, &sc, nq->tasks,
+		    sizeof(*nq->tasks), nq->depth, &nq->conn.c);
+}
 
 static int nvme_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
 {
@@ -486,28 +437,29 @@ static int nvme_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
 	nq->q = q;
 	nq->qid = nu_queue_id(q);
 	nq->sqid = nq->qid + 1;
+	if (nq->sqid >= NU_MAX_PATHS) {
+		free(nq);
+		return -EINVAL;
+	}
 	nq->depth = nu_host_backend_depth(nu_queue_host(q));
 	while ((1u << nq->tag_bits) < nq->depth)
 		nq->tag_bits++;
 	nq->tasks = calloc(nq->depth, sizeof(*nq->tasks));
-	nu_stream_init(&nq->s, q, &stream_ops, nq, NVME_TCP_CH_LEN);
+	queue_sup_init(nq);
 	nq->incapsule_max = h->ci.ioccsz > NVME_SQE_LEN ? h->ci.ioccsz - NVME_SQE_LEN : 0;
 	if (!nq->tasks || nq->tag_bits > 12) {
 		ret = nq->tasks ? -EINVAL : -ENOMEM;
 		goto fail;
 	}
-	ret = queue_connect(nq);
+	ret = nu_sup_start(&nq->sup);
 	if (ret)
 		goto fail;
 	/* The SQ bounds what may be outstanding on this queue across all namespaces. */
 	nu_queue_set_credit_limit(q, h->io_queue_size);
-	timer_arm(nq, 1000);
 	*qpriv = nq;
 	return 0;
 fail:
-	nu_stream_destroy(&nq->s);
-	free(nq->tasks);
-	free(nq);
+	queue_free(nq);
 	return ret;
 }
 
@@ -515,15 +467,8 @@ static void nvme_queue_stop(void *qpriv)
 {
 	struct nvme_queue *nq = qpriv;
 
-	nq->stopping = true;
-	nu_path_down(&nq->h->paths[nq->sqid], "closed");
-	if (nq->s.fd >= 0)
-		shutdown(nq->s.fd, SHUT_RDWR);
-	if (!nu_stream_drain(&nq->s, 3000, &nq->timer_armed))
-		nu_warn("nvme q%u: socket operations still pending at stop", nq->qid);
-	nu_stream_destroy(&nq->s);
-	free(nq->tasks);
-	free(nq);
+	nu_sup_stop(&nq->sup);
+	queue_free(nq);
 }
 
 static int nvme_submit(void *qpriv, struct nu_io *io)
@@ -547,23 +492,15 @@ static int nvme_submit(void *qpriv, struct nu_io *io)
 	t->incapsule = io->op == NU_OP_WRITE && io->len <= nq->incapsule_max;
 	if (t->incapsule)
 		nvme_sqe_set_data(t->sqe, NVME_SGL_INCAPSULE, io->len);
-	if (nq->state == CONN_DOWN && past_ctrl_loss(nq, nu_now_ns()))
-		return -EIO;
-	t->io = io;
-	t->retries = 0;
-	t->started = false;
-	task_send(nq, t);
-	return 0;
+	return nu_sup_submit(&nq->sup, io);
 }
 
 static void nvme_cqe(void *qpriv, const struct io_uring_cqe *cqe)
 {
 	struct nvme_queue *nq = qpriv;
 
-	if (nu_stream_cqe(&nq->s, cqe))
-		return;
-	if (nu_ud_slot(cqe->user_data) == UD_TIMER)
-		on_timer(nq);
+	if (!nu_stream_cqe(&nq->s, cqe))
+		nu_sup_cqe(&nq->sup, cqe);
 }
 
 static unsigned nvme_host_caps(void *host_priv)

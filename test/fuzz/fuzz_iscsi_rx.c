@@ -87,12 +87,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cur = iq;
 	sim_read_filled = read_filled;
 	hd = iq->p.header_digest ? ISCSI_DIGEST_LEN : 0;
-	nu_stream_init(&iq->s, q, &stream_ops, iq, ISCSI_BHS_LEN);
+	queue_sup_init(iq);
 	if (q && iq->tasks && iq->zero_block &&
 	    nu_stream_attach(&iq->s, -1,
 			     ISCSI_BHS_LEN + ISCSI_DIGEST_LEN + iq->p.max_recv_dlen + 8 + 65536,
 			     h->zero_copy ? ISCSI_BHS_LEN + hd : 0) == 0) {
-		iq->state = CONN_UP;
+		iq->sup.state = NU_CONN_UP;
 		for (unsigned i = 0; i < cmds.n; i++)
 			iscsi_submit(iq, &cmds.io[i]);
 		sim_queue_run(q, &iq->s);

@@ -97,10 +97,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cur = nq;
 	sim_read_filled = read_filled;
 	hd = nq->p.hdgst ? NVME_TCP_DGST_LEN : 0;
-	nu_stream_init(&nq->s, q, &stream_ops, nq, NVME_TCP_CH_LEN);
+	queue_sup_init(nq);
 	if (q && nq->tasks &&
 	    nu_stream_attach(&nq->s, -1, RX_BUF, h->zero_copy ? NVME_TCP_RSP_HLEN + hd : 0) == 0) {
-		nq->state = CONN_UP;
+		nq->sup.state = NU_CONN_UP;
 		for (unsigned i = 0; i < cmds.n; i++)
 			nvme_submit(nq, &cmds.io[i]);
 		sim_queue_run(q, &nq->s);

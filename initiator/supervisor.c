@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The connection supervisor (see supervisor.h): one state machine for
+ * every protocol's connections, so that retry, drain, reconnect and
+ * give-up behave the same on iSCSI and NVMe/TCP.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <liburing.h>
+
+#include "supervisor.h"
+#include "io.h"
+#include "log.h"
+#include "path.h"
+#include "queue.h"
+#include "stream.h"
+#include "udata.h"
+
+/* While a reconnect runs on the helper thread, look for its end this often. */
+#define HELPER_POLL_MS 20
+
+static void timer_arm(struct nu_sup *s, unsigned ms)
+{
+	struct io_uring_sqe *sqe = nu_queue_get_sqe(s->q);
+
+	s->tick.tv_sec = ms / 1000;
+	s->tick.tv_nsec = (ms % 1000) * 1000000L;
+	io_uring_prep_timeout(sqe, &s->tick, 0, 0);
+	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, NU_STREAM_UD_TIMER, 0));
+	s->timer_armed = true;
+}
+
+void nu_sup_init(struct nu_sup *s, struct nu_queue *q, struct nu_stream *st, struct nu_path *path,
+		 const struct nu_sup_ops *ops, void *ctx, const struct nu_sup_cfg *cfg, void *tasks,
+		 size_t task_size, unsigned depth, void *result)
+{
+	memset(s, 0, sizeof(*s));
+	s->ops = ops;
+	s->ctx = ctx;
+	s->cfg = *cfg;
+	s->q = q;
+	s->st = st;
+	s->path = path;
+	s->state = NU_CONN_DOWN;
+	s->tasks = tasks;
+	s->task_size = task_size;
+	s->depth = depth;
+	s->result = result;
+	snprintf(s->remote, sizeof(s->remote), "%s", cfg->peer);
+}
+
+static int attach(struct nu_sup *s)
+{
+	int ret = s->ops->attach(s->ctx, s->result);
+
+	if (ret)
+		return ret;
+	s->state = NU_CONN_UP;
+	nu_path_remote(s->path, s->remote, sizeof(s->remote));
+	return 0;
+}
+
+int nu_sup_start(struct nu_sup *s)
+{
+	int ret = s->ops->connect(s->ctx, s->result);
+
+	if (!ret)
+		ret = attach(s);
+	if (ret)
+		return ret;
+	timer_arm(s, 1000);
+	return 0;
+}
+
+static bool past_loss(const struct nu_sup *s, uint64_t now)
+{
+	return s->state == NU_CONN_DOWN &&
+	       now - s->down_since_ns > s->cfg.loss_timeout_ms * 1000000ull;
+}
+
+int nu_sup_submit(struct nu_sup *s, struct nu_io *io)
+{
+	struct nu_task *t = nu_sup_task(s, io->tag);
+
+	if (past_loss(s, nu_now_ns()))
+		return -EIO;
+	t->io = io;
+	t->retries = 0;
+	t->started = false;
+	nu_sup_send(s, t);
+	return 0;
+}
+
+void nu_sup_send(struct nu_sup *s, struct nu_task *t)
+{
+	if (s->state != NU_CONN_UP)
+		return; /* every task with an io goes out again after the reconnect */
+	t->sent_ns = nu_now_ns();
+	t->abort_ns = 0;
+	t->started = true;
+	s->ops->send(s->ctx, t);
+}
+
+void nu_sup_complete(struct nu_sup *s, struct nu_task *t, int res)
+{
+	struct nu_io *io = t->io;
+
+	/* Unsent PDUs of a finished command must not go out later. */
+	nu_stream_drop_tag(s->st, io->tag);
+	t->io = NULL;
+	t->started = false;
+	nu_queue_complete(s->q, io, res);
+}
+
+void nu_sup_retry(struct nu_sup *s, struct nu_task *t, int res, const char *why)
+{
+	if (t->retries++ < s->cfg.retry_limit) {
+		nu_dbg("%s: retrying %s of tag %u: %s", s->cfg.name, nu_op_name(t->io->op),
+		       t->io->tag, why);
+		/* Nothing of the previous try may follow the new one onto the wire. */
+		nu_stream_drop_tag(s->st, t->io->tag);
+		t->started = false;
+		nu_sup_send(s, t);
+		return;
+	}
+	nu_err("%s: giving up on %s %llu+%u after %u tries: %s", s->cfg.name, nu_op_name(t->io->op),
+	       (unsigned long long)t->io->offset, t->io->len, t->retries, why);
+	nu_sup_complete(s, t, res);
+}
+
+void nu_sup_conn_fail(struct nu_sup *s, const char *why)
+{
+	uint64_t now = nu_now_ns();
+
+	if (s->state == NU_CONN_UP) {
+		if (!s->stopping)
+			nu_warn("%s: connection to %s lost: %s; reconnecting", s->cfg.name,
+				s->remote, why ? why : "?");
+		s->state = NU_CONN_DRAINING;
+		nu_path_down(s->path, s->stopping ? "closed" : "reconnecting");
+		s->down_since_ns = now;
+		s->reconnect_delay_ms = 0;
+	}
+	if (s->state != NU_CONN_DRAINING || nu_stream_busy(s->st))
+		return;
+	/* Queued PDUs die with the connection; their commands go again after the reconnect. */
+	nu_stream_close(s->st);
+	s->state = NU_CONN_DOWN;
+	for (unsigned i = 0; i < s->depth; i++)
+		nu_sup_task(s, i)->started = false;
+	if (s->ops->down)
+		s->ops->down(s->ctx);
+	s->next_reconnect_ns = now;
+	if (!s->timer_armed && !s->stopping)
+		timer_arm(s, 1);
+}
+
+static void fail_all(struct nu_sup *s, int res)
+{
+	for (unsigned i = 0; i < s->depth; i++) {
+		struct nu_task *t = nu_sup_task(s, i);
+
+		if (t->io)
+			nu_sup_complete(s, t, res);
+	}
+}
+
+static void *helper_main(void *arg)
+{
+	struct nu_sup *s = arg;
+
+	s->helper_ret = s->ops->connect(s->ctx, s->result);
+	__atomic_store_n(&s->helper_done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Ends the helper thread; its result, connected or not, is the caller's. */
+static int helper_join(struct nu_sup *s)
+{
+	pthread_join(s->helper, NULL);
+	s->connecting = false;
+	return s->helper_ret;
+}
+
+static void reconnected(struct nu_sup *s, uint64_t now)
+{
+	nu_info("%s: reconnected to %s after %.1f s", s->cfg.name, s->remote,
+		(now - s->down_since_ns) / 1e9);
+	for (unsigned i = 0; i < s->depth; i++) {
+		struct nu_task *t = nu_sup_task(s, i);
+
+		if (t->io)
+			nu_sup_send(s, t);
+	}
+}
+
+static void attempt_failed(struct nu_sup *s, uint64_t now)
+{
+	if (past_loss(s, now)) {
+		nu_err("%s: %s unreachable for %llu s: failing I/O", s->cfg.name, s->cfg.peer,
+		       (unsigned long long)(s->cfg.loss_timeout_ms / 1000));
+		nu_path_down(s->path, "failed");
+		fail_all(s, -EIO);
+	}
+	/* Quick after a blip, patient when the target may be rebooting. */
+	s->reconnect_delay_ms =
+		s->reconnect_delay_ms ? s->reconnect_delay_ms * 2 : s->cfg.backoff_min_ms;
+	if (s->reconnect_delay_ms > s->cfg.backoff_max_ms)
+		s->reconnect_delay_ms = s->cfg.backoff_max_ms;
+	s->next_reconnect_ns = now + s->reconnect_delay_ms * 1000000ull;
+}
+
+/* Down: starts a reconnect, or takes the result of the one in flight. Returns the next tick. */
+static unsigned reconnect_step(struct nu_sup *s, uint64_t now)
+{
+	int ret;
+
+	if (!s->connecting) {
+		if (now < s->next_reconnect_ns)
+			return 100;
+		s->helper_done = false;
+		ret = pthread_create(&s->helper, NULL, helper_main, s);
+		if (ret) {
+			nu_warn("%s: no thread for the reconnect: %s", s->cfg.name, strerror(ret));
+			attempt_failed(s, now);
+			return 100;
+		}
+		s->connecting = true;
+		return HELPER_POLL_MS;
+	}
+	if (!__atomic_load_n(&s->helper_done, __ATOMIC_ACQUIRE))
+		return HELPER_POLL_MS;
+	ret = helper_join(s);
+	if (!ret)
+		ret = attach(s);
+	if (!ret) {
+		reconnected(s, now);
+		return 1000;
+	}
+	attempt_failed(s, now);
+	return 100;
+}
+
+static void on_timer(struct nu_sup *s)
+{
+	uint64_t now = nu_now_ns();
+	unsigned next = 1000;
+
+	s->timer_armed = false;
+	if (s->stopping)
+		return;
+	switch (s->state) {
+	case NU_CONN_DOWN:
+		next = reconnect_step(s, now);
+		break;
+	case NU_CONN_UP:
+		s->ops->tick(s->ctx, now);
+		break;
+	case NU_CONN_DRAINING:
+		next = 100;
+		break;
+	}
+	/* A failure inside tick may have armed the reconnect already. */
+	if (!s->timer_armed)
+		timer_arm(s, next);
+}
+
+bool nu_sup_cqe(struct nu_sup *s, const struct io_uring_cqe *cqe)
+{
+	if (nu_ud_slot(cqe->user_data) != NU_STREAM_UD_TIMER)
+		return false;
+	on_timer(s);
+	return true;
+}
+
+void nu_sup_stop(struct nu_sup *s)
+{
+	s->stopping = true;
+	/* The helper's connect and login end by their own timeouts. */
+	if (s->connecting && helper_join(s) == 0)
+		s->ops->discard(s->ctx, s->result);
+	nu_path_down(s->path, "closed");
+	if (s->state == NU_CONN_UP && s->ops->goodbye)
+		s->ops->goodbye(s->ctx);
+	else if (s->st->fd >= 0)
+		shutdown(s->st->fd, SHUT_RDWR);
+	/* Reap our own in-flight operations before the memory they use goes away. */
+	if (!nu_stream_drain(s->st, 3000, &s->timer_armed))
+		nu_warn("%s: socket operations still pending at stop", s->cfg.name);
+}

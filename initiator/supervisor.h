@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NETUBLK_SUPERVISOR_H
+#define NETUBLK_SUPERVISOR_H
+
+/*
+ * One connection of a queue, supervised: its state (up; draining after a
+ * failure until no socket operation is in flight; down), the commands it
+ * carries and their retries, the health timer, reconnects with back-off,
+ * and failing I/O once the connection stayed lost for the loss timeout.
+ * A protocol (an iSCSI session, an NVMe/TCP I/O queue) plugs in with
+ * hooks and keeps only its own job: PDUs and what they mean.
+ *
+ * Reconnects never stall the queue: connect and login run on a helper
+ * thread, which touches nothing of the queue; the queue thread attaches
+ * the connected socket when the helper is done.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/time_types.h>
+
+struct io_uring_cqe;
+struct nu_io;
+struct nu_path;
+struct nu_queue;
+struct nu_stream;
+
+enum nu_conn_state { NU_CONN_UP, NU_CONN_DRAINING, NU_CONN_DOWN };
+
+/* The head of a protocol's per-tag task: the protocol's task struct begins with it. */
+struct nu_task {
+	struct nu_io *io;  /* NULL: the tag is free */
+	uint64_t sent_ns;  /* when it last went out */
+	uint64_t abort_ns; /* when an abort went out; 0: none */
+	uint8_t retries;
+	bool started; /* on the wire of the current connection */
+};
+
+struct nu_sup_ops {
+	/*
+	 * On the helper thread (or the queue thread at start): connect and
+	 * log in, filling the protocol's result. Touches no queue state and
+	 * no ring. 0 or -errno, the reason logged.
+	 */
+	int (*connect)(void *ctx, void *result);
+	/* On the queue thread: takes a connected result (its socket to the stream). */
+	int (*attach)(void *ctx, void *result);
+	/* Closes a connected result that will never be attached (stopping). */
+	void (*discard)(void *ctx, void *result);
+	/* Puts a task on the wire; called only while up. */
+	void (*send)(void *ctx, struct nu_task *t);
+	/* Every second while up: pings, command timeouts. May fail the stream. */
+	void (*tick)(void *ctx, uint64_t now);
+	/* The connection is closed: forget what belonged to it. Optional. */
+	void (*down)(void *ctx);
+	/* Stopping: a last word on a connection that is up (logout). Optional. */
+	void (*goodbye)(void *ctx);
+};
+
+struct nu_sup_cfg {
+	const char *name; /* "iscsi q0": log lines start with it */
+	const char *peer; /* what "unreachable" names: the portals, the address */
+	unsigned retry_limit;
+	uint64_t loss_timeout_ms; /* down this long: I/O fails with EIO */
+	unsigned backoff_min_ms, backoff_max_ms;
+};
+
+struct nu_sup {
+	const struct nu_sup_ops *ops;
+	void *ctx;
+	struct nu_sup_cfg cfg;
+	struct nu_queue *q;
+	struct nu_stream *st;
+	struct nu_path *path;
+	enum nu_conn_state state;
+	bool stopping;
+
+	uint8_t *tasks; /* depth tasks of task_size bytes, each starting with struct nu_task */
+	size_t task_size;
+	unsigned depth;
+
+	struct __kernel_timespec tick;
+	bool timer_armed;
+	uint64_t down_since_ns, next_reconnect_ns;
+	unsigned reconnect_delay_ms;
+	char remote[64]; /* the current (or last) connection's peer */
+
+	/* The reconnect in flight on the helper thread. */
+	void *result;
+	pthread_t helper;
+	bool connecting;
+	bool helper_done; /* written by the helper, read with acquire */
+	int helper_ret;
+};
+
+/*
+ * tasks: depth protocol tasks of task_size bytes, zeroed, each beginning
+ * with struct nu_task; result: the protocol's buffer for one connect.
+ */
+void nu_sup_init(struct nu_sup *s, struct nu_queue *q, struct nu_stream *st, struct nu_path *path,
+		 const struct nu_sup_ops *ops, void *ctx, const struct nu_sup_cfg *cfg, void *tasks,
+		 size_t task_size, unsigned depth, void *result);
+/* The first connection, on the queue thread (start-up may wait for it). */
+int nu_sup_start(struct nu_sup *s);
+/* Waits for a reconnect in flight, says goodbye, drains the socket and the timer. */
+void nu_sup_stop(struct nu_sup *s);
+
+static inline struct nu_task *nu_sup_task(struct nu_sup *s, unsigned tag)
+{
+	return (struct nu_task *)(s->tasks + (size_t)tag * s->task_size);
+}
+
+static inline bool nu_sup_up(const struct nu_sup *s)
+{
+	return s->state == NU_CONN_UP;
+}
+
+/* A new command on io->tag (its protocol part filled in); -EIO once the loss timeout passed. */
+int nu_sup_submit(struct nu_sup *s, struct nu_io *io);
+/* Sends the task if the connection is up; otherwise it goes after the reconnect. */
+void nu_sup_send(struct nu_sup *s, struct nu_task *t);
+/* Ends the command: unsent PDUs of it are dropped, the tag freed. */
+void nu_sup_complete(struct nu_sup *s, struct nu_task *t, int res);
+/* Sends the command again, fresh, unless it ran out of retries: then fails it with res. */
+void nu_sup_retry(struct nu_sup *s, struct nu_task *t, int res, const char *why);
+/* The stream failed (its fail hook); finishes once no socket op is in flight. */
+void nu_sup_conn_fail(struct nu_sup *s, const char *why);
+/* Routes the supervisor's timer completion; false if the cqe is not its. */
+bool nu_sup_cqe(struct nu_sup *s, const struct io_uring_cqe *cqe);
+
+#endif
