@@ -28,6 +28,7 @@
 #include "stream.h"
 #include "supervisor.h"
 #include "udata.h"
+#include "voltab.h"
 
 /* ITTs of ABORT TASK requests: top bit set (never a command's), tag below. */
 #define TMF_ITT_BASE 0x80010000u
@@ -41,8 +42,7 @@
 struct iscsi_host {
 	struct iscsi_target_config cfg;
 	struct iscsi_login_config lcfg;
-	struct iscsi_lun_info luns[ISCSI_MAX_LUNS];
-	unsigned nr_luns;
+	struct nu_voltab vols; /* its LUNs */
 	int nop_interval_ms, nop_timeout_ms, replacement_timeout_ms;
 	uint32_t isid_base;
 	int event_fd; /* LUN inventory or capacity changed */
@@ -821,13 +821,10 @@ static int iscsi_submit(void *qpriv, struct nu_io *io)
 {
 	struct iscsi_queue *iq = qpriv;
 	struct iscsi_task *t = &iq->tasks[io->tag];
-	const struct iscsi_lun_info *li;
+	const struct nu_vol *li = nu_voltab_live(&iq->h->vols, io->vol);
 	int ret;
 
-	if (io->vol >= __atomic_load_n(&iq->h->nr_luns, __ATOMIC_ACQUIRE))
-		return -ENXIO;
-	li = &iq->h->luns[io->vol];
-	if (li->gone)
+	if (!li)
 		return -ENXIO;
 	if (io->op == NU_OP_WRITE_ZEROES && li->geom.lbs > 65536)
 		return -EOPNOTSUPP;
@@ -836,7 +833,7 @@ static int iscsi_submit(void *qpriv, struct nu_io *io)
 		return ret;
 	if (nu_op_has_data(io->op) && io->buf.fixed_index >= 0 && !iq->h->zero_copy)
 		return -EOPNOTSUPP; /* this session must see the data */
-	iscsi_lun_encode(li->lun, t->lun);
+	iscsi_lun_encode(li->id, t->lun);
 	return nu_sup_submit(&iq->sup, io);
 }
 
@@ -868,7 +865,6 @@ const struct nu_transport_ops nu_iscsi_transport = {
 int iscsi_host_create(const struct iscsi_target_config *cfg, struct iscsi_host **out)
 {
 	struct iscsi_host *h = calloc(1, sizeof(*h));
-	char err[256];
 	int ret;
 
 	if (!h)
@@ -904,24 +900,17 @@ int iscsi_host_create(const struct iscsi_target_config *cfg, struct iscsi_host *
 		iscsi_host_destroy(h);
 		return ret;
 	}
-	ret = iscsi_enumerate_luns(cfg, h->luns, ISCSI_MAX_LUNS, &h->nr_luns, err, sizeof(err));
+	nu_voltab_init(&h->vols, h->cfg.target, "LUN");
+	ret = iscsi_host_rescan(h, &(struct nu_rescan){});
 	if (ret) {
-		nu_err("iscsi: %s", err);
 		iscsi_host_destroy(h);
 		return ret;
 	}
-	if (!h->nr_luns) {
+	if (!nu_voltab_nr(&h->vols)) {
 		nu_err("iscsi: %s at %s has no disk LUNs", cfg->target, cfg->portal);
 		iscsi_host_destroy(h);
 		return -ENOENT;
 	}
-	for (unsigned i = 0; i < h->nr_luns; i++)
-		nu_info("iscsi: %s LUN %u: %llu bytes, %u/%u-byte blocks, %s%s %s %s", cfg->target,
-			h->luns[i].lun, (unsigned long long)h->luns[i].geom.size,
-			h->luns[i].geom.lbs, h->luns[i].geom.pbs,
-			h->luns[i].geom.read_only ? "read-only, " : "",
-			h->luns[i].vendor, h->luns[i].product,
-			h->luns[i].wwid[0] ? h->luns[i].wwid : "(no WWID)");
 	*out = h;
 	return 0;
 }
@@ -942,84 +931,42 @@ int iscsi_host_event_fd(const struct iscsi_host *h)
 	return h->event_fd;
 }
 
-static int find_lun(const struct iscsi_lun_info *luns, unsigned n, const struct iscsi_lun_info *x)
-{
-	for (unsigned i = 0; i < n; i++) {
-		if (luns[i].gone || luns[i].lun != x->lun)
-			continue;
-		/* Same number, other identity: a different volume took its place. */
-		if (luns[i].wwid[0] && x->wwid[0] && strcmp(luns[i].wwid, x->wwid))
-			continue;
-		return i;
-	}
-	return -1;
-}
-
+/* Lists the target's LUNs (libiscsi) and applies the list to the volume table. */
 int iscsi_host_rescan(struct iscsi_host *h, struct nu_rescan *r)
 {
-	struct iscsi_lun_info *now = calloc(ISCSI_MAX_LUNS, sizeof(*now));
-	unsigned n, nr = h->nr_luns;
+	struct iscsi_lun_info *luns = calloc(ISCSI_MAX_LUNS, sizeof(*luns));
+	struct nu_vol *now = calloc(ISCSI_MAX_LUNS, sizeof(*now));
+	bool first = !h->vols.listed;
 	char err[256];
+	unsigned n;
 	int ret;
 	uint64_t drain;
 
-	memset(r, 0, sizeof(*r));
 	if (read(h->event_fd, &drain, sizeof(drain)) < 0 && errno != EAGAIN)
 		nu_warn("iscsi: event read: %s", strerror(errno));
-	if (!now)
-		return -ENOMEM;
-	ret = iscsi_enumerate_luns(&h->cfg, now, ISCSI_MAX_LUNS, &n, err, sizeof(err));
+	ret = luns && now ? iscsi_enumerate_luns(&h->cfg, luns, ISCSI_MAX_LUNS, &n, err, sizeof(err)) :
+			    -ENOMEM;
 	if (ret) {
-		nu_err("iscsi: rescan of %s: %s", h->cfg.target, err);
-		free(now);
-		return ret;
+		nu_err("iscsi: %s%s: %s", first ? "" : "rescan of ", h->cfg.target,
+		       ret == -ENOMEM ? strerror(ENOMEM) : err);
+		goto out;
 	}
-	for (unsigned i = 0; i < nr; i++) {
-		int j;
-
-		if (h->luns[i].gone)
-			continue;
-		j = find_lun(now, n, &h->luns[i]);
-		if (j < 0) {
-			h->luns[i].gone = true;
-			r->removed[r->nr_removed++] = i;
-			nu_info("iscsi: %s LUN %u is gone", h->cfg.target, h->luns[i].lun);
-		} else if (now[j].geom.size != h->luns[i].geom.size) {
-			nu_info("iscsi: %s LUN %u: %llu -> %llu bytes", h->cfg.target, h->luns[i].lun,
-				(unsigned long long)h->luns[i].geom.size,
-				(unsigned long long)now[j].geom.size);
-			h->luns[i].geom.size = now[j].geom.size;
-			r->resized[r->nr_resized++] = i;
-		}
+	for (unsigned i = 0; i < n; i++) {
+		now[i].id = luns[i].lun;
+		now[i].geom = luns[i].geom;
+		snprintf(now[i].wwid, sizeof(now[i].wwid), "%s", luns[i].wwid);
+		if (first)
+			nu_info("iscsi: %s LUN %u: %llu bytes, %u/%u-byte blocks, %s%s %s %s",
+				h->cfg.target, luns[i].lun, (unsigned long long)luns[i].geom.size,
+				luns[i].geom.lbs, luns[i].geom.pbs,
+				luns[i].geom.read_only ? "read-only, " : "", luns[i].vendor,
+				luns[i].product, luns[i].wwid[0] ? luns[i].wwid : "(no WWID)");
 	}
-	for (unsigned j = 0; j < n; j++) {
-		if (find_lun(h->luns, nr, &now[j]) >= 0)
-			continue;
-		if (nr == ISCSI_MAX_LUNS) {
-			nu_warn("iscsi: %s: no room for LUN %u (at most %d per host)", h->cfg.target,
-				now[j].lun, ISCSI_MAX_LUNS);
-			break;
-		}
-		h->luns[nr] = now[j];
-		r->added[r->nr_added++] = nr;
-		nu_info("iscsi: %s LUN %u is new: %llu bytes", h->cfg.target, now[j].lun,
-			(unsigned long long)now[j].geom.size);
-		nr++;
-		/* Queue threads index luns[] below nr_luns: publish the entry first. */
-		__atomic_store_n(&h->nr_luns, nr, __ATOMIC_RELEASE);
-	}
+	nu_voltab_update(&h->vols, now, n, r);
+out:
+	free(luns);
 	free(now);
-	return 0;
-}
-
-unsigned iscsi_host_nr_luns(const struct iscsi_host *h)
-{
-	return h->nr_luns;
-}
-
-const struct iscsi_lun_info *iscsi_host_lun(const struct iscsi_host *h, unsigned i)
-{
-	return i < h->nr_luns ? &h->luns[i] : NULL;
+	return ret;
 }
 
 void iscsi_host_set_timeouts(struct iscsi_host *h, int nop_interval, int nop_timeout,
@@ -1034,20 +981,12 @@ void iscsi_host_set_timeouts(struct iscsi_host *h, int nop_interval, int nop_tim
 
 static unsigned target_nr_vols(const void *t)
 {
-	return __atomic_load_n(&((const struct iscsi_host *)t)->nr_luns, __ATOMIC_ACQUIRE);
+	return nu_voltab_nr(&((const struct iscsi_host *)t)->vols);
 }
 
 static bool target_vol(const void *t, unsigned i, struct nu_vol_desc *d)
 {
-	const struct iscsi_host *h = t;
-
-	if (i >= target_nr_vols(t))
-		return false;
-	d->gone = h->luns[i].gone;
-	d->id = h->luns[i].lun;
-	d->geom = &h->luns[i].geom;
-	d->wwid = h->luns[i].wwid;
-	return true;
+	return nu_voltab_desc(&((const struct iscsi_host *)t)->vols, i, d);
 }
 
 static int target_event_fd(const void *t)

@@ -17,8 +17,6 @@ extern const struct nu_target_ops nu_iscsi_target;
 /* Discovers the target's LUNs (libiscsi) and prepares the data-path sessions. */
 int iscsi_host_create(const struct iscsi_target_config *cfg, struct iscsi_host **out);
 void iscsi_host_destroy(struct iscsi_host *h);
-unsigned iscsi_host_nr_luns(const struct iscsi_host *h);
-const struct iscsi_lun_info *iscsi_host_lun(const struct iscsi_host *h, unsigned i);
 
 /*
  * The target's LUNs change: queue threads that see REPORTED LUNS DATA HAS

@@ -46,7 +46,7 @@ static int identify(struct nvme_conn *c, uint8_t cns, uint32_t nsid, uint8_t *bu
 }
 
 /* The active namespaces with their geometry and names; out has NU_HOST_MAX_VOLS entries. */
-static int scan_namespaces(struct nvme_host *h, struct nvme_ns_info *out, unsigned *n,
+static int scan_namespaces(struct nvme_host *h, struct nu_vol *out, unsigned *n,
 			   nvme_unsolicited_fn cb, void *ctx)
 {
 	uint8_t *buf = malloc(ID_LEN), *desc = malloc(ID_LEN);
@@ -62,7 +62,7 @@ static int scan_namespaces(struct nvme_host *h, struct nvme_ns_info *out, unsign
 		goto out;
 	nr = nvme_parse_ns_list(buf, ID_LEN, ids, NU_HOST_MAX_VOLS);
 	for (unsigned i = 0; i < nr; i++) {
-		struct nvme_ns_info *ns = &out[*n];
+		struct nvme_ns_info info, *ns = &info;
 		int r;
 
 		memset(ns, 0, sizeof(*ns));
@@ -85,6 +85,8 @@ static int scan_namespaces(struct nvme_host *h, struct nvme_ns_info *out, unsign
 		else if (ret)
 			goto out;
 		nvme_ns_wwid(desc, ID_LEN, buf, &h->ci, ids[i], ns->wwid, sizeof(ns->wwid));
+		out[*n] = (struct nu_vol){ .id = ns->nsid, .geom = ns->geom };
+		snprintf(out[*n].wwid, sizeof(out[*n].wwid), "%s", ns->wwid);
 		(*n)++;
 	}
 	ret = 0;
@@ -97,6 +99,7 @@ out:
 /* ---------------------------------------------------------------- association */
 
 static void on_unsolicited(void *ctx, const struct nvme_cqe *cqe);
+static int host_rescan(void *t, struct nu_rescan *r);
 
 static int set_features(struct nvme_conn *c, uint8_t fid, uint32_t value, uint32_t *result)
 {
@@ -238,7 +241,7 @@ static void admin_down(struct nvme_host *h, const char *why)
 
 static void rescan_now(struct nvme_host *h)
 {
-	struct nvme_ns_info *scan = calloc(NU_HOST_MAX_VOLS, sizeof(*scan));
+	struct nu_vol *scan = calloc(NU_HOST_MAX_VOLS, sizeof(*scan));
 	unsigned n;
 
 	if (!scan)
@@ -472,21 +475,24 @@ int nvme_host_create(const struct nvme_target_config *cfg, unsigned nr_queues,
 		nu_err("nvme: %s at %s: %s", cfg->subnqn, cfg->address, err);
 		goto fail;
 	}
-	ret = scan_namespaces(h, h->ns, &h->nr_ns, NULL, NULL);
+	nu_voltab_init(&h->vols, h->cfg.subnqn, "namespace");
+	h->scan = calloc(NU_HOST_MAX_VOLS, sizeof(*h->scan));
+	ret = h->scan ? scan_namespaces(h, h->scan, &h->nr_scan, NULL, NULL) : -ENOMEM;
 	if (ret) {
 		nu_err("nvme: %s: listing namespaces failed: %s", cfg->subnqn, strerror(-ret));
 		goto fail;
 	}
-	if (!h->nr_ns) {
+	if (!h->nr_scan) {
 		nu_err("nvme: %s at %s has no usable namespaces", cfg->subnqn, cfg->address);
 		ret = -ENOENT;
 		goto fail;
 	}
-	for (unsigned i = 0; i < h->nr_ns; i++)
+	for (unsigned i = 0; i < h->nr_scan; i++)
 		nu_info("nvme: %s namespace %u: %llu bytes, %u/%u-byte blocks, %s%s", cfg->subnqn,
-			h->ns[i].nsid, (unsigned long long)h->ns[i].geom.size, h->ns[i].geom.lbs,
-			h->ns[i].geom.pbs, h->ns[i].geom.read_only ? "read-only, " : "",
-			h->ns[i].wwid);
+			h->scan[i].id, (unsigned long long)h->scan[i].geom.size,
+			h->scan[i].geom.lbs, h->scan[i].geom.pbs,
+			h->scan[i].geom.read_only ? "read-only, " : "", h->scan[i].wwid);
+	host_rescan(h, &(struct nu_rescan){});
 	publish_association(h);
 	ret = pthread_create(&h->thread, NULL, admin_thread, h);
 	if (ret) {
@@ -522,22 +528,12 @@ static void host_destroy(void *t)
 
 static unsigned host_nr_vols(const void *t)
 {
-	const struct nvme_host *h = t;
-
-	return __atomic_load_n(&h->nr_ns, __ATOMIC_ACQUIRE);
+	return nu_voltab_nr(&((const struct nvme_host *)t)->vols);
 }
 
 static bool host_vol(const void *t, unsigned i, struct nu_vol_desc *d)
 {
-	const struct nvme_host *h = t;
-
-	if (i >= host_nr_vols(t))
-		return false;
-	d->gone = h->ns[i].gone;
-	d->id = h->ns[i].nsid;
-	d->geom = &h->ns[i].geom;
-	d->wwid = h->ns[i].wwid;
-	return true;
+	return nu_voltab_desc(&((const struct nvme_host *)t)->vols, i, d);
 }
 
 static int host_event_fd(const void *t)
@@ -545,61 +541,18 @@ static int host_event_fd(const void *t)
 	return ((const struct nvme_host *)t)->event_fd;
 }
 
-static int find_ns(const struct nvme_ns_info *ns, unsigned n, const struct nvme_ns_info *x)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (!ns[i].gone && ns[i].nsid == x->nsid && !strcmp(ns[i].wwid, x->wwid))
-			return i;
-	return -1;
-}
-
+/* Applies the admin thread's latest namespace list to the volume table. */
 static int host_rescan(void *t, struct nu_rescan *r)
 {
 	struct nvme_host *h = t;
-	unsigned nr = h->nr_ns;
 	uint64_t drain;
 
 	memset(r, 0, sizeof(*r));
 	if (read(h->event_fd, &drain, sizeof(drain)) < 0 && errno != EAGAIN)
 		nu_warn("nvme: event read: %s", strerror(errno));
 	pthread_mutex_lock(&h->lock);
-	if (!h->scan) {
-		pthread_mutex_unlock(&h->lock);
-		return 0;
-	}
-	for (unsigned i = 0; i < nr; i++) {
-		int j;
-
-		if (h->ns[i].gone)
-			continue;
-		j = find_ns(h->scan, h->nr_scan, &h->ns[i]);
-		if (j < 0) {
-			h->ns[i].gone = true;
-			r->removed[r->nr_removed++] = i;
-			nu_info("nvme: %s namespace %u is gone", h->cfg.subnqn, h->ns[i].nsid);
-		} else if (h->scan[j].geom.size != h->ns[i].geom.size) {
-			nu_info("nvme: %s namespace %u: %llu -> %llu bytes", h->cfg.subnqn,
-				h->ns[i].nsid, (unsigned long long)h->ns[i].geom.size,
-				(unsigned long long)h->scan[j].geom.size);
-			h->ns[i].geom.size = h->scan[j].geom.size;
-			r->resized[r->nr_resized++] = i;
-		}
-	}
-	for (unsigned j = 0; j < h->nr_scan; j++) {
-		if (find_ns(h->ns, nr, &h->scan[j]) >= 0)
-			continue;
-		if (nr == NU_HOST_MAX_VOLS) {
-			nu_warn("nvme: %s: no room for namespace %u", h->cfg.subnqn, h->scan[j].nsid);
-			break;
-		}
-		h->ns[nr] = h->scan[j];
-		r->added[r->nr_added++] = nr;
-		nu_info("nvme: %s namespace %u is new: %llu bytes", h->cfg.subnqn, h->scan[j].nsid,
-			(unsigned long long)h->scan[j].geom.size);
-		nr++;
-		/* Queue threads index ns[] below nr_ns: publish the entry first. */
-		__atomic_store_n(&h->nr_ns, nr, __ATOMIC_RELEASE);
-	}
+	if (h->scan)
+		nu_voltab_update(&h->vols, h->scan, h->nr_scan, r);
 	free(h->scan);
 	h->scan = NULL;
 	pthread_mutex_unlock(&h->lock);

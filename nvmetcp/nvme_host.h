@@ -12,6 +12,7 @@
 #include "host.h"
 #include "path.h"
 #include "nvme_config.h"
+#include "voltab.h"
 
 struct nvme_host {
 	struct nvme_target_config cfg;
@@ -22,9 +23,7 @@ struct nvme_host {
 	unsigned io_queue_size; /* entries per I/O queue */
 	bool zero_copy;		/* payloads to and from the requests' registered pages */
 
-	/* Namespaces as served; queue threads read entries below nr_ns. */
-	struct nvme_ns_info ns[NU_HOST_MAX_VOLS];
-	unsigned nr_ns;
+	struct nu_voltab vols; /* the namespaces as served */
 	int event_fd; /* the namespaces changed: rescan */
 
 	/* The controller association, read by queue threads. */
@@ -40,7 +39,7 @@ struct nvme_host {
 	int wake_fd;
 	struct nvme_conn admin;
 	pthread_mutex_t lock; /* guards what follows */
-	struct nvme_ns_info *scan; /* latest namespace list, from the admin thread */
+	struct nu_vol *scan; /* latest namespace list, from the admin thread */
 	unsigned nr_scan;
 	bool scan_wanted, reset_wanted;
 	struct {

@@ -131,7 +131,7 @@ static void handle_completion(struct nvme_queue *nq, struct nvme_task *t, uint16
 	}
 	if (res)
 		nu_err("nvme q%u: namespace %u: %s %llu+%u: %s", nq->qid,
-		       nq->h->ns[io->vol].nsid, nu_op_name(io->op),
+		       nq->h->vols.v[io->vol].id, nu_op_name(io->op),
 		       (unsigned long long)io->offset, io->len, desc);
 	nu_sup_complete(&nq->sup, &t->base, res);
 }
@@ -476,17 +476,14 @@ static int nvme_submit(void *qpriv, struct nu_io *io)
 	struct nvme_queue *nq = qpriv;
 	struct nvme_host *h = nq->h;
 	struct nvme_task *t = &nq->tasks[io->tag];
-	const struct nvme_ns_info *ns;
+	const struct nu_vol *ns = nu_voltab_live(&h->vols, io->vol);
 	int ret;
 
-	if (io->vol >= __atomic_load_n(&h->nr_ns, __ATOMIC_ACQUIRE))
-		return -ENXIO;
-	ns = &h->ns[io->vol];
-	if (ns->gone)
+	if (!ns)
 		return -ENXIO;
 	if (nu_op_has_data(io->op) && io->buf.fixed_index >= 0 && !h->zero_copy)
 		return -EOPNOTSUPP; /* zero copy needs Linux 7.2 and no data digest */
-	ret = nvme_build_io(t->sqe, io, ns->nsid, ns->geom.lbs, t->dsm);
+	ret = nvme_build_io(t->sqe, io, ns->id, ns->geom.lbs, t->dsm);
 	if (ret)
 		return ret;
 	t->incapsule = io->op == NU_OP_WRITE && io->len <= nq->incapsule_max;

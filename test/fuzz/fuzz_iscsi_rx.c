@@ -59,8 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(iq);
 		return 0;
 	}
-	h->nr_luns = 1;
-	h->luns[0].geom.lbs = c & 32 ? 4096 : 512;
+	h->vols.nr = 1;
+	h->vols.v[0].geom.lbs = c & 32 ? 4096 : 512;
 	h->zero_copy = (c & 16) && !(c & 2);
 	h->replacement_timeout_ms = 120000;
 	h->event_fd = -1;

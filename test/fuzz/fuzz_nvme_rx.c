@@ -79,9 +79,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(nq);
 		return 0;
 	}
-	h->nr_ns = 1;
-	h->ns[0].nsid = 1;
-	h->ns[0].geom.lbs = c & 32 ? 4096 : 512;
+	h->vols.nr = 1;
+	h->vols.v[0].id = 1;
+	h->vols.v[0].geom.lbs = c & 32 ? 4096 : 512;
 	h->zero_copy = (c & 16) && !(c & 2);
 	h->event_fd = -1;
 	h->cfg.ctrl_loss_tmo_s = 600;
