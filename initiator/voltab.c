@@ -5,6 +5,16 @@
 #include "voltab.h"
 #include "log.h"
 
+bool nu_wwid_unit(const char *wwid)
+{
+	static const char *const unit[] = { "naa.", "eui.", "uuid.", "iqn." };
+
+	for (unsigned i = 0; i < sizeof(unit) / sizeof(unit[0]); i++)
+		if (!strncmp(wwid, unit[i], strlen(unit[i])) && wwid[strlen(unit[i])])
+			return true;
+	return false;
+}
+
 void nu_voltab_init(struct nu_voltab *t, const char *owner, const char *word)
 {
 	memset(t, 0, sizeof(*t));

@@ -30,6 +30,14 @@ struct nu_voltab {
 	bool listed; /* the first listing is in: later additions are news */
 };
 
+/*
+ * Does a WWID name one logical unit wherever it is seen (NAA, EUI-64 or
+ * NGUID, UUID, SCSI name string)? A T10 vendor identifier or one made up
+ * from serial and model may be the same for several volumes: never trusted
+ * as a volume's identity.
+ */
+bool nu_wwid_unit(const char *wwid);
+
 void nu_voltab_init(struct nu_voltab *t, const char *owner, const char *word);
 /* How many entries queue threads may read (acquire). */
 unsigned nu_voltab_nr(const struct nu_voltab *t);

@@ -153,9 +153,12 @@ void scsi_geom_wwid(const struct scsi_inquiry_device_identification *id, char *w
 		if (d->association != SCSI_ASSOCIATION_LOGICAL_UNIT || d->designator_length <= 0 ||
 		    !d->designator)
 			continue;
+		/* As udev ranks them: NAA, EUI-64, SCSI name string, T10 vendor ID. */
 		if (d->designator_type == SCSI_DESIGNATOR_TYPE_NAA)
-			rank = 3;
+			rank = 4;
 		else if (d->designator_type == SCSI_DESIGNATOR_TYPE_EUI_64)
+			rank = 3;
+		else if (d->designator_type == SCSI_DESIGNATOR_TYPE_SCSI_NAME_STRING)
 			rank = 2;
 		else if (d->designator_type == SCSI_DESIGNATOR_TYPE_T10_VENDORT_ID)
 			rank = 1;
@@ -166,18 +169,23 @@ void scsi_geom_wwid(const struct scsi_inquiry_device_identification *id, char *w
 	}
 	if (!best)
 		return;
-	if (best_rank == 1) {
-		/* Vendor, product, serial: padded with spaces, sometimes NULs. */
-		size_t o = snprintf(wwid, cap, "t10.");
+	if (best_rank <= 2) {
+		/*
+		 * T10: vendor, product, serial, padded with spaces, sometimes NULs.
+		 * A SCSI name ("iqn.", "eui.", "naa." and the rest) is a string already.
+		 */
+		size_t o = snprintf(wwid, cap, "%s", best_rank == 1 ? "t10." : "");
 
 		for (int i = 0; i < best->designator_length && o + 1 < cap; i++) {
 			char c = best->designator[i];
 
+			if (!c && best_rank == 2)
+				break; /* a name string is NUL-terminated and padded */
 			wwid[o++] = c > ' ' && c < 0x7f && c != '/' ? c : '_';
 		}
 		wwid[o] = '\0';
 	} else {
 		hexify(best->designator, best->designator_length, hex, sizeof(hex));
-		snprintf(wwid, cap, "%s.%s", best_rank == 3 ? "naa" : "eui", hex);
+		snprintf(wwid, cap, "%s.%s", best_rank == 4 ? "naa" : "eui", hex);
 	}
 }

@@ -19,6 +19,7 @@
 #include "queue.h"
 #include "ublk_dev.h"
 #include "ublk_features.h"
+#include "voltab.h"
 
 #define MAX_HOSTS NU_CONF_MAX_TARGETS
 #define RETRY_FIRST_MS 1000
@@ -123,8 +124,23 @@ static bool vol_desc(const struct served *sv, unsigned vol, struct nu_vol_desc *
 	return sv->tops && sv->tops->vol(sv->target, vol, d);
 }
 
-/* The names a device gets under by_id_dir: by WWID and by target and LUN/namespace. */
-static void link_names(const struct served *sv, unsigned vol, char names[2][512], const char *dir)
+/* Is /dev/ublkbN one that we serve now? */
+static bool serving(const struct nu_manager *m, int id)
+{
+	for (unsigned h = 0; h < MAX_HOSTS; h++)
+		for (unsigned i = 0; m->hosts[h].in_use && i < m->hosts[h].nr_vols; i++)
+			if (m->hosts[h].devs[i] && ublk_dev_id(m->hosts[h].devs[i]) == id)
+				return true;
+	return false;
+}
+
+/*
+ * The names a device gets under by_id_dir: by target and LUN/namespace,
+ * and by WWID if that names one logical unit (a LIO backstore without a
+ * serial gives every LUN the same T10 vendor ID).
+ */
+static void link_names(const struct served *sv, unsigned vol, char names[2][512], const char *dir,
+		       bool add)
 {
 	struct nu_vol_desc d;
 
@@ -135,31 +151,56 @@ static void link_names(const struct served *sv, unsigned vol, char names[2][512]
 	}
 	if (!vol_desc(sv, vol, &d))
 		return;
-	if (d.wwid[0])
-		snprintf(names[0], sizeof(names[0]), "%s/%s", dir, d.wwid);
 	snprintf(names[1], sizeof(names[1]), "%s/%s-%s%u", dir, target_id(sv), sv->tops->vol_word,
 		 d.id);
+	if (nu_wwid_unit(d.wwid))
+		snprintf(names[0], sizeof(names[0]), "%s/%s", dir, d.wwid);
+	else if (d.wwid[0] && add)
+		nu_warn("%s %s %u: %s does not name one logical unit: no by-id link by identifier, "
+			"use %s",
+			target_id(sv), sv->tops->vol_word, d.id, d.wwid, names[1]);
 }
 
+/*
+ * Adding, a stale link is replaced but one held by another device of ours
+ * never is (one volume, or one target name, through two paths: grouping
+ * them is multipath's job); removing, only a link that is ours goes.
+ */
 static void update_links(const struct nu_manager *m, const struct served *sv, unsigned vol,
 			 bool add)
 {
-	char names[2][512], target[64];
+	char names[2][512], target[64], cur[64];
 
 	if (!m->o.by_id_dir)
 		return;
-	link_names(sv, vol, names, m->o.by_id_dir);
+	link_names(sv, vol, names, m->o.by_id_dir, add);
 	if (add && mkdir(m->o.by_id_dir, 0755) < 0 && errno != EEXIST) {
 		nu_warn("%s: %s", m->o.by_id_dir, strerror(errno));
 		return;
 	}
+	snprintf(target, sizeof(target), "/dev/ublkb%d", ublk_dev_id(sv->devs[vol]));
 	for (int i = 0; i < 2; i++) {
+		ssize_t n;
+		int id;
+
 		if (!names[i][0])
 			continue;
-		unlink(names[i]);
+		n = readlink(names[i], cur, sizeof(cur) - 1);
+		cur[n > 0 ? n : 0] = '\0';
+		if (!strcmp(cur, target)) {
+			if (!add)
+				unlink(names[i]);
+			continue;
+		}
 		if (!add)
 			continue;
-		snprintf(target, sizeof(target), "/dev/ublkb%d", ublk_dev_id(sv->devs[vol]));
+		if (sscanf(cur, "/dev/ublkb%d", &id) == 1 && serving(m, id)) {
+			nu_warn("%s: held by %s, not replaced for %s (the same volume or target "
+				"through another path?)",
+				names[i], cur, target);
+			continue;
+		}
+		unlink(names[i]);
 		if (symlink(target, names[i]) < 0)
 			nu_warn("%s: %s", names[i], strerror(errno));
 	}
@@ -235,7 +276,8 @@ static int state_find(const struct nu_manager *m, const struct served *sv, unsig
 		size_t n;
 		FILE *f;
 
-		if (sscanf(e->d_name, "ublk%d", &id) != 1)
+		/* One volume served twice (two paths) is recorded once, by the first. */
+		if (sscanf(e->d_name, "ublk%d", &id) != 1 || serving(m, id))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", m->o.state_dir, e->d_name);
 		f = fopen(path, "r");

@@ -11,6 +11,7 @@
 
 #include "scsi.h"
 #include "scsi_geom.h"
+#include "voltab.h"
 #include "target_spec.h"
 
 static uint8_t *fixed_sense(uint8_t key, uint8_t asc, uint8_t ascq)
@@ -216,6 +217,51 @@ static void test_short_vpd(void **state)
 	scsi_free_scsi_task(task);
 }
 
+static void wwid_of(const uint8_t *page, size_t len, char *wwid, size_t cap)
+{
+	struct scsi_task *task = scsi_cdb_inquiry(1, SCSI_INQUIRY_PAGECODE_DEVICE_IDENTIFICATION, 255);
+
+	assert_non_null(task);
+	task->datain.data = malloc(len);
+	memcpy(task->datain.data, page, len);
+	task->datain.size = len;
+	task->status = SCSI_STATUS_GOOD;
+	scsi_geom_wwid(scsi_unmarshall(task), wwid, cap);
+	scsi_free_scsi_task(task);
+}
+
+/*
+ * What names a logical unit: a SCSI name string beats a T10 vendor ID (the
+ * one LIO gives every LUN of a backstore without a serial), and only the
+ * first is trusted as an identity.
+ */
+static void test_wwid_strength(void **state)
+{
+	/* T10 vendor ID "LIO-ORG " + 8 spaces, then a name string "iqn.x:lun1" padded. */
+	static const uint8_t page[] = { 0, 0x83, 0x00, 36, 0x02, 0x01, 0x00, 0x10, 'L', 'I', 'O',
+					'-', 'O', 'R', 'G', ' ', ' ', ' ', ' ', ' ', ' ', ' ',
+					' ', ' ', 0x03, 0x08, 0x00, 0x0c, 'i', 'q', 'n', '.',
+					'x', ':', 'l', 'u', 'n', '1', 0, 0 };
+	static const uint8_t t10_only[] = { 0, 0x83, 0x00, 20, 0x02, 0x01, 0x00, 0x10, 'L',
+					    'I', 'O', '-', 'O', 'R', 'G', ' ', ' ', ' ',
+					    ' ', ' ', ' ', ' ', ' ', ' ' };
+	char wwid[96];
+
+	(void)state;
+	wwid_of(page, sizeof(page), wwid, sizeof(wwid));
+	assert_string_equal(wwid, "iqn.x:lun1");
+	assert_true(nu_wwid_unit(wwid));
+	wwid_of(t10_only, sizeof(t10_only), wwid, sizeof(wwid));
+	assert_string_equal(wwid, "t10.LIO-ORG_________");
+	assert_false(nu_wwid_unit(wwid));
+	assert_true(nu_wwid_unit("naa.6001405ddeadbeef"));
+	assert_true(nu_wwid_unit("eui.0011223344556677"));
+	assert_true(nu_wwid_unit("uuid.8f1e7c2a-0000-4000-8000-000000000001"));
+	assert_false(nu_wwid_unit("nvme.1af4-3132-6d6f64656c-00000001"));
+	assert_false(nu_wwid_unit("naa."));
+	assert_false(nu_wwid_unit(""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +271,7 @@ int main(void)
 		cmocka_unit_test(test_target_spec),
 		cmocka_unit_test(test_geometry),
 		cmocka_unit_test(test_short_vpd),
+		cmocka_unit_test(test_wwid_strength),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
