@@ -1,7 +1,7 @@
 #!/bin/bash
-# Guest side of soak.sh: soak-guest.sh BUILD MINUTES
+# Guest side of soak.sh: soak-guest.sh BUILD MINUTES [no-kill]
 set -u
-B=$1 MIN=$2
+B=$1 MIN=$2 KILL=${3:-kill}
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=/share/soak
 mkdir -p $OUT
@@ -103,14 +103,19 @@ while [ "$(date +%s)" -lt $deadline ]; do
 		ip link set lo down; sleep 5; ip link set lo up
 		log "link up" ;;
 	1)
-		log "netublkd killed with -9"
-		sample "before kill"
-		kill -9 $DPID; wait $DPID 2>/dev/null
-		sleep 1
-		start_netublkd || break
-		log "recovered: $(grep -c ': recovered' $OUT/netublkd-$gen.log) device(s)"
-		sleep 10
-		sample start ;;
+		if [ "$KILL" = no-kill ]; then
+			# One long-lived instance: its memory, sampled every cycle instead.
+			sample "cycle $((step / 6))"
+		else
+			log "netublkd killed with -9"
+			sample "before kill"
+			kill -9 $DPID; wait $DPID 2>/dev/null
+			sleep 1
+			start_netublkd || break
+			log "recovered: $(grep -c ': recovered' $OUT/netublkd-$gen.log) device(s)"
+			sleep 10
+			sample start
+		fi ;;
 
 	2)
 		log "target ports disabled for 5 s (LIO TPG, nvmet port)"
