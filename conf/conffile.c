@@ -242,6 +242,37 @@ static int target_key(struct parse *p, const char *k, const char *v)
 		return parse_luns(p, t, k, v);
 	if (!strcmp(k, "read_only"))
 		return set_yes_no(p, k, v, &t->read_only);
+	if (!strcmp(k, "multipath")) {
+		bool on = true;
+		int ret = set_yes_no(p, k, v, &on);
+
+		t->single_path = !on;
+		return ret;
+	}
+	if (!strcmp(k, "path_selector")) {
+		if (nu_path_selector_parse(v, &t->path_selector))
+			return fail_at(p, "path_selector must be failover, round-robin or queue-depth");
+		return 1;
+	}
+	if (!strcmp(k, "no_path_retry")) {
+		unsigned s;
+
+		t->no_path_retry_set = true;
+		if (!strcmp(v, "queue")) {
+			t->no_path_retry_s = -1;
+			return 1;
+		}
+		if (!strcmp(v, "fail")) {
+			t->no_path_retry_s = 0;
+			return 1;
+		}
+		if (nu_parse_uint(v, 0, 86400, &s))
+			return fail_at(p, "no_path_retry must be seconds (0 to 86400), queue or fail, "
+					  "not '%s'",
+				       v);
+		t->no_path_retry_s = s;
+		return 1;
+	}
 	if (!strcmp(k, "discard"))
 		return set_yes_no(p, k, v, &t->discard);
 	if (nvme ? nu_nvme_key_set(&t->nvme, k, v, err, sizeof(err)) :

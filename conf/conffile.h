@@ -15,6 +15,7 @@
 
 #include "discover.h"
 #include "nvme_config.h"
+#include "mpath.h"
 
 #define NU_CONF_MAX_TARGETS 32
 #define NU_CONF_MAX_LUNS 64
@@ -31,6 +32,11 @@ struct nu_conf_target {
 	unsigned nr_luns;
 	bool read_only;
 	bool discard;
+	/* Several portals or addresses: each a path at once, or (single_path) tried in order. */
+	bool single_path;
+	enum nu_path_selector path_selector;
+	bool no_path_retry_set;
+	int no_path_retry_s; /* -1: queue for ever; unset: the loss timeout */
 };
 
 struct nu_conf {

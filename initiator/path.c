@@ -14,6 +14,7 @@ void nu_path_init(struct nu_path *p, int queue, const char *role)
 	p->info.queue = queue;
 	p->info.role = role;
 	p->info.state = "connecting";
+	p->info.mpath = -1;
 }
 
 void nu_path_destroy(struct nu_path *p)
@@ -78,4 +79,7 @@ void nu_path_get(struct nu_path *p, struct nu_path_info *out)
 	pthread_mutex_lock(&p->lock);
 	*out = p->info;
 	pthread_mutex_unlock(&p->lock);
+	out->ios = __atomic_load_n(&p->ios, __ATOMIC_RELAXED);
+	out->bytes = __atomic_load_n(&p->bytes, __ATOMIC_RELAXED);
+	out->errors = __atomic_load_n(&p->errors, __ATOMIC_RELAXED);
 }

@@ -21,12 +21,15 @@ struct nu_path_info {
 	char remote[64];    /* addr:port of the target's */
 	char id[48];	    /* ISID/TSIH, controller ID and queue ID */
 	uint64_t reconnects; /* times it came back after a loss */
+	uint64_t ios, bytes, errors; /* commands completed on it */
+	int mpath;		     /* multipath: the path's index; -1 for none */
 };
 
 struct nu_path {
 	pthread_mutex_t lock;
 	struct nu_path_info info;
 	unsigned ups;
+	uint64_t ios, bytes, errors; /* bumped by the queue thread without the lock */
 };
 
 void nu_path_init(struct nu_path *p, int queue, const char *role);
@@ -36,6 +39,16 @@ void nu_path_up(struct nu_path *p, int fd, const char *id);
 /* state is a string literal: "reconnecting", "failed", "closed". */
 void nu_path_down(struct nu_path *p, const char *state);
 void nu_path_get(struct nu_path *p, struct nu_path_info *out);
+/* A command of len bytes completed on it with res. */
+static inline void nu_path_count(struct nu_path *p, uint32_t len, int res)
+{
+	if (res < 0) {
+		__atomic_fetch_add(&p->errors, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	__atomic_fetch_add(&p->ios, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&p->bytes, len, __ATOMIC_RELAXED);
+}
 /* Where it is (or was last) connected, for log lines. */
 void nu_path_remote(struct nu_path *p, char *buf, size_t len);
 

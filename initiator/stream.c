@@ -111,13 +111,13 @@ static void tx_submit_fixed(struct nu_stream *s, const struct nu_stream_item *it
 	sqe = io_uring_get_sqe(ring);
 	io_uring_prep_sendmsg(sqe, s->fd, &s->tx_msg, MSG_NOSIGNAL | MSG_WAITALL);
 	sqe->flags |= IOSQE_IO_LINK;
-	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, NU_STREAM_UD_TX, 1));
+	io_uring_sqe_set_data64(sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_TX, 1));
 	sqe = io_uring_get_sqe(ring);
 	io_uring_prep_send(sqe, s->fd, (void *)(uintptr_t)it->fixed_off, it->fixed_len,
 			   MSG_NOSIGNAL | MSG_WAITALL);
 	sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
 	sqe->buf_index = it->fixed_index;
-	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, NU_STREAM_UD_TX, 2));
+	io_uring_sqe_set_data64(sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_TX, 2));
 	s->tx_busy = true;
 	s->tx_inflight = 2;
 	s->tx_failed = false;
@@ -128,7 +128,7 @@ static void tx_submit(struct nu_stream *s)
 	struct io_uring_sqe *sqe = nu_queue_get_sqe(s->q);
 
 	io_uring_prep_sendmsg(sqe, s->fd, &s->tx_msg, MSG_NOSIGNAL);
-	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, NU_STREAM_UD_TX, 0));
+	io_uring_sqe_set_data64(sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_TX, 0));
 	s->tx_busy = true;
 }
 
@@ -267,7 +267,7 @@ static void rx_submit(struct nu_stream *s)
 	} else {
 		io_uring_prep_recvmsg(sqe, s->fd, &s->rx_msg, MSG_WAITALL);
 	}
-	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, NU_STREAM_UD_RX, 0));
+	io_uring_sqe_set_data64(sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_RX, 0));
 	s->rx_busy = true;
 }
 
@@ -538,7 +538,9 @@ void nu_stream_close(struct nu_stream *s)
 
 bool nu_stream_cqe(struct nu_stream *s, const struct io_uring_cqe *cqe)
 {
-	switch (nu_ud_slot(cqe->user_data)) {
+	if (nu_ud_path(cqe->user_data) != s->ud_path)
+		return false;
+	switch (nu_ud_op(cqe->user_data)) {
 	case NU_STREAM_UD_TX:
 		if (nu_ud_data(cqe->user_data))
 			tx_done_linked(s, nu_ud_data(cqe->user_data), cqe->res);
@@ -563,9 +565,8 @@ bool nu_stream_drain(struct nu_stream *s, unsigned ms, bool *timer_armed)
 
 		if (sqe) {
 			io_uring_prep_timeout_remove(
-				sqe, nu_ud_make(NU_UD_TRANSPORT, NU_STREAM_UD_TIMER, 0), 0);
-			io_uring_sqe_set_data64(sqe,
-						nu_ud_make(NU_UD_TRANSPORT, NU_STREAM_UD_IGNORE, 0));
+				sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_TIMER, 0), 0);
+			io_uring_sqe_set_data64(sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_IGNORE, 0));
 		}
 	}
 	while ((nu_stream_busy(s) || *timer_armed) && nu_now_ns() < deadline) {
@@ -575,8 +576,17 @@ bool nu_stream_drain(struct nu_stream *s, unsigned ms, bool *timer_armed)
 		io_uring_submit(ring);
 		if (io_uring_wait_cqe_timeout(ring, &cqe, &ts))
 			continue;
+		if (nu_ud_kind(cqe->user_data) == NU_UD_TRANSPORT &&
+		    nu_ud_path(cqe->user_data) != s->ud_path) {
+			struct io_uring_cqe c = *cqe;
+
+			/* Another path's: served as usual (it may send and complete). */
+			io_uring_cqe_seen(ring, cqe);
+			nu_queue_transport_cqe(s->q, &c);
+			continue;
+		}
 		if (nu_ud_kind(cqe->user_data) == NU_UD_TRANSPORT) {
-			switch (nu_ud_slot(cqe->user_data)) {
+			switch (nu_ud_op(cqe->user_data)) {
 			case NU_STREAM_UD_RX:
 				s->rx_busy = false;
 				/* Whatever came (a logout answer, EOF) ends it. */

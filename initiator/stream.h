@@ -25,6 +25,8 @@
 #include <sys/uio.h>
 #include <sys/socket.h>
 
+#include "udata.h"
+
 struct nu_queue;
 struct io_uring_cqe;
 
@@ -79,6 +81,7 @@ struct nu_stream {
 	struct nu_queue *q;
 	int fd;
 	unsigned min_head;
+	unsigned ud_path; /* which path of the queue: in its completions' user data */
 	bool up; /* false once failed, until nu_stream_attach() */
 
 	struct nu_stream_item *txq_head, *txq_tail, *tx_free;
@@ -108,6 +111,26 @@ struct nu_stream {
  * protocol's health timer (see nu_stream_drain), completions to ignore.
  */
 enum { NU_STREAM_UD_TX = 1, NU_STREAM_UD_RX, NU_STREAM_UD_TIMER, NU_STREAM_UD_IGNORE };
+
+/*
+ * Several paths of one queue (multipath) share its ring: the slot's upper
+ * bits say which path a completion is for. NU_UD_PATHS - 1 is the
+ * multipath layer's own.
+ */
+#define NU_UD_PATH_SHIFT 4
+#define NU_UD_PATHS 16
+static inline uint64_t nu_stream_ud(unsigned path, unsigned op, uint64_t data)
+{
+	return nu_ud_make(NU_UD_TRANSPORT, op | path << NU_UD_PATH_SHIFT, data);
+}
+static inline unsigned nu_ud_path(uint64_t ud)
+{
+	return nu_ud_slot(ud) >> NU_UD_PATH_SHIFT;
+}
+static inline unsigned nu_ud_op(uint64_t ud)
+{
+	return nu_ud_slot(ud) & ((1u << NU_UD_PATH_SHIFT) - 1);
+}
 
 void nu_stream_init(struct nu_stream *s, struct nu_queue *q, const struct nu_stream_ops *ops,
 		    void *ctx, unsigned min_head);
@@ -148,6 +171,7 @@ bool nu_stream_cqe(struct nu_stream *s, const struct io_uring_cqe *cqe);
 /*
  * At shutdown (queue thread only): cancels the protocol's timer if
  * *timer_armed, and waits up to ms for it and the socket ops in flight.
+ * Completions of the queue's other paths go on to the transport as usual.
  * False if something is still pending then.
  */
 bool nu_stream_drain(struct nu_stream *s, unsigned ms, bool *timer_armed);

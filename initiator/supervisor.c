@@ -16,10 +16,13 @@
 #include "path.h"
 #include "queue.h"
 #include "stream.h"
+#include "transport.h"
 #include "udata.h"
 
 /* While a reconnect runs on the helper thread, look for its end this often. */
 #define HELPER_POLL_MS 20
+
+static void attempt_failed(struct nu_sup *s, uint64_t now);
 
 static void timer_arm(struct nu_sup *s, unsigned ms)
 {
@@ -28,13 +31,14 @@ static void timer_arm(struct nu_sup *s, unsigned ms)
 	s->tick.tv_sec = ms / 1000;
 	s->tick.tv_nsec = (ms % 1000) * 1000000L;
 	io_uring_prep_timeout(sqe, &s->tick, 0, 0);
-	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_TRANSPORT, NU_STREAM_UD_TIMER, 0));
+	io_uring_sqe_set_data64(sqe, nu_stream_ud(s->st->ud_path, NU_STREAM_UD_TIMER, 0));
 	s->timer_armed = true;
 }
 
 void nu_sup_init(struct nu_sup *s, struct nu_queue *q, struct nu_stream *st, struct nu_path *path,
 		 const struct nu_sup_ops *ops, void *ctx, const struct nu_sup_cfg *cfg, void *tasks,
-		 size_t task_size, unsigned depth, void *result)
+		 size_t task_size, unsigned depth, void *result,
+		 const struct nu_path_parent *parent)
 {
 	memset(s, 0, sizeof(*s));
 	s->ops = ops;
@@ -48,6 +52,8 @@ void nu_sup_init(struct nu_sup *s, struct nu_queue *q, struct nu_stream *st, str
 	s->task_size = task_size;
 	s->depth = depth;
 	s->result = result;
+	s->parent = parent;
+	st->ud_path = parent ? parent->path : 0;
 	snprintf(s->remote, sizeof(s->remote), "%s", cfg->peer);
 }
 
@@ -62,15 +68,33 @@ static int attach(struct nu_sup *s)
 	return 0;
 }
 
+/* Up, with its own commands sent again: the parent may send it more. */
+static void tell_parent_up(struct nu_sup *s)
+{
+	if (s->parent)
+		s->parent->up(s->parent->ctx, s->parent->path);
+}
+
 int nu_sup_start(struct nu_sup *s)
 {
 	int ret = s->ops->connect(s->ctx, s->result);
 
 	if (!ret)
 		ret = attach(s);
-	if (ret)
+	if (ret && !s->parent)
 		return ret;
+	if (ret) {
+		/* One path of several: the others serve while this one keeps trying. */
+		nu_warn("%s: %s not reachable at start: trying again in the background", s->cfg.name,
+			s->cfg.peer);
+		nu_path_down(s->path, "reconnecting");
+		s->down_since_ns = nu_now_ns();
+		attempt_failed(s, s->down_since_ns);
+		timer_arm(s, 100);
+		return 0;
+	}
 	timer_arm(s, 1000);
+	tell_parent_up(s);
 	return 0;
 }
 
@@ -111,6 +135,9 @@ void nu_sup_complete(struct nu_sup *s, struct nu_task *t, int res)
 	nu_stream_drop_tag(s->st, io->tag);
 	t->io = NULL;
 	t->started = false;
+	nu_path_count(s->path, io->len, res);
+	if (s->parent)
+		s->parent->done(s->parent->ctx, s->parent->path, io, res);
 	nu_queue_complete(s->q, io, res);
 }
 
@@ -128,6 +155,20 @@ void nu_sup_retry(struct nu_sup *s, struct nu_task *t, int res, const char *why)
 	nu_err("%s: giving up on %s %llu+%u after %u tries: %s", s->cfg.name, nu_op_name(t->io->op),
 	       (unsigned long long)t->io->offset, t->io->len, t->retries, why);
 	nu_sup_complete(s, t, res);
+}
+
+/* Down, one path of several: what it held goes to the others at once. */
+static void handoff_all(struct nu_sup *s)
+{
+	for (unsigned i = 0; i < s->depth; i++) {
+		struct nu_task *t = nu_sup_task(s, i);
+		struct nu_io *io = t->io;
+
+		if (!io)
+			continue;
+		t->io = NULL;
+		s->parent->handoff(s->parent->ctx, s->parent->path, io);
+	}
 }
 
 void nu_sup_conn_fail(struct nu_sup *s, const char *why)
@@ -152,6 +193,8 @@ void nu_sup_conn_fail(struct nu_sup *s, const char *why)
 		nu_sup_task(s, i)->started = false;
 	if (s->ops->down)
 		s->ops->down(s->ctx);
+	if (s->parent && !s->stopping)
+		handoff_all(s);
 	s->next_reconnect_ns = now;
 	if (!s->timer_armed && !s->stopping)
 		timer_arm(s, 1);
@@ -237,6 +280,7 @@ static unsigned reconnect_step(struct nu_sup *s, uint64_t now)
 		ret = attach(s);
 	if (!ret) {
 		reconnected(s, now);
+		tell_parent_up(s);
 		return 1000;
 	}
 	attempt_failed(s, now);
@@ -269,7 +313,8 @@ static void on_timer(struct nu_sup *s)
 
 bool nu_sup_cqe(struct nu_sup *s, const struct io_uring_cqe *cqe)
 {
-	if (nu_ud_slot(cqe->user_data) != NU_STREAM_UD_TIMER)
+	if (nu_ud_path(cqe->user_data) != s->st->ud_path ||
+	    nu_ud_op(cqe->user_data) != NU_STREAM_UD_TIMER)
 		return false;
 	on_timer(s);
 	return true;

@@ -23,6 +23,7 @@
 struct io_uring_cqe;
 struct nu_io;
 struct nu_path;
+struct nu_path_parent;
 struct nu_queue;
 struct nu_stream;
 
@@ -73,6 +74,7 @@ struct nu_sup {
 	struct nu_queue *q;
 	struct nu_stream *st;
 	struct nu_path *path;
+	const struct nu_path_parent *parent; /* multipath: where commands go when down */
 	enum nu_conn_state state;
 	bool stopping;
 
@@ -97,11 +99,17 @@ struct nu_sup {
 /*
  * tasks: depth protocol tasks of task_size bytes, zeroed, each beginning
  * with struct nu_task; result: the protocol's buffer for one connect.
+ * parent: NULL, or the multipath queue this connection is one path of
+ * (its completions carry parent->path; down, it hands its commands back).
  */
 void nu_sup_init(struct nu_sup *s, struct nu_queue *q, struct nu_stream *st, struct nu_path *path,
 		 const struct nu_sup_ops *ops, void *ctx, const struct nu_sup_cfg *cfg, void *tasks,
-		 size_t task_size, unsigned depth, void *result);
-/* The first connection, on the queue thread (start-up may wait for it). */
+		 size_t task_size, unsigned depth, void *result,
+		 const struct nu_path_parent *parent);
+/*
+ * The first connection, on the queue thread (start-up may wait for it).
+ * A path of a multipath queue that cannot connect starts down instead.
+ */
 int nu_sup_start(struct nu_sup *s);
 /* Waits for a reconnect in flight, says goodbye, drains the socket and the timer. */
 void nu_sup_stop(struct nu_sup *s);

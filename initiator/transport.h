@@ -13,6 +13,22 @@ struct nu_io;
 #define NU_TCAP_FIXED_BUF (1u << 0) /* can move data to/from ring buffer-table entries */
 
 /*
+ * Multipath: one path's queue among several on the same queue ring. It
+ * reports to its parent (initiator/mpath.c) instead of holding commands
+ * while its connection is down.
+ */
+struct nu_path_parent {
+	void *ctx;
+	unsigned path; /* its index, carried in the ring's user data */
+	/* The connection is down: a command it held, to be sent on another path. */
+	void (*handoff)(void *ctx, unsigned path, struct nu_io *io);
+	/* The connection is up (again): commands can come. */
+	void (*up)(void *ctx, unsigned path);
+	/* A command ended on this path (before it is completed). */
+	void (*done)(void *ctx, unsigned path, struct nu_io *io, int res);
+};
+
+/*
  * A backend that serves the volumes of one host: iSCSI, NVMe/TCP, memory.
  * Host-level calls run on the control thread; queue-level calls run on the
  * queue's own thread and may only use that queue's ring.
@@ -25,6 +41,14 @@ struct nu_transport_ops {
 
 	/* Per queue, on the queue thread, before any I/O. */
 	int (*queue_start)(void *host_priv, struct nu_queue *q, void **qpriv);
+	/*
+	 * The same for one path of a multipath queue; a path that cannot
+	 * connect yet starts down and keeps trying. Optional.
+	 */
+	int (*path_start)(void *host_priv, struct nu_queue *q, const struct nu_path_parent *parent,
+			  void **qpriv);
+	/* May a path take commands now (connected)? With path_start. */
+	bool (*path_usable)(void *qpriv);
 	/* Per queue, on the queue thread, once nothing is in flight. */
 	void (*queue_stop)(void *qpriv);
 	/*

@@ -758,7 +758,7 @@ static void queue_free(struct iscsi_queue *iq)
 }
 
 /* The session's supervisor (also for the fuzz target, which attaches a simulated wire). */
-static void queue_sup_init(struct iscsi_queue *iq)
+static void queue_sup_init(struct iscsi_queue *iq, const struct nu_path_parent *parent)
 {
 	struct iscsi_host *h = iq->h;
 	struct nu_sup_cfg sc = {
@@ -774,10 +774,11 @@ static void queue_sup_init(struct iscsi_queue *iq)
 	snprintf(iq->name, sizeof(iq->name), "iscsi q%u", iq->qid);
 	nu_stream_init(&iq->s, iq->q, &stream_ops, iq, ISCSI_BHS_LEN);
 	nu_sup_init(&iq->sup, iq->q, &iq->s, &h->paths[iq->qid], &sup_ops, iq, &sc, iq->tasks,
-		    sizeof(*iq->tasks), iq->depth, &iq->conn);
+		    sizeof(*iq->tasks), iq->depth, &iq->conn, parent);
 }
 
-static int iscsi_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
+static int iscsi_path_start(void *host_priv, struct nu_queue *q,
+			    const struct nu_path_parent *parent, void **qpriv)
 {
 	struct iscsi_queue *iq = calloc(1, sizeof(*iq));
 	int ret;
@@ -794,7 +795,7 @@ static int iscsi_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
 	iq->depth = nu_host_backend_depth(nu_queue_host(q));
 	iq->tasks = calloc(iq->depth, sizeof(*iq->tasks));
 	iq->zero_block = calloc(1, 65536);
-	queue_sup_init(iq);
+	queue_sup_init(iq, parent);
 	if (!iq->tasks || !iq->zero_block) {
 		ret = -ENOMEM;
 		goto fail;
@@ -807,6 +808,16 @@ static int iscsi_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
 fail:
 	queue_free(iq);
 	return ret;
+}
+
+static int iscsi_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
+{
+	return iscsi_path_start(host_priv, q, NULL, qpriv);
+}
+
+static bool iscsi_path_usable(void *qpriv)
+{
+	return nu_sup_up(&((struct iscsi_queue *)qpriv)->sup);
 }
 
 static void iscsi_queue_stop(void *qpriv)
@@ -855,6 +866,8 @@ const struct nu_transport_ops nu_iscsi_transport = {
 	.caps = 0,
 	.host_caps = iscsi_host_caps,
 	.queue_start = iscsi_queue_start,
+	.path_start = iscsi_path_start,
+	.path_usable = iscsi_path_usable,
 	.queue_stop = iscsi_queue_stop,
 	.submit = iscsi_submit,
 	.cqe = iscsi_cqe,

@@ -405,7 +405,7 @@ static void queue_free(struct nvme_queue *nq)
 }
 
 /* The I/O queue's supervisor (also for the fuzz target, which attaches a simulated wire). */
-static void queue_sup_init(struct nvme_queue *nq)
+static void queue_sup_init(struct nvme_queue *nq, const struct nu_path_parent *parent)
 {
 	struct nvme_host *h = nq->h;
 	unsigned max_ms = h->cfg.reconnect_delay_s * 1000;
@@ -422,10 +422,11 @@ static void queue_sup_init(struct nvme_queue *nq)
 	snprintf(nq->name, sizeof(nq->name), "nvme q%u", nq->qid);
 	nu_stream_init(&nq->s, nq->q, &stream_ops, nq, NVME_TCP_CH_LEN);
 	nu_sup_init(&nq->sup, nq->q, &nq->s, &h->paths[nq->sqid], &sup_ops, nq, &sc, nq->tasks,
-		    sizeof(*nq->tasks), nq->depth, &nq->conn.c);
+		    sizeof(*nq->tasks), nq->depth, &nq->conn.c, parent);
 }
 
-static int nvme_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
+static int nvme_path_start(void *host_priv, struct nu_queue *q, const struct nu_path_parent *parent,
+			   void **qpriv)
 {
 	struct nvme_host *h = host_priv;
 	struct nvme_queue *nq = calloc(1, sizeof(*nq));
@@ -445,7 +446,7 @@ static int nvme_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
 	while ((1u << nq->tag_bits) < nq->depth)
 		nq->tag_bits++;
 	nq->tasks = calloc(nq->depth, sizeof(*nq->tasks));
-	queue_sup_init(nq);
+	queue_sup_init(nq, parent);
 	nq->incapsule_max = h->ci.ioccsz > NVME_SQE_LEN ? h->ci.ioccsz - NVME_SQE_LEN : 0;
 	if (!nq->tasks || nq->tag_bits > 12) {
 		ret = nq->tasks ? -EINVAL : -ENOMEM;
@@ -461,6 +462,16 @@ static int nvme_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
 fail:
 	queue_free(nq);
 	return ret;
+}
+
+static int nvme_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
+{
+	return nvme_path_start(host_priv, q, NULL, qpriv);
+}
+
+static bool nvme_path_usable(void *qpriv)
+{
+	return nu_sup_up(&((struct nvme_queue *)qpriv)->sup);
 }
 
 static void nvme_queue_stop(void *qpriv)
@@ -510,6 +521,8 @@ const struct nu_transport_ops nu_nvme_transport = {
 	.caps = 0,
 	.host_caps = nvme_host_caps,
 	.queue_start = nvme_queue_start,
+	.path_start = nvme_path_start,
+	.path_usable = nvme_path_usable,
 	.queue_stop = nvme_queue_stop,
 	.submit = nvme_submit,
 	.cqe = nvme_cqe,

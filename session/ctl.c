@@ -129,6 +129,8 @@ static void answer(struct ctl_client *cl, struct nu_manager *m, bool *reload)
 		fprintf(out, "reloading\n");
 	} else if (r.cmd == NU_CTL_DISCOVER) {
 		discover(out, args);
+	} else if (r.cmd == NU_CTL_PATH) {
+		nu_manager_path(m, args, out);
 	} else {
 		bool in = r.cmd == NU_CTL_LOGIN;
 		const char *cmd = in ? "login" : "logout";

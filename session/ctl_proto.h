@@ -21,6 +21,7 @@ enum nu_ctl_cmd {
 	NU_CTL_DISCOVER,
 	NU_CTL_LOGIN,
 	NU_CTL_LOGOUT,
+	NU_CTL_PATH,
 };
 
 struct nu_ctl_req {

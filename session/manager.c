@@ -19,6 +19,8 @@
 #include "queue.h"
 #include "ublk_dev.h"
 #include "ublk_features.h"
+#include "mpath.h"
+#include "tcp.h"
 #include "voltab.h"
 
 #define MAX_HOSTS NU_CONF_MAX_TARGETS
@@ -113,9 +115,14 @@ static const char *target_id(const struct served *sv)
 	return sv->ct.kind == NU_TARGET_NVME ? sv->ct.nvme.subnqn : sv->ct.iscsi.target;
 }
 
+static const char *target_list(const struct nu_conf_target *ct)
+{
+	return ct->kind == NU_TARGET_NVME ? ct->nvme.address : ct->iscsi.portal;
+}
+
 static const char *target_addr(const struct served *sv)
 {
-	return sv->ct.kind == NU_TARGET_NVME ? sv->ct.nvme.address : sv->ct.iscsi.portal;
+	return target_list(&sv->ct);
 }
 
 /* A volume's description, also of one that is gone; false for no such index. */
@@ -379,15 +386,20 @@ static void host_down(struct nu_manager *m, struct served *sv)
 	sv->up = false;
 }
 
-/* Connects to a target and lists its volumes (blocking: any thread). */
-static int target_create(const struct nu_conf_target *ct, const struct nu_target_ops **tops,
-			 void **target, unsigned queues, int data_mode)
+/* One path's target: the config with one address of its list (blocking: any thread). */
+static int path_create(const struct nu_conf_target *ct, const char *addr,
+		       const struct nu_target_ops **tops, void **target, unsigned queues,
+		       int data_mode)
 {
+	bool zc = data_mode == UBLK_DM_BEST || data_mode == UBLK_DM_AUTO_ZC;
+
 	if (ct->kind == NU_TARGET_NVME) {
 		struct nvme_target_config nc = ct->nvme;
 		struct nvme_host *nh;
 
-		nc.zero_copy = data_mode == UBLK_DM_BEST || data_mode == UBLK_DM_AUTO_ZC;
+		nc.zero_copy = zc;
+		if (addr)
+			snprintf(nc.address, sizeof(nc.address), "%s", addr);
 		if (nvme_host_create(&nc, queues, &nh) < 0)
 			return -EIO;
 		*tops = &nu_nvme_target;
@@ -396,12 +408,69 @@ static int target_create(const struct nu_conf_target *ct, const struct nu_target
 		struct iscsi_target_config ic = ct->iscsi;
 		struct iscsi_host *ih;
 
-		ic.zero_copy = data_mode == UBLK_DM_BEST || data_mode == UBLK_DM_AUTO_ZC;
+		ic.zero_copy = zc;
+		if (addr)
+			snprintf(ic.portal, sizeof(ic.portal), "%s", addr);
 		if (iscsi_host_create(&ic, &ih) < 0)
 			return -EIO;
 		*tops = &nu_iscsi_target;
 		*target = ih;
 	}
+	return 0;
+}
+
+/* How long a multipath target's I/O waits without a path: the config, or the loss timeout. */
+static int no_path_retry(const struct nu_conf_target *ct)
+{
+	if (ct->no_path_retry_set)
+		return ct->no_path_retry_s;
+	/* iSCSI: open-iscsi's replacement_timeout, which the sessions use too. */
+	return ct->kind == NU_TARGET_NVME ? (int)ct->nvme.ctrl_loss_tmo_s : 120;
+}
+
+/*
+ * Connects to a target and lists its volumes (blocking: any thread). A
+ * target with several addresses is a multipath target, each address a
+ * path, unless multipath = no (then they are tried in order).
+ */
+static int target_create(const struct nu_conf_target *ct, const struct nu_target_ops **tops,
+			 void **target, unsigned queues, int data_mode)
+{
+	const char *list = target_list(ct);
+	unsigned n = nu_addr_nth(list, 0, NULL, 0);
+	void *paths[NU_MPATH_MAX];
+	char names[NU_MPATH_MAX][128];
+	const char *name_of[NU_MPATH_MAX];
+	const struct nu_target_ops *pops = NULL;
+	struct nu_mpath_cfg mc = {
+		.name = ct->name,
+		.selector = ct->path_selector,
+		.no_path_retry_s = no_path_retry(ct),
+	};
+	struct nu_mpath *mp;
+	unsigned up = 0;
+
+	if (n < 2 || ct->single_path || (ct->kind == NU_TARGET_NVME && ct->nvme.discover_all))
+		return path_create(ct, NULL, tops, target, queues, data_mode);
+	if (n > NU_MPATH_MAX) {
+		nu_warn("target %s: %u addresses, multipath uses the first %d", ct->name, n,
+			NU_MPATH_MAX);
+		n = NU_MPATH_MAX;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		nu_addr_nth(list, i, names[up], sizeof(names[up]));
+		if (path_create(ct, names[up], &pops, &paths[up], queues, data_mode)) {
+			nu_warn("target %s: path %s is down: served without it", ct->name,
+				names[up]);
+			continue;
+		}
+		name_of[up] = names[up];
+		up++;
+	}
+	if (!up || nu_mpath_create(&mc, pops, paths, name_of, up, &mp))
+		return -EIO;
+	*tops = nu_mpath_ops(mp);
+	*target = mp;
 	return 0;
 }
 
@@ -698,19 +767,26 @@ static void json_str(FILE *out, const char *s)
 /* The target's sessions or controller queues: where each is connected, how it fares. */
 static void status_paths(const struct served *sv, FILE *out, bool json)
 {
-	struct nu_path_info p[NU_MAX_PATHS];
-	unsigned n = 0;
+	unsigned max = NU_MAX_PATHS * NU_MPATH_MAX, n = 0;
+	struct nu_path_info *p = calloc(max, sizeof(*p));
 
-	if (sv->up && sv->tops && sv->tops->paths)
-		n = sv->tops->paths(sv->target, nu_host_nr_queues(sv->host), p, NU_MAX_PATHS);
+	if (p && sv->up && sv->tops && sv->tops->paths)
+		n = sv->tops->paths(sv->target, nu_host_nr_queues(sv->host), p, max);
 	if (json)
 		fprintf(out, ",\"paths\":[");
 	for (unsigned i = 0; i < n; i++) {
 		if (!json) {
-			fprintf(out, "  %-5s q%-3d %-12s %-22s -> %-22s %s, reconnects %llu\n",
-				p[i].role, p[i].queue, p[i].state, p[i].local[0] ? p[i].local : "-",
+			char mp[24] = "";
+
+			if (p[i].mpath >= 0)
+				snprintf(mp, sizeof(mp), "path %d ", p[i].mpath);
+			fprintf(out,
+				"  %s%-7s q%-3d %-12s %-22s -> %-22s %s, reconnects %llu, ios %llu, "
+				"errors %llu\n",
+				mp, p[i].role, p[i].queue, p[i].state, p[i].local[0] ? p[i].local : "-",
 				p[i].remote[0] ? p[i].remote : "-", p[i].id[0] ? p[i].id : "-",
-				(unsigned long long)p[i].reconnects);
+				(unsigned long long)p[i].reconnects, (unsigned long long)p[i].ios,
+				(unsigned long long)p[i].errors);
 			continue;
 		}
 		fprintf(out, "%s{\"queue\":%d,\"role\":\"%s\",\"state\":\"%s\",\"local\":",
@@ -720,10 +796,117 @@ static void status_paths(const struct served *sv, FILE *out, bool json)
 		json_str(out, p[i].remote);
 		fprintf(out, ",\"id\":");
 		json_str(out, p[i].id);
-		fprintf(out, ",\"reconnects\":%llu}", (unsigned long long)p[i].reconnects);
+		fprintf(out,
+			",\"reconnects\":%llu,\"path\":%d,\"ios\":%llu,\"bytes\":%llu,"
+			"\"errors\":%llu}",
+			(unsigned long long)p[i].reconnects, p[i].mpath, (unsigned long long)p[i].ios,
+			(unsigned long long)p[i].bytes, (unsigned long long)p[i].errors);
 	}
 	if (json)
 		fprintf(out, "]");
+	free(p);
+}
+
+/* A served target by name or by one of its devices ("ublkb3", "/dev/ublkb3"). */
+static struct served *find_served(struct nu_manager *m, const char *what)
+{
+	int id = -1;
+
+	sscanf(what, "/dev/ublkb%d", &id);
+	if (id < 0)
+		sscanf(what, "ublkb%d", &id);
+	for (unsigned h = 0; h < MAX_HOSTS; h++) {
+		struct served *sv = &m->hosts[h];
+
+		if (!sv->in_use)
+			continue;
+		if (id < 0 && !strcmp(sv->ct.name, what))
+			return sv;
+		for (unsigned i = 0; id >= 0 && i < sv->nr_vols; i++)
+			if (sv->devs[i] && ublk_dev_id(sv->devs[i]) == id)
+				return sv;
+	}
+	return NULL;
+}
+
+/* One line per path of a multipath target: its state over every queue's connection. */
+static void path_list(const struct served *sv, const struct nu_mpath *mp, FILE *out)
+{
+	unsigned max = NU_MAX_PATHS * NU_MPATH_MAX, n = 0;
+	struct nu_path_info *p = calloc(max, sizeof(*p));
+
+	if (p && sv->up)
+		n = sv->tops->paths(sv->target, nu_host_nr_queues(sv->host), p, max);
+	for (unsigned k = 0; k < nu_mpath_nr_paths(mp); k++) {
+		unsigned conns = 0, up = 0;
+		uint64_t ios = 0, errors = 0;
+
+		for (unsigned i = 0; i < n; i++) {
+			if (p[i].mpath != (int)k || !strcmp(p[i].role, "admin"))
+				continue;
+			conns++;
+			up += !strcmp(p[i].state, "up");
+			ios += p[i].ios;
+			errors += p[i].errors;
+		}
+		fprintf(out, "%-12s %u %-24s %-9s %u/%u up  ios %llu  errors %llu  failovers %llu\n",
+			sv->ct.name, k, nu_mpath_path_name(mp, k),
+			nu_mpath_enabled(mp, k) ? "active" : "failed", up, conns,
+			(unsigned long long)ios, (unsigned long long)errors,
+			(unsigned long long)nu_mpath_failovers(mp, k));
+	}
+	free(p);
+}
+
+void nu_manager_path(struct nu_manager *m, const char *args, FILE *out)
+{
+	char verb[16] = "", what[256] = "", which[256] = "";
+	struct served *sv;
+	struct nu_mpath *mp;
+	unsigned path;
+	char extra = 0;
+
+	if (sscanf(args, "%15s %255s %255s %c", verb, what, which, &extra) < 1 ||
+	    (!strcmp(verb, "list") && what[0]) ||
+	    (strcmp(verb, "list") && (!which[0] || extra))) {
+		fprintf(out, "error: path list | path fail TARGET PATH | path reinstate TARGET PATH\n");
+		return;
+	}
+	if (!strcmp(verb, "list")) {
+		for (unsigned h = 0; h < MAX_HOSTS; h++) {
+			sv = &m->hosts[h];
+			mp = sv->in_use && sv->up ? nu_mpath_of(sv->tops, sv->target) : NULL;
+			if (mp)
+				path_list(sv, mp, out);
+		}
+		return;
+	}
+	if (strcmp(verb, "fail") && strcmp(verb, "reinstate")) {
+		fprintf(out, "error: path %s: the verbs are list, fail and reinstate\n", verb);
+		return;
+	}
+	sv = find_served(m, what);
+	mp = sv && sv->up ? nu_mpath_of(sv->tops, sv->target) : NULL;
+	if (!mp) {
+		fprintf(out, "error: %s is %s\n", what,
+			sv ? "not a multipath target (one address, or multipath = no)" :
+			     "neither a target nor a device of ours");
+		return;
+	}
+	for (path = 0; path < nu_mpath_nr_paths(mp); path++) {
+		char idx[12];
+
+		snprintf(idx, sizeof(idx), "%u", path);
+		if (!strcmp(which, idx) || !strcmp(which, nu_mpath_path_name(mp, path)))
+			break;
+	}
+	if (path == nu_mpath_nr_paths(mp)) {
+		fprintf(out, "error: %s has no path %s\n", sv->ct.name, which);
+		return;
+	}
+	nu_mpath_set_enabled(mp, path, !strcmp(verb, "reinstate"));
+	fprintf(out, "%s path %u (%s): %s\n", sv->ct.name, path, nu_mpath_path_name(mp, path),
+		strcmp(verb, "reinstate") ? "failed" : "reinstated");
 }
 
 void nu_manager_status(const struct nu_manager *m, FILE *out, bool json)

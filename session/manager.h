@@ -64,6 +64,12 @@ unsigned nu_manager_nr_up(const struct nu_manager *m);
 /* netublkctl logout/login: stop serving a target (devices removed, no retries), serve again. */
 int nu_manager_logout(struct nu_manager *m, const char *name);
 int nu_manager_login(struct nu_manager *m, const char *name);
+/*
+ * netublkctl path: "list", "fail TARGET PATH", "reinstate TARGET PATH";
+ * TARGET a target's name or one of its devices, PATH an index or address.
+ * The answer (or "error: ...") goes to out.
+ */
+void nu_manager_path(struct nu_manager *m, const char *args, FILE *out);
 /* True while a target's first connection attempt (or a retry) is under way. */
 bool nu_manager_connecting(const struct nu_manager *m);
 

@@ -23,6 +23,9 @@ static void usage(FILE *f)
 		   "  discover nvme SPEC        discovery log page: address=HOST:PORT[,...]\n"
 		   "  logout NAME               stop serving a configured target (devices go)\n"
 		   "  login NAME                serve it again\n"
+		   "  path list                 every multipath target's paths\n"
+		   "  path fail TARGET PATH     take a path out of use (TARGET: name or device,\n"
+		   "  path reinstate TARGET PATH  PATH: index or address) / back into use\n"
 		   "\n"
 		   "  -s, --socket PATH   netublkd's control socket [" NU_CTL_DEFAULT_PATH "]\n"
 		   "  -j, --json          status as JSON\n");

@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cur = iq;
 	sim_read_filled = read_filled;
 	hd = iq->p.header_digest ? ISCSI_DIGEST_LEN : 0;
-	queue_sup_init(iq);
+	queue_sup_init(iq, NULL);
 	if (q && iq->tasks && iq->zero_block &&
 	    nu_stream_attach(&iq->s, -1,
 			     ISCSI_BHS_LEN + ISCSI_DIGEST_LEN + iq->p.max_recv_dlen + 8 + 65536,

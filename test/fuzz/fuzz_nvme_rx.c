@@ -97,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cur = nq;
 	sim_read_filled = read_filled;
 	hd = nq->p.hdgst ? NVME_TCP_DGST_LEN : 0;
-	queue_sup_init(nq);
+	queue_sup_init(nq, NULL);
 	if (q && nq->tasks &&
 	    nu_stream_attach(&nq->s, -1, RX_BUF, h->zero_copy ? NVME_TCP_RSP_HLEN + hd : 0) == 0) {
 		nq->sup.state = NU_CONN_UP;

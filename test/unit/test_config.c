@@ -120,6 +120,13 @@ static void test_bad(void **state)
 		{ "[target n]\ntransport = nvme-tcp\naddress = a\nsubsystem = s\nhost_id = nope\n",
 		  ":5: [target n]: host_id must be a UUID" },
 		{ "[global]\nhost_nqn =\n[target n]\n", ":2: host_nqn must be 1 to" },
+		/* Multipath keys, on either kind. */
+		{ "[target a]\nportal = p q\ntarget = t\npath_selector = service-time\n",
+		  ":4: path_selector must be failover, round-robin or queue-depth" },
+		{ "[target a]\nportal = p q\ntarget = t\nno_path_retry = later\n",
+		  ":4: no_path_retry must be seconds (0 to 86400), queue or fail, not 'later'" },
+		{ "[target a]\nportal = p q\ntarget = t\nmultipath = sometimes\n",
+		  ":4: multipath must be yes or no" },
 		{ "[target n]\ntransport = nvme-tcp\naddress = a\nsubsystem = s\ndiscover = yes\n",
 		  ":1: [target n]: discover = yes serves what the discovery controller lists" },
 	};
@@ -240,6 +247,25 @@ static void test_portal_lists(void **state)
 					     &t, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "at most 8 addresses"));
+	/* Several addresses are paths at once unless multipath = no. */
+	assert_false(c.targets[0].single_path);
+	assert_int_equal(c.targets[0].path_selector, NU_PS_FAILOVER);
+	assert_false(c.targets[0].no_path_retry_set);
+	assert_int_equal(load("[target a]\nportal = p q\ntarget = t\nmultipath = no\n"
+			      "[target b]\nportal = p q\ntarget = u\npath_selector = queue-depth\n"
+			      "no_path_retry = queue\n"
+			      "[target c]\ntransport = nvme-tcp\naddress = a b\nsubsystem = s\n"
+			      "path_selector = round-robin\nno_path_retry = 15\n"
+			      "[target d]\nportal = p q\ntarget = v\nno_path_retry = fail\n",
+			      &c, err),
+			 0);
+	assert_true(c.targets[0].single_path);
+	assert_int_equal(c.targets[1].path_selector, NU_PS_QUEUE_DEPTH);
+	assert_int_equal(c.targets[1].no_path_retry_s, -1);
+	assert_int_equal(c.targets[2].path_selector, NU_PS_ROUND_ROBIN);
+	assert_int_equal(c.targets[2].no_path_retry_s, 15);
+	assert_true(c.targets[3].no_path_retry_set);
+	assert_int_equal(c.targets[3].no_path_retry_s, 0);
 	assert_int_equal(load("[target a]\nportal = ,\ntarget = t\n", &c, err), -EINVAL);
 	assert_non_null(strstr(err, ":2: [target a]: portal needs an address"));
 }

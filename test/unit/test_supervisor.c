@@ -21,6 +21,7 @@
 #include "log.h"
 #include "path.h"
 #include "supervisor.h"
+#include "transport.h"
 #include "udata.h"
 
 struct toy_task {
@@ -133,7 +134,44 @@ static const struct nu_sup_ops toy_ops = {
 	.down = toy_down,
 };
 
-static struct toy *toy_new(unsigned retry_limit, uint64_t loss_ms)
+/* A multipath parent: records what it is handed, resubmits on "up" as mpath.c does. */
+static struct {
+	struct nu_io *handed[SIM_CMDS];
+	unsigned nr_handed, ups, dones;
+	struct toy *toy;
+} par;
+
+static void par_handoff(void *ctx, unsigned path, struct nu_io *io)
+{
+	(void)ctx;
+	assert_int_equal(path, 3);
+	par.handed[par.nr_handed++] = io;
+}
+
+static void par_up(void *ctx, unsigned path)
+{
+	(void)ctx, (void)path;
+	par.ups++;
+	while (par.nr_handed && par.toy)
+		assert_int_equal(nu_sup_submit(&par.toy->sup, par.handed[--par.nr_handed]), 0);
+}
+
+static void par_done(void *ctx, unsigned path, struct nu_io *io, int res)
+{
+	(void)ctx, (void)path, (void)io, (void)res;
+	par.dones++;
+}
+
+static const struct nu_path_parent parent = {
+	.path = 3,
+	.handoff = par_handoff,
+	.up = par_up,
+	.done = par_done,
+};
+
+/* first: what the first connect returns; a path of several starts down on failure. */
+static struct toy *toy_new_path(unsigned retry_limit, uint64_t loss_ms,
+				const struct nu_path_parent *pp, int first)
 {
 	struct toy *t = calloc(1, sizeof(*t));
 	struct nu_sup_cfg cfg = {
@@ -156,15 +194,22 @@ static struct toy *toy_new(unsigned retry_limit, uint64_t loss_ms)
 	nu_path_init(&t->path, 0, "toy");
 	nu_stream_init(&t->s, t->q, &toy_stream_ops, t, 48);
 	nu_sup_init(&t->sup, t->q, &t->s, &t->path, &toy_ops, t, &cfg, t->tasks,
-		    sizeof(t->tasks[0]), SIM_CMDS, &t->result);
+		    sizeof(t->tasks[0]), SIM_CMDS, &t->result, pp);
 	for (unsigned i = 0; i < SIM_CMDS; i++) {
 		t->io[i].tag = i;
 		t->io[i].op = NU_OP_READ;
 		t->io[i].len = 4096;
 	}
+	t->connect_ret = first;
 	assert_int_equal(nu_sup_start(&t->sup), 0);
-	assert_true(nu_sup_up(&t->sup));
+	assert_int_equal(t->sup.state, first ? NU_CONN_DOWN : NU_CONN_UP);
+	t->connect_ret = 0;
 	return t;
+}
+
+static struct toy *toy_new(unsigned retry_limit, uint64_t loss_ms)
+{
+	return toy_new_path(retry_limit, loss_ms, NULL, 0);
 }
 
 static void toy_free(struct toy *t)
@@ -179,7 +224,7 @@ static void toy_free(struct toy *t)
 static void fire_timer(struct toy *t)
 {
 	struct io_uring_cqe cqe = {
-		.user_data = nu_ud_make(NU_UD_TRANSPORT, NU_STREAM_UD_TIMER, 0),
+		.user_data = nu_stream_ud(t->s.ud_path, NU_STREAM_UD_TIMER, 0),
 	};
 
 	assert_true(t->sup.timer_armed);
@@ -334,9 +379,59 @@ static void test_loss_timeout(void **state)
 	toy_free(t);
 }
 
+/*
+ * One path of a multipath queue: down, it hands its commands back at once
+ * (nothing completed, nothing left behind); its completions carry its
+ * path index; back up, what the parent sends then goes out once.
+ */
+static void test_path_of_several(void **state)
+{
+	struct toy *t;
+
+	(void)state;
+	memset(&par, 0, sizeof(par));
+	t = toy_new_path(5, 60000, &parent, 0);
+	par.toy = t;
+	assert_int_equal(par.ups, 1);
+	assert_int_equal(nu_ud_path(nu_stream_ud(t->s.ud_path, NU_STREAM_UD_RX, 0)), 3);
+	assert_int_equal(nu_sup_submit(&t->sup, &t->io[0]), 0);
+	assert_int_equal(nu_sup_submit(&t->sup, &t->io[1]), 0);
+	nu_sup_complete(&t->sup, &t->tasks[1].base, 0);
+	assert_int_equal(par.dones, 1);
+	assert_int_equal(nu_sup_submit(&t->sup, &t->io[2]), 0);
+	lose_connection(t);
+	assert_int_equal(par.nr_handed, 2);
+	assert_null(t->tasks[0].base.io);
+	assert_null(t->tasks[2].base.io);
+	assert_int_equal(sim_completions[0], 0);
+
+	fire_timer(t);
+	wait_helper(t);
+	fire_timer(t);
+	assert_true(nu_sup_up(&t->sup));
+	assert_int_equal(par.ups, 2);
+	/* Resubmitted by the parent after the reconnect: once each, not twice. */
+	assert_int_equal(t->tasks[0].sends, 2);
+	assert_int_equal(t->tasks[2].sends, 2);
+
+	toy_free(t);
+
+	/* A path that cannot connect at start starts down and keeps trying. */
+	memset(&par, 0, sizeof(par));
+	t = toy_new_path(5, 60000, &parent, -ECONNREFUSED);
+	assert_int_equal(par.ups, 0);
+	fire_timer(t);
+	wait_helper(t);
+	fire_timer(t);
+	assert_true(nu_sup_up(&t->sup));
+	assert_int_equal(par.ups, 1);
+	toy_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_path_of_several),
 		cmocka_unit_test(test_reconnect_off_thread),
 		cmocka_unit_test(test_failed_attempts_retry),
 		cmocka_unit_test(test_retry_limit),

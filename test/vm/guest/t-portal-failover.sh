@@ -1,4 +1,5 @@
-# Several portals per target (config: "portal = a, b, c", "address = a b"):
+# Several portals per target tried in order (config: "portal = a, b, c",
+# "address = a b", with multipath = no; t-multipath has them at once):
 # netublk logs in through the first that answers, in order, and when that
 # path dies for good it moves to the next while fio verify runs on both
 # devices, without an I/O error. LIO listens on two portals (a third in
@@ -25,10 +26,12 @@ cat >/tmp/paths.conf <<CONF
 queues = 2
 [target lio]
 portal = 127.0.0.1:3299, 127.0.0.1:3272, 127.0.0.1:3270
+multipath = no
 target = $IQN
 [target nv]
 transport = nvme-tcp
 address = 127.0.0.1:4421 127.0.0.1:4422
+multipath = no
 subsystem = $NQN
 keep_alive_timeout = 2
 reconnect_delay = 1

@@ -1,0 +1,643 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Multipath (see mpath.h): a target and a transport made of several path
+ * targets of one kind. Each queue holds every path's connection on its
+ * ring (path i's completions carry i in their user data) and chooses a
+ * path per command; a lost path's commands come back through its parent
+ * hooks and go out on another path, or wait for one.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <liburing.h>
+
+#include "mpath.h"
+#include "host.h"
+#include "io.h"
+#include "log.h"
+#include "queue.h"
+#include "stream.h"
+
+/* The user-data path index of the multipath layer's own timer. */
+#define MP_UD_PATH (NU_UD_PATHS - 1)
+#define MP_TICK_MS 250
+
+struct mp_path {
+	void *target;
+	char name[128];
+	bool enabled;	  /* netublkctl path reinstate / fail (read by queue threads) */
+	bool consistent;  /* its volume list matches the first path's */
+	uint64_t failovers; /* commands moved off it */
+};
+
+struct nu_mpath {
+	struct nu_target_ops ops;
+	struct nu_transport_ops transport;
+	const struct nu_target_ops *path_ops;
+	struct nu_mpath_cfg cfg;
+	char name[128];
+	struct mp_path paths[NU_MPATH_MAX];
+	unsigned nr;
+	int epfd; /* readable when any path's volumes changed */
+};
+
+struct mp_queue {
+	struct nu_mpath *mp;
+	struct nu_queue *q;
+	struct nu_path_parent parent[NU_MPATH_MAX];
+	void *qpriv[NU_MPATH_MAX];
+	unsigned inflight[NU_MPATH_MAX];
+	unsigned moved[NU_MPATH_MAX]; /* handed off since the last tick, for the log */
+	unsigned rr;
+	struct nu_io *park_head, *park_tail;
+	unsigned nr_parked;
+	uint64_t no_path_since; /* 0 while a path is usable */
+	bool failing;		/* no path for no_path_retry: commands fail at once */
+	bool stopping;
+	bool timer_armed;
+	struct __kernel_timespec tick;
+};
+
+static const struct nu_transport_ops *path_transport(const struct nu_mpath *mp)
+{
+	return mp->path_ops->transport;
+}
+
+static bool usable(struct mp_queue *mq, unsigned p)
+{
+	const struct mp_path *mpp = &mq->mp->paths[p];
+
+	return mq->qpriv[p] && __atomic_load_n(&mpp->enabled, __ATOMIC_RELAXED) &&
+	       __atomic_load_n(&mpp->consistent, __ATOMIC_RELAXED) &&
+	       path_transport(mq->mp)->path_usable(mq->qpriv[p]);
+}
+
+/* The path for the next command, or -1 if none is usable. */
+static int pick(struct mp_queue *mq)
+{
+	unsigned n = mq->mp->nr;
+	int best = -1;
+
+	switch (mq->mp->cfg.selector) {
+	case NU_PS_FAILOVER:
+		for (unsigned p = 0; p < n; p++)
+			if (usable(mq, p))
+				return p;
+		return -1;
+	case NU_PS_ROUND_ROBIN:
+		for (unsigned i = 0; i < n; i++) {
+			unsigned p = (mq->rr + i) % n;
+
+			if (usable(mq, p)) {
+				mq->rr = p + 1;
+				return p;
+			}
+		}
+		return -1;
+	case NU_PS_QUEUE_DEPTH:
+		for (unsigned p = 0; p < n; p++)
+			if (usable(mq, p) && (best < 0 || mq->inflight[p] < mq->inflight[best]))
+				best = p;
+		return best;
+	}
+	return -1;
+}
+
+static void park(struct mp_queue *mq, struct nu_io *io)
+{
+	io->next = NULL;
+	if (mq->park_tail)
+		mq->park_tail->next = io;
+	else
+		mq->park_head = io;
+	mq->park_tail = io;
+	mq->nr_parked++;
+	if (!mq->no_path_since) {
+		mq->no_path_since = nu_now_ns();
+		if (mq->mp->cfg.no_path_retry_s < 0)
+			nu_warn("%s q%u: no usable path: I/O waits for one", mq->mp->name,
+				nu_queue_id(mq->q));
+		else
+			nu_warn("%s q%u: no usable path: I/O waits up to %d s for one",
+				mq->mp->name, nu_queue_id(mq->q), mq->mp->cfg.no_path_retry_s);
+	}
+}
+
+/* Sends io on a path, or parks it; a command the path refuses ends here. */
+static void route(struct mp_queue *mq, struct nu_io *io)
+{
+	int p = pick(mq), ret;
+
+	if (p < 0) {
+		if (mq->failing)
+			nu_queue_complete(mq->q, io, -EIO);
+		else
+			park(mq, io);
+		return;
+	}
+	mq->inflight[p]++;
+	ret = path_transport(mq->mp)->submit(mq->qpriv[p], io);
+	if (ret) {
+		mq->inflight[p]--;
+		nu_queue_complete(mq->q, io, ret);
+	}
+}
+
+static void unpark(struct mp_queue *mq)
+{
+	struct nu_io *io = mq->park_head;
+
+	if (!io || pick(mq) < 0)
+		return;
+	mq->park_head = mq->park_tail = NULL;
+	mq->nr_parked = 0;
+	while (io) {
+		struct nu_io *next = io->next;
+
+		io->next = NULL;
+		route(mq, io);
+		io = next;
+	}
+}
+
+static void fail_parked(struct mp_queue *mq, int res)
+{
+	struct nu_io *io = mq->park_head;
+
+	mq->park_head = mq->park_tail = NULL;
+	mq->nr_parked = 0;
+	while (io) {
+		struct nu_io *next = io->next;
+
+		nu_queue_complete(mq->q, io, res);
+		io = next;
+	}
+}
+
+/* ---------------------------------------------------------------- parent hooks */
+
+static void on_handoff(void *ctx, unsigned path, struct nu_io *io)
+{
+	struct mp_queue *mq = ctx;
+
+	mq->inflight[path]--;
+	mq->moved[path]++;
+	__atomic_fetch_add(&mq->mp->paths[path].failovers, 1, __ATOMIC_RELAXED);
+	route(mq, io);
+}
+
+static void on_up(void *ctx, unsigned path)
+{
+	struct mp_queue *mq = ctx;
+
+	(void)path;
+	if (mq->no_path_since && pick(mq) >= 0) {
+		nu_info("%s q%u: a path is back after %.1f s: %u waiting command(s) go", mq->mp->name,
+			nu_queue_id(mq->q), (nu_now_ns() - mq->no_path_since) / 1e9, mq->nr_parked);
+		mq->no_path_since = 0;
+		mq->failing = false;
+	}
+	unpark(mq);
+}
+
+static void on_done(void *ctx, unsigned path, struct nu_io *io, int res)
+{
+	(void)io, (void)res;
+	((struct mp_queue *)ctx)->inflight[path]--;
+}
+
+/* ---------------------------------------------------------------- timer */
+
+static void timer_arm(struct mp_queue *mq)
+{
+	struct io_uring_sqe *sqe = nu_queue_get_sqe(mq->q);
+
+	mq->tick.tv_sec = 0;
+	mq->tick.tv_nsec = MP_TICK_MS * 1000000L;
+	io_uring_prep_timeout(sqe, &mq->tick, 0, 0);
+	io_uring_sqe_set_data64(sqe, nu_stream_ud(MP_UD_PATH, NU_STREAM_UD_TIMER, 0));
+	mq->timer_armed = true;
+}
+
+static void on_timer(struct mp_queue *mq)
+{
+	struct nu_mpath *mp = mq->mp;
+	uint64_t now = nu_now_ns();
+
+	mq->timer_armed = false;
+	if (mq->stopping)
+		return;
+	for (unsigned p = 0; p < mp->nr; p++) {
+		if (!mq->moved[p])
+			continue;
+		nu_warn("%s q%u: path %u (%s) lost: %u command(s) moved to the other paths",
+			mp->name, nu_queue_id(mq->q), p, mp->paths[p].name, mq->moved[p]);
+		mq->moved[p] = 0;
+	}
+	/* A path may have come back by hand (reinstate) rather than by reconnecting. */
+	if (mq->no_path_since && pick(mq) >= 0)
+		on_up(mq, 0);
+	if (mq->no_path_since && !mq->failing && mp->cfg.no_path_retry_s >= 0 &&
+	    now - mq->no_path_since > (uint64_t)mp->cfg.no_path_retry_s * 1000000000ull) {
+		nu_err("%s q%u: no path for %d s: failing %u waiting command(s) and new ones "
+		       "until a path returns",
+		       mp->name, nu_queue_id(mq->q), mp->cfg.no_path_retry_s, mq->nr_parked);
+		mq->failing = true;
+		fail_parked(mq, -EIO);
+	}
+	timer_arm(mq);
+}
+
+/* ---------------------------------------------------------------- transport ops */
+
+static unsigned mp_host_caps(void *host_priv)
+{
+	const struct nu_mpath *mp = host_priv;
+	const struct nu_transport_ops *t = path_transport(mp);
+	unsigned caps = ~0u;
+
+	for (unsigned p = 0; p < mp->nr; p++)
+		caps &= t->host_caps ? t->host_caps(mp->paths[p].target) : t->caps;
+	return caps;
+}
+
+static int mp_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
+{
+	struct nu_mpath *mp = host_priv;
+	struct mp_queue *mq = calloc(1, sizeof(*mq));
+	unsigned started = 0;
+
+	if (!mq)
+		return -ENOMEM;
+	mq->mp = mp;
+	mq->q = q;
+	for (unsigned p = 0; p < mp->nr; p++) {
+		int ret;
+
+		mq->parent[p] = (struct nu_path_parent){
+			.ctx = mq,
+			.path = p,
+			.handoff = on_handoff,
+			.up = on_up,
+			.done = on_done,
+		};
+		ret = path_transport(mp)->path_start(mp->paths[p].target, q, &mq->parent[p],
+						     &mq->qpriv[p]);
+		if (ret) {
+			nu_err("%s q%u: path %u (%s) cannot start: %s", mp->name, nu_queue_id(q), p,
+			       mp->paths[p].name, strerror(-ret));
+			mq->qpriv[p] = NULL;
+			continue;
+		}
+		started++;
+	}
+	if (!started) {
+		free(mq);
+		return -EIO;
+	}
+	timer_arm(mq);
+	*qpriv = mq;
+	return 0;
+}
+
+static void mp_cqe(void *qpriv, const struct io_uring_cqe *cqe)
+{
+	struct mp_queue *mq = qpriv;
+	unsigned p = nu_ud_path(cqe->user_data);
+
+	if (p == MP_UD_PATH) {
+		if (nu_ud_op(cqe->user_data) == NU_STREAM_UD_TIMER)
+			on_timer(mq);
+		return;
+	}
+	/* A path already stopped may still see its timer's cancellation. */
+	if (p < mq->mp->nr && mq->qpriv[p])
+		path_transport(mq->mp)->cqe(mq->qpriv[p], cqe);
+}
+
+/* Cancels our timer and waits for it, serving the paths' completions meanwhile. */
+static void timer_drain(struct mp_queue *mq)
+{
+	struct io_uring *ring = nu_queue_ring(mq->q);
+	uint64_t deadline = nu_now_ns() + 3000000000ull;
+	struct io_uring_sqe *sqe;
+
+	if (!mq->timer_armed)
+		return;
+	sqe = io_uring_get_sqe(ring);
+	if (sqe) {
+		io_uring_prep_timeout_remove(sqe, nu_stream_ud(MP_UD_PATH, NU_STREAM_UD_TIMER, 0), 0);
+		io_uring_sqe_set_data64(sqe, nu_stream_ud(MP_UD_PATH, NU_STREAM_UD_IGNORE, 0));
+	}
+	while (mq->timer_armed && nu_now_ns() < deadline) {
+		struct __kernel_timespec ts = { .tv_nsec = 100000000 };
+		struct io_uring_cqe *cqe, c;
+
+		io_uring_submit(ring);
+		if (io_uring_wait_cqe_timeout(ring, &cqe, &ts))
+			continue;
+		c = *cqe;
+		io_uring_cqe_seen(ring, cqe);
+		if (nu_ud_kind(c.user_data) == NU_UD_TRANSPORT)
+			mp_cqe(mq, &c);
+	}
+	if (mq->timer_armed)
+		nu_warn("%s q%u: multipath timer still pending at stop", mq->mp->name,
+			nu_queue_id(mq->q));
+}
+
+static void mp_queue_stop(void *qpriv)
+{
+	struct mp_queue *mq = qpriv;
+
+	mq->stopping = true;
+	timer_drain(mq);
+	fail_parked(mq, -EIO);
+	for (unsigned p = 0; p < mq->mp->nr; p++) {
+		if (!mq->qpriv[p])
+			continue;
+		path_transport(mq->mp)->queue_stop(mq->qpriv[p]);
+		mq->qpriv[p] = NULL;
+	}
+	free(mq);
+}
+
+static int mp_submit(void *qpriv, struct nu_io *io)
+{
+	struct mp_queue *mq = qpriv;
+
+	route(mq, io);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- target ops */
+
+static const struct nu_mpath *mpc(const void *t)
+{
+	return t;
+}
+
+/* Volumes are those of the first path; the others' must agree, index for index. */
+static unsigned mp_nr_vols(const void *t)
+{
+	return mpc(t)->path_ops->nr_vols(mpc(t)->paths[0].target);
+}
+
+static bool mp_vol(const void *t, unsigned i, struct nu_vol_desc *d)
+{
+	return mpc(t)->path_ops->vol(mpc(t)->paths[0].target, i, d);
+}
+
+static int mp_event_fd(const void *t)
+{
+	return mpc(t)->epfd;
+}
+
+/* Why path p's volumes differ from path 0's, or NULL if they agree. */
+static const char *vols_differ(const struct nu_mpath *mp, unsigned p, unsigned *vol)
+{
+	const struct nu_target_ops *o = mp->path_ops;
+	unsigned n = o->nr_vols(mp->paths[0].target);
+
+	if (o->nr_vols(mp->paths[p].target) != n)
+		return "a different number of volumes";
+	for (unsigned i = 0; i < n; i++) {
+		struct nu_vol_desc a, b;
+
+		*vol = i;
+		if (!o->vol(mp->paths[0].target, i, &a) || !o->vol(mp->paths[p].target, i, &b))
+			return "a volume missing";
+		if (a.id != b.id || a.gone != b.gone || strcmp(a.wwid, b.wwid))
+			return "another volume in its place";
+		if (a.gone)
+			continue;
+		if (a.geom->size != b.geom->size || a.geom->lbs != b.geom->lbs)
+			return "the same volume with another size or block size";
+	}
+	return NULL;
+}
+
+/* Marks each path whose volumes agree with the first path's usable, the others not. */
+static void check_consistent(struct nu_mpath *mp)
+{
+	for (unsigned p = 1; p < mp->nr; p++) {
+		unsigned vol = 0;
+		const char *why = vols_differ(mp, p, &vol);
+		bool was = mp->paths[p].consistent;
+
+		if (why && was)
+			nu_err("%s: path %u (%s) shows %s (volume %u) than path 0 (%s): not used "
+			       "until a rescan agrees",
+			       mp->name, p, mp->paths[p].name, why, vol, mp->paths[0].name);
+		else if (!why && !was)
+			nu_info("%s: path %u (%s) agrees with path 0 again: in use", mp->name, p,
+				mp->paths[p].name);
+		__atomic_store_n(&mp->paths[p].consistent, !why, __ATOMIC_RELAXED);
+	}
+}
+
+static int mp_rescan(void *t, struct nu_rescan *r)
+{
+	struct nu_mpath *mp = t;
+	struct nu_rescan *scratch = malloc(sizeof(*scratch));
+	int ret = 0;
+
+	/* Each path's rescan reads its own event, and so clears the epoll fd. */
+	memset(r, 0, sizeof(*r));
+	if (!scratch)
+		return -ENOMEM;
+	for (unsigned p = 0; p < mp->nr; p++) {
+		int pr = mp->path_ops->rescan(mp->paths[p].target, p ? scratch : r);
+
+		if (pr && !p)
+			ret = pr;
+	}
+	free(scratch);
+	check_consistent(mp);
+	return ret;
+}
+
+static void mp_request_rescan(void *t)
+{
+	struct nu_mpath *mp = t;
+
+	for (unsigned p = 0; p < mp->nr; p++)
+		mp->path_ops->request_rescan(mp->paths[p].target);
+}
+
+static unsigned mp_paths(const void *t, unsigned nr_queues, struct nu_path_info *out, unsigned max)
+{
+	const struct nu_mpath *mp = t;
+	unsigned n = 0;
+
+	for (unsigned p = 0; p < mp->nr && n < max; p++) {
+		unsigned k = mp->path_ops->paths(mp->paths[p].target, nr_queues, out + n, max - n);
+
+		for (unsigned i = n; i < n + k; i++) {
+			out[i].mpath = p;
+			if (!__atomic_load_n(&mp->paths[p].enabled, __ATOMIC_RELAXED))
+				out[i].state = "disabled";
+			else if (!__atomic_load_n(&mp->paths[p].consistent, __ATOMIC_RELAXED))
+				out[i].state = "inconsistent";
+		}
+		n += k;
+	}
+	return n;
+}
+
+static void mp_destroy(void *t)
+{
+	struct nu_mpath *mp = t;
+
+	if (!mp)
+		return;
+	for (unsigned p = 0; p < mp->nr; p++)
+		mp->path_ops->destroy(mp->paths[p].target);
+	if (mp->epfd >= 0)
+		close(mp->epfd);
+	free(mp);
+}
+
+/* ---------------------------------------------------------------- set-up */
+
+int nu_mpath_create(const struct nu_mpath_cfg *cfg, const struct nu_target_ops *path_ops,
+		    void *const *targets, const char *const *names, unsigned n,
+		    struct nu_mpath **out)
+{
+	struct nu_mpath *mp;
+
+	if (!n || n > NU_MPATH_MAX || !path_ops->transport->path_start ||
+	    !path_ops->transport->path_usable)
+		return -EINVAL;
+	mp = calloc(1, sizeof(*mp));
+	if (!mp)
+		return -ENOMEM;
+	mp->path_ops = path_ops;
+	mp->cfg = *cfg;
+	snprintf(mp->name, sizeof(mp->name), "%s", cfg->name);
+	mp->cfg.name = mp->name;
+	mp->epfd = epoll_create1(EPOLL_CLOEXEC);
+	mp->ops = (struct nu_target_ops){
+		.kind = path_ops->kind,
+		.vol_word = path_ops->vol_word,
+		.transport = &mp->transport,
+		.nr_vols = mp_nr_vols,
+		.vol = mp_vol,
+		.event_fd = mp_event_fd,
+		.rescan = mp_rescan,
+		.paths = mp_paths,
+		.request_rescan = mp_request_rescan,
+		.destroy = mp_destroy,
+	};
+	mp->transport = (struct nu_transport_ops){
+		.name = path_ops->transport->name,
+		.host_caps = mp_host_caps,
+		.queue_start = mp_queue_start,
+		.queue_stop = mp_queue_stop,
+		.submit = mp_submit,
+		.cqe = mp_cqe,
+	};
+	for (unsigned i = 0; i < n; i++) {
+		struct mp_path *p = &mp->paths[mp->nr];
+		struct epoll_event ev = { .events = EPOLLIN };
+		unsigned vol = 0;
+		const char *why;
+
+		p->target = targets[i];
+		p->enabled = p->consistent = true;
+		snprintf(p->name, sizeof(p->name), "%s", names[i]);
+		mp->nr++;
+		why = mp->nr > 1 ? vols_differ(mp, mp->nr - 1, &vol) : NULL;
+		if (why) {
+			nu_err("%s: path %s shows %s (volume %u) than path %s: refused", mp->name,
+			       names[i], why, vol, mp->paths[0].name);
+			mp->nr--;
+			path_ops->destroy(targets[i]);
+			continue;
+		}
+		ev.data.u32 = mp->nr - 1;
+		if (mp->epfd >= 0)
+			epoll_ctl(mp->epfd, EPOLL_CTL_ADD, path_ops->event_fd(targets[i]), &ev);
+	}
+	if (mp->epfd < 0) {
+		int ret = -errno;
+
+		mp_destroy(mp);
+		return ret;
+	}
+	if (cfg->no_path_retry_s < 0)
+		nu_info("%s: %u path(s), selector %s, no_path_retry queue", mp->name, mp->nr,
+			nu_path_selector_name(cfg->selector));
+	else
+		nu_info("%s: %u path(s), selector %s, no_path_retry %d s", mp->name, mp->nr,
+			nu_path_selector_name(cfg->selector), cfg->no_path_retry_s);
+	*out = mp;
+	return 0;
+}
+
+const struct nu_target_ops *nu_mpath_ops(const struct nu_mpath *mp)
+{
+	return &mp->ops;
+}
+
+struct nu_mpath *nu_mpath_of(const struct nu_target_ops *ops, void *target)
+{
+	return ops && ops->rescan == mp_rescan ? target : NULL;
+}
+
+unsigned nu_mpath_nr_paths(const struct nu_mpath *mp)
+{
+	return mp->nr;
+}
+
+const char *nu_mpath_path_name(const struct nu_mpath *mp, unsigned path)
+{
+	return path < mp->nr ? mp->paths[path].name : NULL;
+}
+
+int nu_mpath_set_enabled(struct nu_mpath *mp, unsigned path, bool enabled)
+{
+	if (path >= mp->nr)
+		return -ENOENT;
+	__atomic_store_n(&mp->paths[path].enabled, enabled, __ATOMIC_RELAXED);
+	nu_info("%s: path %u (%s) %s by hand", mp->name, path, mp->paths[path].name,
+		enabled ? "reinstated" : "failed");
+	return 0;
+}
+
+bool nu_mpath_enabled(const struct nu_mpath *mp, unsigned path)
+{
+	return path < mp->nr && __atomic_load_n(&mp->paths[path].enabled, __ATOMIC_RELAXED);
+}
+
+uint64_t nu_mpath_failovers(const struct nu_mpath *mp, unsigned path)
+{
+	return path < mp->nr ? __atomic_load_n(&mp->paths[path].failovers, __ATOMIC_RELAXED) : 0;
+}
+
+const char *nu_path_selector_name(enum nu_path_selector s)
+{
+	switch (s) {
+	case NU_PS_FAILOVER:
+		return "failover";
+	case NU_PS_ROUND_ROBIN:
+		return "round-robin";
+	case NU_PS_QUEUE_DEPTH:
+		return "queue-depth";
+	}
+	return "?";
+}
+
+int nu_path_selector_parse(const char *name, enum nu_path_selector *out)
+{
+	for (int s = NU_PS_FAILOVER; s <= NU_PS_QUEUE_DEPTH; s++) {
+		if (!strcmp(name, nu_path_selector_name(s))) {
+			*out = s;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}

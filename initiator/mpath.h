@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NETUBLK_MPATH_H
+#define NETUBLK_MPATH_H
+
+/*
+ * Multipath: several paths to the same volumes (an iSCSI target through
+ * several portals, an NVMe subsystem through several ports, each path a
+ * target of its own kind) served as one target, one device per volume.
+ * Every path has its connection on each queue's ring, so the queue thread
+ * picks a path per command and no command changes threads; a path whose
+ * connection is lost hands its commands to the others at once. With no
+ * path left, commands wait no_path_retry seconds (or for ever), then fail.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "target.h"
+
+#define NU_MPATH_MAX 8
+
+enum nu_path_selector {
+	NU_PS_FAILOVER,	   /* one path at a time: the first usable, in order */
+	NU_PS_ROUND_ROBIN, /* every usable path in turn */
+	NU_PS_QUEUE_DEPTH, /* the usable path with the fewest commands outstanding */
+};
+
+struct nu_mpath_cfg {
+	const char *name; /* the target's, for log lines */
+	enum nu_path_selector selector;
+	int no_path_retry_s; /* -1: queue for ever */
+};
+
+struct nu_mpath;
+
+/*
+ * Takes the n path targets (all of path_ops' kind); a path whose volumes
+ * differ from the first path's is refused (logged, destroyed). names[i]
+ * is path i's address.
+ */
+int nu_mpath_create(const struct nu_mpath_cfg *cfg, const struct nu_target_ops *path_ops,
+		    void *const *targets, const char *const *names, unsigned n,
+		    struct nu_mpath **out);
+/* Its target ops (the paths' kind and volume word); the target pointer is mp. */
+const struct nu_target_ops *nu_mpath_ops(const struct nu_mpath *mp);
+
+/* The multipath target behind ops, or NULL if target is not one. */
+struct nu_mpath *nu_mpath_of(const struct nu_target_ops *ops, void *target);
+unsigned nu_mpath_nr_paths(const struct nu_mpath *mp);
+const char *nu_mpath_path_name(const struct nu_mpath *mp, unsigned path);
+/* netublkctl path fail / reinstate: false takes a path out of use, true back. */
+int nu_mpath_set_enabled(struct nu_mpath *mp, unsigned path, bool enabled);
+bool nu_mpath_enabled(const struct nu_mpath *mp, unsigned path);
+/* Commands handed from a lost path to another, since start. */
+uint64_t nu_mpath_failovers(const struct nu_mpath *mp, unsigned path);
+
+const char *nu_path_selector_name(enum nu_path_selector s);
+/* 0, or -EINVAL for a name that is none of failover, round-robin, queue-depth. */
+int nu_path_selector_parse(const char *name, enum nu_path_selector *out);
+
+#endif

@@ -1,0 +1,156 @@
+# Multipath: a target with two portals (LIO) and a subsystem on two ports
+# (nvmet) are one device per volume with two paths each, both carrying
+# I/O (round-robin). One path is taken away during fio verify: no error,
+# I/O goes on the other; it comes back and serves again. Both taken away
+# longer than no_path_retry: I/O fails with EIO, the daemon stays up, and
+# a returning path serves again. What went through both paths is compared
+# with the targets' backing files.
+modprobe ublk_drv
+. "$HERE/../../lio-lib.sh"
+. "$HERE/../../nvmet-lib.sh"
+lio_load && nvmet_load || { fail "LIO and nvmet load"; return; }
+IQN=iqn.2026-12.org.netublk:mp
+NQN=nqn.2026-12.org.netublk:mp
+lio_target $IQN 3290
+lio_target $IQN 3291
+lio_fileio_lun $IQN /tmp/mp-lio.img 48
+lio_open $IQN
+lio_enable $IQN
+nvmet_subsys $NQN
+nvmet_ns $NQN 1 48 512
+nvmet_port 1 4441
+nvmet_port 2 4442
+nvmet_link $NQN 1
+nvmet_link $NQN 2
+cat >/tmp/mp.conf <<CONF
+[global]
+queues = 2
+[target lio]
+portal = 127.0.0.1:3290, 127.0.0.1:3291
+target = $IQN
+path_selector = round-robin
+no_path_retry = 4
+[target nv]
+transport = nvme-tcp
+address = 127.0.0.1:4441 127.0.0.1:4442
+subsystem = $NQN
+path_selector = round-robin
+no_path_retry = 4
+keep_alive_timeout = 2
+reconnect_delay = 1
+CONF
+if ! start_daemon mp --config /tmp/mp.conf; then
+	fail "netublkd starts with two two-path targets"; nvmet_clear; return
+fi
+pass "netublkd starts with two two-path targets"
+check "one device per volume" test "$(echo $DEVS | wc -w)" = 2
+lio_dev=$(readlink /run/netublk/by-id/$IQN-lun0)
+nv_dev=$(readlink /run/netublk/by-id/$NQN-ns1)
+# paths TARGET FIELD: per path index, the sum (ios) or the set (state) over its connections
+paths() {
+	"$BUILD/netublkctl" --json status | python3 -c "
+import json, sys
+t = {x['name']: x for x in json.load(sys.stdin)['targets']}['$1']
+by = {}
+for p in t['paths']:
+    if p['role'] == 'admin':
+        continue
+    by.setdefault(p['path'], []).append(p['$2'])
+print(' '.join(str(sum(v)) if '$2' == 'ios' else '/'.join(sorted(set(v))) for k, v in sorted(by.items())))"
+}
+check "iSCSI: two paths, both up" test "$(paths lio state)" = "up up"
+check "NVMe: two paths, both up" test "$(paths nv state)" = "up up"
+for d in $lio_dev $nv_dev; do
+	dd if=/dev/urandom of=$d bs=1M count=48 oflag=direct 2>/dev/null
+done
+check "round-robin: both iSCSI paths carried I/O" sh -c "paths lio ios | awk '{exit !(\$1 > 0 && \$2 > 0)}'"
+check "round-robin: both NVMe paths carried I/O" sh -c "paths nv ios | awk '{exit !(\$1 > 0 && \$2 > 0)}'"
+
+# By hand, as multipathd's fail path / reinstate path.
+CTL=$BUILD/netublkctl
+"$CTL" path list | sed 's/^/    /'
+check "path list: two paths per target" test "$("$CTL" path list | grep -c 'active')" = 4
+check "path fail lio 1" sh -c "'$CTL' path fail lio 127.0.0.1:3291 | grep -q 'path 1 (127.0.0.1:3291): failed'"
+before=$(paths lio ios)
+dd if=/dev/urandom of=$lio_dev bs=64k count=64 oflag=direct 2>/dev/null
+after=$(paths lio ios)
+check "a failed path carries no I/O, the other all of it" sh -c "
+	test '${before#* }' = '${after#* }' && test '${before% *}' -lt '${after% *}'"
+check "path list shows it failed" sh -c "'$CTL' path list | grep -q '^lio .* 1 127.0.0.1:3291 .* failed'"
+check "path reinstate lio 1" sh -c "'$CTL' path reinstate lio 1 | grep -q reinstated"
+dd if=/dev/urandom of=$lio_dev bs=64k count=64 oflag=direct 2>/dev/null
+check "the reinstated path carries I/O again" test "$(paths lio ios | awk '{print $2}')" -gt "${after#* }"
+check "path fail of an unknown path is refused" sh -c "! '$CTL' path fail lio 7 2>/dev/null"
+
+pids=
+for d in $lio_dev $nv_dev; do
+	fio --name=mp --filename=$d --ioengine=io_uring --direct=1 --rw=randwrite --bs=16k \
+		--iodepth=16 --size=32M --verify=crc32c --do_verify=1 --verify_fatal=1 --loops=3 \
+		>"$LOGDIR/fio-mp-${d#/dev/}.out" 2>&1 &
+	pids="$pids $!"
+done
+sleep 3
+# Path 1 of each goes away: the portal and its sessions, the port.
+rmdir "$(lio_tpg $IQN)/np/127.0.0.1:3291"
+ss -K state established "( sport = :3291 )" >/dev/null 2>&1
+rm "$NVMET/ports/2/subsystems/$NQN"
+set -- $pids
+wait $1; rc1=$?
+wait $2; rc2=$?
+check "fio verify on the iSCSI device with a path lost: no error" \
+	sh -c "test $rc1 = 0 && grep -q 'err= 0' $LOGDIR/fio-mp-${lio_dev#/dev/}.out"
+check "fio verify on the NVMe device with a path lost: no error" \
+	sh -c "test $rc2 = 0 && grep -q 'err= 0' $LOGDIR/fio-mp-${nv_dev#/dev/}.out"
+check "the lost paths are shown down" sh -c "
+	test \"\$(paths lio state)\" != 'up up' && test \"\$(paths nv state)\" != 'up up'"
+mkdir -p "$(lio_tpg $IQN)/np/127.0.0.1:3291"
+nvmet_link $NQN 2
+for _ in $(seq 100); do
+	[ "$(paths lio state) $(paths nv state)" = "up up up up" ] && break
+	sleep 0.2
+done
+check "the paths come back by themselves" test "$(paths lio state) $(paths nv state)" = "up up up up"
+before=$(paths lio ios | awk '{print $2}')
+check "fio verify after the path returned" fio_verify $lio_dev 64k 8 16M
+check "the returned iSCSI path carries I/O again" test "$(paths lio ios | awk '{print $2}')" -gt "$before"
+check "reads through both paths equal the targets' backing files" sh -c "
+	cmp $lio_dev /tmp/mp-lio.img && cmp $nv_dev /tmp/nvmet-1.img"
+
+# Every path gone for longer than no_path_retry (4 s): EIO, the daemon lives.
+rmdir "$(lio_tpg $IQN)/np/127.0.0.1:3290" "$(lio_tpg $IQN)/np/127.0.0.1:3291"
+ss -K state established "( sport = :3290 or sport = :3291 )" >/dev/null 2>&1
+t0=$(date +%s)
+dd if=$lio_dev of=/dev/null bs=4k count=1 skip=77 iflag=direct 2>"$LOGDIR/dd-nopath.err"; rc=$?
+t1=$(date +%s)
+check "no path: the read fails with an I/O error" sh -c "test $rc != 0 && grep -q 'Input/output error' $LOGDIR/dd-nopath.err"
+check "... after waiting no_path_retry, not at once" test $((t1 - t0)) -ge 3
+check "the daemon is still up" kill -0 $DPID
+mkdir -p "$(lio_tpg $IQN)/np/127.0.0.1:3290"
+for _ in $(seq 100); do
+	dd if=$lio_dev of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null && break
+	sleep 0.2
+done
+check "a returning path serves again" dd if=$lio_dev of=/dev/null bs=4k count=16 iflag=direct
+"$BUILD/netublkctl" status | sed 's/^/    /'
+
+# A crash: both multipath devices taken over, fio verify through it.
+fio --name=crash --filename=$nv_dev --ioengine=io_uring --direct=1 --rw=randwrite --bs=4k \
+	--iodepth=16 --size=16M --verify=crc32c --do_verify=1 --verify_fatal=1 --loops=2 \
+	>"$LOGDIR/fio-mp-crash.out" 2>&1 &
+fpid=$!
+sleep 2
+kill -9 $DPID; wait $DPID 2>/dev/null
+mv $DLOG $LOGDIR/mp-before-crash.log
+if start_daemon mp --config /tmp/mp.conf; then
+	check "after kill -9 both multipath devices are recovered" \
+		test "$(grep -c ': recovered' $DLOG)" = 2
+	wait $fpid; rc=$?
+	check "fio verify through the crash: no error" \
+		sh -c "test $rc = 0 && grep -q 'err= 0' $LOGDIR/fio-mp-crash.out"
+	check "both paths up again after the takeover" test "$(paths nv state)" = "up up"
+else
+	fail "a new netublkd starts after kill -9"; kill $fpid
+fi
+check "SIGTERM: exit 0" stop_daemon
+check "no device left" no_ublk_devices
+nvmet_clear
