@@ -75,35 +75,57 @@ static bool usable(struct mp_queue *mq, unsigned p)
 	       path_transport(mq->mp)->path_usable(mq->qpriv[p]);
 }
 
-/* The path for the next command, or -1 if none is usable. */
-static int pick(struct mp_queue *mq)
+static enum nu_path_state state_of(struct mp_queue *mq, unsigned p, unsigned vol)
 {
-	unsigned n = mq->mp->nr;
-	int best = -1;
+	const struct nu_transport_ops *t = path_transport(mq->mp);
 
+	if (!usable(mq, p))
+		return NU_PATH_UNUSABLE;
+	return t->path_state ? t->path_state(mq->qpriv[p], vol) : NU_PATH_OPTIMIZED;
+}
+
+/*
+ * The path for the next command to vol, or -1 if none is usable: among
+ * the paths in the best access state there is (non-optimized ones only
+ * when no optimized one is usable), as the selector says.
+ */
+static int pick(struct mp_queue *mq, unsigned vol)
+{
+	enum nu_path_state st[NU_MPATH_MAX], best = NU_PATH_UNUSABLE;
+	unsigned n = mq->mp->nr;
+	int chosen = -1;
+
+	for (unsigned p = 0; p < n; p++) {
+		st[p] = state_of(mq, p, vol);
+		if (st[p] < best)
+			best = st[p];
+	}
+	if (best == NU_PATH_UNUSABLE)
+		return -1;
 	switch (mq->mp->cfg.selector) {
 	case NU_PS_FAILOVER:
 		for (unsigned p = 0; p < n; p++)
-			if (usable(mq, p))
+			if (st[p] == best)
 				return p;
-		return -1;
+		break;
 	case NU_PS_ROUND_ROBIN:
 		for (unsigned i = 0; i < n; i++) {
 			unsigned p = (mq->rr + i) % n;
 
-			if (usable(mq, p)) {
+			if (st[p] == best) {
 				mq->rr = p + 1;
 				return p;
 			}
 		}
-		return -1;
+		break;
 	case NU_PS_QUEUE_DEPTH:
 		for (unsigned p = 0; p < n; p++)
-			if (usable(mq, p) && (best < 0 || mq->inflight[p] < mq->inflight[best]))
-				best = p;
-		return best;
+			if (st[p] == best &&
+			    (chosen < 0 || mq->inflight[p] < mq->inflight[chosen]))
+				chosen = p;
+		break;
 	}
-	return -1;
+	return chosen;
 }
 
 static void park(struct mp_queue *mq, struct nu_io *io)
@@ -129,7 +151,7 @@ static void park(struct mp_queue *mq, struct nu_io *io)
 /* Sends io on a path, or parks it; a command the path refuses ends here. */
 static void route(struct mp_queue *mq, struct nu_io *io)
 {
-	int p = pick(mq), ret;
+	int p = pick(mq, io->vol), ret;
 
 	if (p < 0) {
 		if (mq->failing)
@@ -146,11 +168,13 @@ static void route(struct mp_queue *mq, struct nu_io *io)
 	}
 }
 
+/* Waiting commands try again: those with a path go, the others wait on. */
 static void unpark(struct mp_queue *mq)
 {
 	struct nu_io *io = mq->park_head;
+	unsigned waited = mq->nr_parked;
 
-	if (!io || pick(mq) < 0)
+	if (!io)
 		return;
 	mq->park_head = mq->park_tail = NULL;
 	mq->nr_parked = 0;
@@ -160,6 +184,11 @@ static void unpark(struct mp_queue *mq)
 		io->next = NULL;
 		route(mq, io);
 		io = next;
+	}
+	if (!mq->nr_parked && mq->no_path_since) {
+		nu_info("%s q%u: a path is back after %.1f s: %u waiting command(s) go", mq->mp->name,
+			nu_queue_id(mq->q), (nu_now_ns() - mq->no_path_since) / 1e9, waited);
+		mq->no_path_since = 0;
 	}
 }
 
@@ -194,12 +223,7 @@ static void on_up(void *ctx, unsigned path)
 	struct mp_queue *mq = ctx;
 
 	(void)path;
-	if (mq->no_path_since && pick(mq) >= 0) {
-		nu_info("%s q%u: a path is back after %.1f s: %u waiting command(s) go", mq->mp->name,
-			nu_queue_id(mq->q), (nu_now_ns() - mq->no_path_since) / 1e9, mq->nr_parked);
-		mq->no_path_since = 0;
-		mq->failing = false;
-	}
+	mq->failing = false;
 	unpark(mq);
 }
 
@@ -237,9 +261,10 @@ static void on_timer(struct mp_queue *mq)
 			mp->name, nu_queue_id(mq->q), p, mp->paths[p].name, mq->moved[p]);
 		mq->moved[p] = 0;
 	}
-	/* A path may have come back by hand (reinstate) rather than by reconnecting. */
-	if (mq->no_path_since && pick(mq) >= 0)
-		on_up(mq, 0);
+	/* A path may be usable again without reconnecting: reinstated, or its ANA state. */
+	unpark(mq);
+	if (mq->failing && (pick(mq, 0) >= 0))
+		mq->failing = false;
 	if (mq->no_path_since && !mq->failing && mp->cfg.no_path_retry_s >= 0 &&
 	    now - mq->no_path_since > (uint64_t)mp->cfg.no_path_retry_s * 1000000000ull) {
 		nu_err("%s q%u: no path for %d s: failing %u waiting command(s) and new ones "
@@ -611,6 +636,13 @@ int nu_mpath_set_enabled(struct nu_mpath *mp, unsigned path, bool enabled)
 bool nu_mpath_enabled(const struct nu_mpath *mp, unsigned path)
 {
 	return path < mp->nr && __atomic_load_n(&mp->paths[path].enabled, __ATOMIC_RELAXED);
+}
+
+const char *nu_mpath_access(const struct nu_mpath *mp, unsigned path, unsigned vol)
+{
+	if (path >= mp->nr || !mp->path_ops->vol_access)
+		return NULL;
+	return mp->path_ops->vol_access(mp->paths[path].target, vol);
 }
 
 uint64_t nu_mpath_failovers(const struct nu_mpath *mp, unsigned path)

@@ -50,6 +50,8 @@ const char *nu_mpath_path_name(const struct nu_mpath *mp, unsigned path);
 /* netublkctl path fail / reinstate: false takes a path out of use, true back. */
 int nu_mpath_set_enabled(struct nu_mpath *mp, unsigned path, bool enabled);
 bool nu_mpath_enabled(const struct nu_mpath *mp, unsigned path);
+/* Volume vol's access state through a path (ANA, ALUA), or NULL if it reports none. */
+const char *nu_mpath_access(const struct nu_mpath *mp, unsigned path, unsigned vol);
 /* Commands handed from a lost path to another, since start. */
 uint64_t nu_mpath_failovers(const struct nu_mpath *mp, unsigned path);
 

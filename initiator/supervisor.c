@@ -171,6 +171,22 @@ static void handoff_all(struct nu_sup *s)
 	}
 }
 
+void nu_sup_path_error(struct nu_sup *s, struct nu_task *t, int res, const char *why)
+{
+	struct nu_io *io = t->io;
+
+	if (!s->parent) {
+		nu_sup_retry(s, t, res, why);
+		return;
+	}
+	nu_dbg("%s: %s of tag %u to another path: %s", s->cfg.name, nu_op_name(io->op), io->tag,
+	       why);
+	nu_stream_drop_tag(s->st, io->tag);
+	t->io = NULL;
+	t->started = false;
+	s->parent->handoff(s->parent->ctx, s->parent->path, io);
+}
+
 void nu_sup_conn_fail(struct nu_sup *s, const char *why)
 {
 	uint64_t now = nu_now_ns();

@@ -132,6 +132,11 @@ void nu_sup_send(struct nu_sup *s, struct nu_task *t);
 void nu_sup_complete(struct nu_sup *s, struct nu_task *t, int res);
 /* Sends the command again, fresh, unless it ran out of retries: then fails it with res. */
 void nu_sup_retry(struct nu_sup *s, struct nu_task *t, int res, const char *why);
+/*
+ * The command failed for this path only (an ANA or ALUA state): one path
+ * of several hands it to the parent for another path; alone, it retries.
+ */
+void nu_sup_path_error(struct nu_sup *s, struct nu_task *t, int res, const char *why);
 /* The stream failed (its fail hook); finishes once no socket op is in flight. */
 void nu_sup_conn_fail(struct nu_sup *s, const char *why);
 /* Routes the supervisor's timer completion; false if the cqe is not its. */

@@ -43,6 +43,8 @@ struct nu_target_ops {
 	 */
 	unsigned (*paths)(const void *t, unsigned nr_queues, struct nu_path_info *out,
 			  unsigned max);
+	/* A volume's access state through this target (ANA, ALUA), or NULL if it has none. */
+	const char *(*vol_access)(const void *t, unsigned vol);
 	/* Asks the target for its volumes again (netublkctl rescan). */
 	void (*request_rescan)(void *t);
 	void (*destroy)(void *t);

@@ -12,6 +12,13 @@ struct nu_io;
 /* What a transport can do with an I/O's buffer. */
 #define NU_TCAP_FIXED_BUF (1u << 0) /* can move data to/from ring buffer-table entries */
 
+/* How good a path is for one volume (ALUA / ANA), best first. */
+enum nu_path_state {
+	NU_PATH_OPTIMIZED,
+	NU_PATH_NONOPTIMIZED, /* used only when no optimized path is usable */
+	NU_PATH_UNUSABLE,     /* inaccessible, lost, or in transition */
+};
+
 /*
  * Multipath: one path's queue among several on the same queue ring. It
  * reports to its parent (initiator/mpath.c) instead of holding commands
@@ -49,6 +56,8 @@ struct nu_transport_ops {
 			  void **qpriv);
 	/* May a path take commands now (connected)? With path_start. */
 	bool (*path_usable)(void *qpriv);
+	/* Its access state for volume vol (ALUA / ANA). Optional: all optimized. */
+	enum nu_path_state (*path_state)(void *qpriv, unsigned vol);
 	/* Per queue, on the queue thread, once nothing is in flight. */
 	void (*queue_stop)(void *qpriv);
 	/*

@@ -19,6 +19,7 @@ struct nu_vol {
 	uint32_t id; /* LUN or NSID */
 	struct nu_volume_geom geom;
 	char wwid[160]; /* "" if the target gives none */
+	uint32_t group; /* its access group (NVMe ANA group), 0 if none */
 	bool gone;	/* removed from the target; the index is never reused */
 };
 

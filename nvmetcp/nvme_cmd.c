@@ -342,6 +342,7 @@ int nvme_parse_id_ns(const uint8_t *buf, size_t len, const struct nvme_ctrl_info
 	if (le16toh(id->lbaf[fmt].ms))
 		return -EOPNOTSUPP; /* formats with metadata need a metadata buffer */
 	memset(g, 0, sizeof(*g));
+	ns->anagrpid = ci->has_ana ? le32toh(id->anagrpid) : 0;
 	g->lbs = 1u << ds;
 	if (blocks > UINT64_MAX >> ds)
 		return -EINVAL;
@@ -468,4 +469,47 @@ unsigned nvme_parse_disc_log(const uint8_t *buf, size_t len, struct nvme_disc_en
 		d->discovery = e->subtype == NVME_NQN_DISC || e->subtype == NVME_NQN_CURR;
 	}
 	return n;
+}
+
+int nvme_parse_ana_log(const uint8_t *buf, size_t len, uint8_t *states, unsigned max_groups)
+{
+	const struct nvme_ana_log *log = (const void *)buf;
+	size_t off = sizeof(*log);
+	unsigned n, i;
+
+	if (len < sizeof(*log))
+		return -EINVAL;
+	n = le16toh(log->ngrps);
+	for (i = 0; i < n; i++) {
+		const struct nvme_ana_group_desc *d = (const void *)(buf + off);
+		uint32_t grp, nns;
+
+		if (len - off < sizeof(*d))
+			return -EINVAL;
+		grp = le32toh(d->grpid);
+		nns = le32toh(d->nnsids);
+		if (nns > (len - off - sizeof(*d)) / 4)
+			return -EINVAL;
+		if (grp < max_groups)
+			states[grp] = d->state & 0xf;
+		off += sizeof(*d) + (size_t)nns * 4;
+	}
+	return i;
+}
+
+const char *nvme_ana_state_name(uint8_t state)
+{
+	switch (state) {
+	case NVME_ANA_STATE_OPTIMIZED:
+		return "optimized";
+	case NVME_ANA_STATE_NONOPTIMIZED:
+		return "non-optimized";
+	case NVME_ANA_STATE_INACCESSIBLE:
+		return "inaccessible";
+	case NVME_ANA_STATE_PERSISTENT_LOSS:
+		return "persistent-loss";
+	case NVME_ANA_STATE_CHANGE:
+		return "change";
+	}
+	return "?";
 }

@@ -90,6 +90,7 @@ struct nvme_ns_info {
 	uint32_t nsid;
 	struct nu_volume_geom geom;
 	char wwid[64];
+	uint32_t anagrpid; /* its ANA group, 0 if the controller reports none */
 	bool gone;
 };
 /* Identify Namespace (4096 bytes) and the controller; -ENODEV for an inactive namespace. */
@@ -114,5 +115,16 @@ struct nvme_disc_entry {
 unsigned nvme_parse_disc_log(const uint8_t *buf, size_t len, struct nvme_disc_entry *out,
 			     unsigned max);
 unsigned nvme_parse_ns_list(const uint8_t *buf, size_t len, uint32_t *out, unsigned max);
+
+/*
+ * The ANA log page (len bytes at buf): the state of each group below
+ * max_groups into states[group] (NVME_ANA_STATE_*; groups it does not
+ * list are left alone). Returns how many descriptors were wholly inside
+ * len, or -EINVAL for a page that claims more than it holds.
+ */
+#define NVME_ANA_GROUPS 128
+int nvme_parse_ana_log(const uint8_t *buf, size_t len, uint8_t *states, unsigned max_groups);
+/* "optimized", "non-optimized", "inaccessible", "persistent-loss", "change", "?" */
+const char *nvme_ana_state_name(uint8_t state);
 
 #endif

@@ -85,7 +85,7 @@ static int scan_namespaces(struct nvme_host *h, struct nu_vol *out, unsigned *n,
 		else if (ret)
 			goto out;
 		nvme_ns_wwid(desc, ID_LEN, buf, &h->ci, ids[i], ns->wwid, sizeof(ns->wwid));
-		out[*n] = (struct nu_vol){ .id = ns->nsid, .geom = ns->geom };
+		out[*n] = (struct nu_vol){ .id = ns->nsid, .geom = ns->geom, .group = ns->anagrpid };
 		snprintf(out[*n].wwid, sizeof(out[*n].wwid), "%s", ns->wwid);
 		(*n)++;
 	}
@@ -259,6 +259,48 @@ static void rescan_now(struct nvme_host *h)
 	ev_write(h->event_fd);
 }
 
+/* Takes an ANA log page: each group's new state, with what changed logged. */
+static void ana_apply(struct nvme_host *h, const uint8_t *log, size_t len)
+{
+	uint8_t now[NVME_ANA_GROUPS];
+
+	memcpy(now, h->ana_state, sizeof(now));
+	if (nvme_parse_ana_log(log, len, now, NVME_ANA_GROUPS) < 0) {
+		nu_warn("nvme: %s at %s: malformed ANA log page", h->cfg.subnqn, h->cfg.address);
+		return;
+	}
+	for (unsigned g = 1; g < NVME_ANA_GROUPS; g++) {
+		if (now[g] == h->ana_state[g])
+			continue;
+		if (h->ana_state[g])
+			nu_info("nvme: %s at %s: ANA group %u %s -> %s", h->cfg.subnqn,
+				h->cfg.address, g, nvme_ana_state_name(h->ana_state[g]),
+				nvme_ana_state_name(now[g]));
+		else
+			nu_info("nvme: %s at %s: ANA group %u is %s", h->cfg.subnqn, h->cfg.address,
+				g, nvme_ana_state_name(now[g]));
+		__atomic_store_n(&h->ana_state[g], now[g], __ATOMIC_RELAXED);
+	}
+	__atomic_add_fetch(&h->ana_gen, 1, __ATOMIC_RELEASE);
+}
+
+/* Reads the ANA log page (RAE: an ANA change event stays armed). */
+static void ana_read(struct nvme_host *h, nvme_unsolicited_fn cb)
+{
+	uint8_t sqe[NVME_SQE_LEN], *log;
+	struct nvme_cqe cqe;
+
+	if (!h->ci.has_ana || h->admin.fd < 0 || !(log = malloc(4096)))
+		return;
+	nvme_build_get_log(sqe, NVME_LOG_LID_ANA, 4096, 0, true);
+	if (nvme_conn_exec(&h->admin, sqe, NULL, 0, log, 4096, &cqe, cb, NULL) == 0)
+		ana_apply(h, log, 4096);
+	else
+		nu_warn("nvme: %s at %s: cannot read the ANA log page", h->cfg.subnqn,
+			h->cfg.address);
+	free(log);
+}
+
 static void handle_aen(struct nvme_host *h, struct aen *a)
 {
 	uint8_t sqe[NVME_SQE_LEN], *log;
@@ -271,13 +313,16 @@ static void handle_aen(struct nvme_host *h, struct aen *a)
 	log = malloc(4096);
 	if (log && a->lid) {
 		nvme_build_get_log(sqe, a->lid, 4096, 0, false);
-		nvme_conn_exec(&h->admin, sqe, NULL, 0, log, 4096, &cqe, on_unsolicited, NULL);
+		if (nvme_conn_exec(&h->admin, sqe, NULL, 0, log, 4096, &cqe, on_unsolicited,
+				   NULL) == 0 &&
+		    a->lid == NVME_LOG_LID_ANA)
+			ana_apply(h, log, 4096);
 	}
 	free(log);
 	if (h->admin.fd >= 0)
 		submit_aer(h);
-	if (a->ana_changed)
-		nu_info("nvme: %s: ANA state changed", h->cfg.subnqn);
+	if (a->ana_changed && a->lid != NVME_LOG_LID_ANA)
+		ana_read(h, on_unsolicited);
 	if (a->ns_changed) {
 		nu_info("nvme: %s: namespaces changed, rescanning", h->cfg.subnqn);
 		rescan_now(h);
@@ -321,7 +366,7 @@ static void *admin_thread(void *arg)
 		struct pollfd pfd[2] = { { .fd = h->wake_fd, .events = POLLIN },
 					 { .fd = h->admin.fd, .events = POLLIN } };
 		int timeout;
-		bool reset, scan;
+		bool reset, scan, ana;
 
 		if (h->admin.fd < 0) {
 			char err[256];
@@ -334,6 +379,7 @@ static void *admin_thread(void *arg)
 					submit_aer(h);
 					delay_ms = 0;
 					next_ka = now + ka_ms * 1000000ull;
+					ana_read(h, on_unsolicited);
 					rescan_now(h);
 					continue;
 				}
@@ -358,7 +404,8 @@ static void *admin_thread(void *arg)
 		pthread_mutex_lock(&h->lock);
 		reset = h->reset_wanted;
 		scan = h->scan_wanted;
-		h->reset_wanted = h->scan_wanted = false;
+		ana = h->ana_wanted;
+		h->reset_wanted = h->scan_wanted = h->ana_wanted = false;
 		pthread_mutex_unlock(&h->lock);
 		if (reset) {
 			admin_down(h, "an I/O queue asked for a controller reset");
@@ -380,6 +427,8 @@ static void *admin_thread(void *arg)
 		send_aborts(h);
 		if (scan)
 			rescan_now(h);
+		if (ana)
+			ana_read(h, on_unsolicited);
 		handle_aen(h, &a);
 		if (h->admin.fd >= 0 && nu_now_ns() >= next_ka) {
 			uint8_t sqe[NVME_SQE_LEN];
@@ -406,6 +455,14 @@ void nvme_host_request_abort(struct nvme_host *h, uint16_t sqid, uint16_t cid)
 		h->aborts[h->nr_aborts].sqid = sqid;
 		h->aborts[h->nr_aborts++].cid = cid;
 	}
+	pthread_mutex_unlock(&h->lock);
+	ev_write(h->wake_fd);
+}
+
+void nvme_host_request_ana(struct nvme_host *h)
+{
+	pthread_mutex_lock(&h->lock);
+	h->ana_wanted = true;
 	pthread_mutex_unlock(&h->lock);
 	ev_write(h->wake_fd);
 }
@@ -493,6 +550,7 @@ int nvme_host_create(const struct nvme_target_config *cfg, unsigned nr_queues,
 			h->scan[i].geom.lbs, h->scan[i].geom.pbs,
 			h->scan[i].geom.read_only ? "read-only, " : "", h->scan[i].wwid);
 	host_rescan(h, &(struct nu_rescan){});
+	ana_read(h, NULL);
 	publish_association(h);
 	ret = pthread_create(&h->thread, NULL, admin_thread, h);
 	if (ret) {
@@ -534,6 +592,16 @@ static unsigned host_nr_vols(const void *t)
 static bool host_vol(const void *t, unsigned i, struct nu_vol_desc *d)
 {
 	return nu_voltab_desc(&((const struct nvme_host *)t)->vols, i, d);
+}
+
+static const char *host_vol_access(const void *t, unsigned vol)
+{
+	const struct nvme_host *h = t;
+	const struct nu_vol *v = nu_voltab_live(&h->vols, vol);
+
+	if (!v || !v->group || v->group >= NVME_ANA_GROUPS)
+		return NULL;
+	return nvme_ana_state_name(__atomic_load_n(&h->ana_state[v->group], __ATOMIC_RELAXED));
 }
 
 static int host_event_fd(const void *t)
@@ -589,6 +657,7 @@ const struct nu_target_ops nu_nvme_target = {
 	.vol = host_vol,
 	.event_fd = host_event_fd,
 	.rescan = host_rescan,
+	.vol_access = host_vol_access,
 	.paths = host_paths,
 	.request_rescan = host_request_rescan,
 	.destroy = host_destroy,

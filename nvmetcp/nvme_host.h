@@ -30,6 +30,9 @@ struct nvme_host {
 	uint16_t cntlid;
 	uint32_t ctrl_gen; /* bumps with every new association */
 	bool admin_up;
+	/* ANA: each group's state (NVME_ANA_STATE_*), read by queue threads; bumps with each read. */
+	uint8_t ana_state[NVME_ANA_GROUPS];
+	uint32_t ana_gen;
 	/* For status: [0] the admin queue, [1 + q] host queue q's I/O queue. */
 	struct nu_path paths[NU_MAX_PATHS];
 
@@ -41,7 +44,7 @@ struct nvme_host {
 	pthread_mutex_t lock; /* guards what follows */
 	struct nu_vol *scan; /* latest namespace list, from the admin thread */
 	unsigned nr_scan;
-	bool scan_wanted, reset_wanted;
+	bool scan_wanted, reset_wanted, ana_wanted;
 	struct {
 		uint16_t sqid, cid;
 	} aborts[64];
@@ -51,5 +54,7 @@ struct nvme_host {
 /* From queue threads: ask the admin thread for an Abort, or a controller reset. */
 void nvme_host_request_abort(struct nvme_host *h, uint16_t sqid, uint16_t cid);
 void nvme_host_request_reset(struct nvme_host *h, const char *why);
+/* From queue threads: a command met an ANA error; read the ANA log again. */
+void nvme_host_request_ana(struct nvme_host *h);
 
 #endif

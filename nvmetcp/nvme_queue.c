@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <nvme/types.h>
 
 #include "nvme_transport.h"
 #include "nvme_host.h"
@@ -51,6 +52,9 @@ struct nvme_queue {
 	unsigned rx_head; /* header bytes of the PDU being received */
 	struct nvme_task *tasks;
 	char name[16]; /* "nvme qN" */
+	/* ANA groups a command just failed on, until the host reads the ANA log again. */
+	uint8_t ana_blocked[NVME_ANA_GROUPS];
+	uint32_t ana_blocked_gen;
 };
 
 static struct nvme_task *task_of(struct nu_task *t)
@@ -113,6 +117,26 @@ static void task_retry_or_fail(struct nvme_queue *nq, struct nvme_task *t, int r
 	nu_sup_retry(&nq->sup, &t->base, res, why);
 }
 
+static uint32_t vol_group(const struct nvme_queue *nq, unsigned vol)
+{
+	const struct nu_vol *v = nu_voltab_live(&nq->h->vols, vol);
+
+	return v && v->group < NVME_ANA_GROUPS ? v->group : 0;
+}
+
+/* An ANA error: this path is not for the volume's group until the ANA log is read again. */
+static void ana_block(struct nvme_queue *nq, unsigned vol)
+{
+	uint32_t gen = __atomic_load_n(&nq->h->ana_gen, __ATOMIC_ACQUIRE);
+
+	if (gen != nq->ana_blocked_gen) {
+		memset(nq->ana_blocked, 0, sizeof(nq->ana_blocked));
+		nq->ana_blocked_gen = gen;
+	}
+	nq->ana_blocked[vol_group(nq, vol)] = 1;
+	nvme_host_request_ana(nq->h);
+}
+
 static void handle_completion(struct nvme_queue *nq, struct nvme_task *t, uint16_t status)
 {
 	struct nu_io *io = t->base.io;
@@ -123,6 +147,11 @@ static void handle_completion(struct nvme_queue *nq, struct nvme_task *t, uint16
 	if (!res && io->op == NU_OP_READ && t->data_in != io->len) {
 		/* Never hand back a buffer the controller did not fill. */
 		task_retry_or_fail(nq, t, -EIO, "short read");
+		return;
+	}
+	if (res == -ENOLINK) {
+		ana_block(nq, io->vol);
+		nu_sup_path_error(&nq->sup, &t->base, res, desc);
 		return;
 	}
 	if (res && retry) {
@@ -474,6 +503,28 @@ static bool nvme_path_usable(void *qpriv)
 	return nu_sup_up(&((struct nvme_queue *)qpriv)->sup);
 }
 
+/* The ANA state of the volume's group through this controller. */
+static enum nu_path_state nvme_path_state(void *qpriv, unsigned vol)
+{
+	struct nvme_queue *nq = qpriv;
+	uint32_t g = vol_group(nq, vol);
+
+	if (!g)
+		return NU_PATH_OPTIMIZED; /* no ANA reporting */
+	if (nq->ana_blocked[g] &&
+	    nq->ana_blocked_gen == __atomic_load_n(&nq->h->ana_gen, __ATOMIC_ACQUIRE))
+		return NU_PATH_UNUSABLE;
+	switch (__atomic_load_n(&nq->h->ana_state[g], __ATOMIC_RELAXED)) {
+	case 0: /* not listed in the log */
+	case NVME_ANA_STATE_OPTIMIZED:
+		return NU_PATH_OPTIMIZED;
+	case NVME_ANA_STATE_NONOPTIMIZED:
+		return NU_PATH_NONOPTIMIZED;
+	default:
+		return NU_PATH_UNUSABLE;
+	}
+}
+
 static void nvme_queue_stop(void *qpriv)
 {
 	struct nvme_queue *nq = qpriv;
@@ -523,6 +574,7 @@ const struct nu_transport_ops nu_nvme_transport = {
 	.queue_start = nvme_queue_start,
 	.path_start = nvme_path_start,
 	.path_usable = nvme_path_usable,
+	.path_state = nvme_path_state,
 	.queue_stop = nvme_queue_stop,
 	.submit = nvme_submit,
 	.cqe = nvme_cqe,

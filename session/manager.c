@@ -849,11 +849,20 @@ static void path_list(const struct served *sv, const struct nu_mpath *mp, FILE *
 			ios += p[i].ios;
 			errors += p[i].errors;
 		}
-		fprintf(out, "%-12s %u %-24s %-9s %u/%u up  ios %llu  errors %llu  failovers %llu\n",
+		fprintf(out, "%-12s %u %-24s %-9s %u/%u up  ios %llu  errors %llu  failovers %llu",
 			sv->ct.name, k, nu_mpath_path_name(mp, k),
 			nu_mpath_enabled(mp, k) ? "active" : "failed", up, conns,
 			(unsigned long long)ios, (unsigned long long)errors,
 			(unsigned long long)nu_mpath_failovers(mp, k));
+		/* Each volume's ANA / ALUA state through this path, where the target says. */
+		for (unsigned v = 0; v < sv->nr_vols; v++) {
+			const char *a = nu_mpath_access(mp, k, v);
+			struct nu_vol_desc d;
+
+			if (a && vol_desc(sv, v, &d) && !d.gone)
+				fprintf(out, "  %s%u %s", sv->tops->vol_word, d.id, a);
+		}
+		fprintf(out, "\n");
 	}
 	free(p);
 }

@@ -105,6 +105,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nvme_parse_id_ns(copy, size, &ci, &ns);
 	nvme_ns_wwid(copy, size, NULL, &ci, 1, wwid, sizeof(wwid));
 	nvme_parse_disc_log(copy, size, disc, 8);
+	{
+		uint8_t states[NVME_ANA_GROUPS];
+
+		nvme_parse_ana_log(copy, size, states, NVME_ANA_GROUPS);
+	}
 	free(copy);
 	return 0;
 }

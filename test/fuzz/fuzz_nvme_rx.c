@@ -50,6 +50,11 @@ void nvme_host_request_reset(struct nvme_host *h, const char *why)
 	(void)why;
 }
 
+void nvme_host_request_ana(struct nvme_host *h)
+{
+	(void)h;
+}
+
 static struct nvme_queue *cur;
 
 static uint32_t read_filled(unsigned tag)

@@ -202,6 +202,36 @@ static void test_identify(void **state)
 	assert_int_equal(nvme_parse_ns_list(c, 6, ids, 8), 1);
 }
 
+/* The ANA log page: group states, NSID lists skipped, a page cut short refused. */
+static void test_ana_log(void **state)
+{
+	uint8_t log[16 + 2 * 32 + 8] = { 0 }, st[NVME_ANA_GROUPS] = { 0 };
+
+	(void)state;
+	log[8] = 2; /* two group descriptors */
+	log[16] = 1;			/* group 1 */
+	log[16 + 4] = 2;		/* with two NSIDs */
+	log[16 + 16] = 0x2;		/* non-optimized */
+	log[16 + 32] = 1, log[16 + 36] = 3; /* NSIDs 1 and 3 */
+	log[16 + 40] = 7;		/* group 7 */
+	log[16 + 40 + 16] = 0x3;	/* inaccessible */
+	assert_int_equal(nvme_parse_ana_log(log, 16 + 40 + 32, st, NVME_ANA_GROUPS), 2);
+	assert_int_equal(st[1], 2);
+	assert_int_equal(st[7], 3);
+	assert_string_equal(nvme_ana_state_name(st[7]), "inaccessible");
+	/* Cut inside the second descriptor, or claiming NSIDs it does not hold. */
+	assert_int_equal(nvme_parse_ana_log(log, 16 + 40 + 20, st, NVME_ANA_GROUPS), -EINVAL);
+	log[16 + 4] = 200;
+	assert_int_equal(nvme_parse_ana_log(log, sizeof(log), st, NVME_ANA_GROUPS), -EINVAL);
+	assert_int_equal(nvme_parse_ana_log(log, 8, st, NVME_ANA_GROUPS), -EINVAL);
+	/* A group past the table is skipped, not written. */
+	log[16 + 4] = 2;
+	log[16 + 40] = 0, log[16 + 40 + 1] = 1; /* group 256 */
+	st[0] = 0;
+	assert_int_equal(nvme_parse_ana_log(log, 16 + 40 + 32, st, NVME_ANA_GROUPS), 2);
+	assert_int_equal(st[0], 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_admin_commands),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_identify),
+		cmocka_unit_test(test_ana_log),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
