@@ -257,7 +257,7 @@ static void on_timer(struct mp_queue *mq)
 	for (unsigned p = 0; p < mp->nr; p++) {
 		if (!mq->moved[p])
 			continue;
-		nu_warn("%s q%u: path %u (%s) lost: %u command(s) moved to the other paths",
+		nu_warn("%s q%u: path %u (%s) down or refusing: %u command(s) moved to the other paths",
 			mp->name, nu_queue_id(mq->q), p, mp->paths[p].name, mq->moved[p]);
 		mq->moved[p] = 0;
 	}

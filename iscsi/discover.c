@@ -94,10 +94,33 @@ static void *unmarshall(struct scsi_task *task)
 static void read_wwid(struct iscsi_context *ctx, uint32_t lun, struct iscsi_lun_info *li)
 {
 	struct scsi_task *task = iscsi_inquiry_sync(ctx, lun, 1, SCSI_INQUIRY_PAGECODE_DEVICE_IDENTIFICATION, 255);
+	struct scsi_inquiry_device_identification *id = unmarshall(task);
 
-	scsi_geom_wwid(unmarshall(task), li->wwid, sizeof(li->wwid));
+	scsi_geom_wwid(id, li->wwid, sizeof(li->wwid));
+	li->port_group = scsi_geom_port_group(id);
 	if (task)
 		scsi_free_scsi_task(task);
+}
+
+/* ALUA: the access state of the LUN through this session's port group (REPORT TARGET PORT GROUPS). */
+static void read_alua(struct iscsi_context *ctx, uint32_t lun, struct iscsi_lun_info *li)
+{
+	uint8_t cdb[12];
+	struct scsi_task *task;
+
+	li->alua = -1;
+	if (!li->port_group)
+		return;
+	scsi_rtpg_cdb(cdb, 4096);
+	task = scsi_create_task(sizeof(cdb), cdb, SCSI_XFER_READ, 4096);
+	if (!task)
+		return;
+	if (iscsi_scsi_command_sync(ctx, lun, task, NULL) && task->status == SCSI_STATUS_GOOD) {
+		int st = scsi_rtpg_state(task->datain.data, task->datain.size, li->port_group);
+
+		li->alua = st < 0 ? -1 : st;
+	}
+	scsi_free_scsi_task(task);
 }
 
 static int read_geometry(struct iscsi_context *ctx, uint32_t lun, struct iscsi_lun_info *li,
@@ -110,7 +133,7 @@ static int read_geometry(struct iscsi_context *ctx, uint32_t lun, struct iscsi_l
 	struct scsi_inquiry_block_limits *bl;
 	struct scsi_inquiry_logical_block_provisioning *lbp;
 	struct scsi_mode_sense *ms;
-	bool lbpme = false, lbpu = false, lbpws = false;
+	bool lbpme = false, lbpu = false, lbpws = false, tpgs = false;
 	char why[128];
 	int ret;
 
@@ -144,6 +167,7 @@ static int read_geometry(struct iscsi_context *ctx, uint32_t lun, struct iscsi_l
 	if (std) {
 		snprintf(li->vendor, sizeof(li->vendor), "%s", std->vendor_identification);
 		snprintf(li->product, sizeof(li->product), "%s", std->product_identification);
+		tpgs = std->tpgs != SCSI_INQUIRY_TPGS_NO_SUPPORT;
 	}
 	if (task)
 		scsi_free_scsi_task(task);
@@ -176,6 +200,10 @@ static int read_geometry(struct iscsi_context *ctx, uint32_t lun, struct iscsi_l
 	if (!g->discard_granularity)
 		g->max_write_zeroes = 0; /* the ublk params carry write zeroes with discard */
 	read_wwid(ctx, lun, li);
+	if (tpgs)
+		read_alua(ctx, lun, li);
+	else
+		li->alua = -1;
 	return 0;
 }
 

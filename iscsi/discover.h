@@ -31,6 +31,9 @@ struct iscsi_lun_info {
 	struct nu_volume_geom geom;
 	char wwid[160];
 	char vendor[9], product[17];
+	/* ALUA: this session's target port group, its access state (SCSI_ALUA_*, -1: no ALUA). */
+	uint32_t port_group;
+	int alua;
 	bool gone; /* removed from the target; its index is never reused */
 };
 

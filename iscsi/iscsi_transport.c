@@ -25,6 +25,7 @@
 #include "pdu.h"
 #include "queue.h"
 #include "scsi.h"
+#include "scsi_geom.h"
 #include "stream.h"
 #include "supervisor.h"
 #include "udata.h"
@@ -43,6 +44,10 @@ struct iscsi_host {
 	struct iscsi_target_config cfg;
 	struct iscsi_login_config lcfg;
 	struct nu_voltab vols; /* its LUNs */
+	/* ALUA: each LUN's access state through this portal (SCSI_ALUA_*, -1 none); bumps per read. */
+	int8_t alua[NU_HOST_MAX_VOLS];
+	uint32_t alua_gen;
+	uint64_t alua_poll_ns; /* when queue 0 last asked for a re-read */
 	int nop_interval_ms, nop_timeout_ms, replacement_timeout_ms;
 	uint32_t isid_base;
 	int event_fd; /* LUN inventory or capacity changed */
@@ -94,6 +99,9 @@ struct iscsi_queue {
 		uint64_t sent_ns;
 	} reset;
 	char name[16]; /* "iscsi qN" */
+	/* LUNs a command was just refused on for this path, until the ALUA state is read again. */
+	uint8_t alua_blocked[NU_HOST_MAX_VOLS];
+	uint32_t alua_blocked_gen;
 };
 
 static struct iscsi_task *task_of(struct nu_task *t)
@@ -284,6 +292,28 @@ static void send_nop_reply(struct iscsi_queue *iq, const struct iscsi_hdr *h)
 		nu_stream_kick(&iq->s);
 }
 
+static void signal_rescan(struct iscsi_host *h)
+{
+	uint64_t one = 1;
+
+	if (write(h->event_fd, &one, sizeof(one)) != sizeof(one))
+		nu_warn("iscsi: cannot signal a rescan");
+}
+
+/* Refused on this path (ALUA): not used for the LUN until its state is read again. */
+static void alua_block(struct iscsi_queue *iq, unsigned vol)
+{
+	uint32_t gen = __atomic_load_n(&iq->h->alua_gen, __ATOMIC_ACQUIRE);
+
+	if (gen != iq->alua_blocked_gen) {
+		memset(iq->alua_blocked, 0, sizeof(iq->alua_blocked));
+		iq->alua_blocked_gen = gen;
+	}
+	if (vol < NU_HOST_MAX_VOLS)
+		iq->alua_blocked[vol] = 1;
+	signal_rescan(iq->h);
+}
+
 static void handle_scsi_rsp(struct iscsi_queue *iq, struct iscsi_task *t, uint8_t response,
 			    uint8_t status, uint8_t flags, const uint8_t *data, uint32_t dlen)
 {
@@ -306,11 +336,14 @@ static void handle_scsi_rsp(struct iscsi_queue *iq, struct iscsi_task *t, uint8_
 	res = scsi_result(status, sense, sense_len, &retry, desc, sizeof(desc));
 	if (status == SCSI_STATUS_CHECK_CONDITION &&
 	    scsi_sense_change(sense, sense_len) != SCSI_CHANGE_NONE) {
-		uint64_t one = 1;
-
-		nu_info("iscsi q%u: %s: the target's LUNs changed, rescanning", iq->qid, desc);
-		if (write(iq->h->event_fd, &one, sizeof(one)) != sizeof(one))
-			nu_warn("iscsi: cannot signal a rescan");
+		nu_info("iscsi q%u: %s: the target's LUNs or their access changed, rescanning",
+			iq->qid, desc);
+		signal_rescan(iq->h);
+	}
+	if (status == SCSI_STATUS_CHECK_CONDITION && scsi_sense_path_error(sense, sense_len)) {
+		alua_block(iq, t->base.io->vol);
+		nu_sup_path_error(&iq->sup, &t->base, res, desc);
+		return;
 	}
 	if (!res && t->cmd.dir == SCSI_DIR_READ &&
 	    (t->data_in != t->cmd.xfer_len || (flags & ISCSI_RSP_UNDERFLOW))) {
@@ -692,12 +725,36 @@ static bool check_command_timeouts(struct iscsi_queue *iq, uint64_t now)
 	return false;
 }
 
+/*
+ * A port group that is not active/optimized tells no other port when it
+ * becomes so (LIO raises the unit attention on its own ports only, where
+ * we send nothing): re-read the states every ALUA_POLL_S while any is, as
+ * multipathd's path checker polls.
+ */
+#define ALUA_POLL_S 5
+static void alua_poll(struct iscsi_queue *iq, uint64_t now)
+{
+	struct iscsi_host *h = iq->h;
+	bool degraded = false;
+
+	if (iq->qid || now - h->alua_poll_ns < ALUA_POLL_S * 1000000000ull)
+		return;
+	for (unsigned v = 0; v < nu_voltab_nr(&h->vols) && !degraded; v++)
+		degraded = nu_voltab_live(&h->vols, v) &&
+			   __atomic_load_n(&h->alua[v], __ATOMIC_RELAXED) > SCSI_ALUA_OPTIMIZED;
+	if (!degraded)
+		return;
+	h->alua_poll_ns = now;
+	signal_rescan(h);
+}
+
 /* The tick hook, every second while logged in: NOP-Out pings and command timeouts. */
 static void conn_tick(void *ctx, uint64_t now)
 {
 	struct iscsi_queue *iq = ctx;
 	uint8_t bhs[ISCSI_BHS_LEN];
 
+	alua_poll(iq, now);
 	if (iq->ping_sent_ns &&
 	    now - iq->ping_sent_ns > (uint64_t)iq->h->nop_timeout_ms * 1000000ull) {
 		nu_stream_fail(&iq->s, "NOP-Out ping timed out");
@@ -820,6 +877,27 @@ static bool iscsi_path_usable(void *qpriv)
 	return nu_sup_up(&((struct iscsi_queue *)qpriv)->sup);
 }
 
+/* The LUN's ALUA state through this session's target port group. */
+static enum nu_path_state iscsi_path_state(void *qpriv, unsigned vol)
+{
+	struct iscsi_queue *iq = qpriv;
+
+	if (vol >= NU_HOST_MAX_VOLS)
+		return NU_PATH_OPTIMIZED;
+	if (iq->alua_blocked[vol] &&
+	    iq->alua_blocked_gen == __atomic_load_n(&iq->h->alua_gen, __ATOMIC_ACQUIRE))
+		return NU_PATH_UNUSABLE;
+	switch (__atomic_load_n(&iq->h->alua[vol], __ATOMIC_RELAXED)) {
+	case -1:
+	case SCSI_ALUA_OPTIMIZED:
+		return NU_PATH_OPTIMIZED;
+	case SCSI_ALUA_NONOPTIMIZED:
+		return NU_PATH_NONOPTIMIZED;
+	default:
+		return NU_PATH_UNUSABLE;
+	}
+}
+
 static void iscsi_queue_stop(void *qpriv)
 {
 	struct iscsi_queue *iq = qpriv;
@@ -868,6 +946,7 @@ const struct nu_transport_ops nu_iscsi_transport = {
 	.queue_start = iscsi_queue_start,
 	.path_start = iscsi_path_start,
 	.path_usable = iscsi_path_usable,
+	.path_state = iscsi_path_state,
 	.queue_stop = iscsi_queue_stop,
 	.submit = iscsi_submit,
 	.cqe = iscsi_cqe,
@@ -914,6 +993,7 @@ int iscsi_host_create(const struct iscsi_target_config *cfg, struct iscsi_host *
 		return ret;
 	}
 	nu_voltab_init(&h->vols, h->cfg.target, "LUN");
+	memset(h->alua, -1, sizeof(h->alua));
 	ret = iscsi_host_rescan(h, &(struct nu_rescan){});
 	if (ret) {
 		iscsi_host_destroy(h);
@@ -942,6 +1022,24 @@ void iscsi_host_destroy(struct iscsi_host *h)
 int iscsi_host_event_fd(const struct iscsi_host *h)
 {
 	return h->event_fd;
+}
+
+/* Each listed LUN's ALUA state into its volume's slot, changes logged. */
+static void alua_update(struct iscsi_host *h, const struct iscsi_lun_info *luns, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		for (unsigned v = 0; v < nu_voltab_nr(&h->vols); v++) {
+			const struct nu_vol *vol = nu_voltab_live(&h->vols, v);
+
+			if (!vol || vol->id != luns[i].lun || h->alua[v] == luns[i].alua)
+				continue;
+			nu_info("iscsi: %s at %s: LUN %u, port group %u: %s", h->cfg.target,
+				h->cfg.portal, luns[i].lun, luns[i].port_group,
+				scsi_alua_state_name(luns[i].alua));
+			__atomic_store_n(&h->alua[v], (int8_t)luns[i].alua, __ATOMIC_RELAXED);
+		}
+	}
+	__atomic_add_fetch(&h->alua_gen, 1, __ATOMIC_RELEASE);
 }
 
 /* Lists the target's LUNs (libiscsi) and applies the list to the volume table. */
@@ -976,6 +1074,7 @@ int iscsi_host_rescan(struct iscsi_host *h, struct nu_rescan *r)
 				luns[i].product, luns[i].wwid[0] ? luns[i].wwid : "(no WWID)");
 	}
 	nu_voltab_update(&h->vols, now, n, r);
+	alua_update(h, luns, n);
 out:
 	free(luns);
 	free(now);
@@ -1002,6 +1101,14 @@ static bool target_vol(const void *t, unsigned i, struct nu_vol_desc *d)
 	return nu_voltab_desc(&((const struct iscsi_host *)t)->vols, i, d);
 }
 
+static const char *target_vol_access(const void *t, unsigned vol)
+{
+	const struct iscsi_host *h = t;
+	int a = vol < NU_HOST_MAX_VOLS ? __atomic_load_n(&h->alua[vol], __ATOMIC_RELAXED) : -1;
+
+	return a < 0 ? NULL : scsi_alua_state_name(a);
+}
+
 static int target_event_fd(const void *t)
 {
 	return ((const struct iscsi_host *)t)->event_fd;
@@ -1015,10 +1122,7 @@ static int target_rescan(void *t, struct nu_rescan *r)
 /* Rescanning is cheap and synchronous here: signal the control loop. */
 static void target_request_rescan(void *t)
 {
-	uint64_t one = 1;
-
-	if (write(((struct iscsi_host *)t)->event_fd, &one, sizeof(one)) != sizeof(one))
-		nu_warn("iscsi: cannot signal a rescan");
+	signal_rescan(t);
 }
 
 static unsigned target_paths(const void *t, unsigned nr_queues, struct nu_path_info *out,
@@ -1045,6 +1149,7 @@ const struct nu_target_ops nu_iscsi_target = {
 	.vol = target_vol,
 	.event_fd = target_event_fd,
 	.rescan = target_rescan,
+	.vol_access = target_vol_access,
 	.paths = target_paths,
 	.request_rescan = target_request_rescan,
 	.destroy = target_destroy,

@@ -160,15 +160,31 @@ int scsi_result(uint8_t status, const uint8_t *sense, uint32_t sense_len, bool *
 	}
 }
 
+/* Parsed sense data, or false if there is none worth reading. */
+static bool sense_of(const uint8_t *sense, uint32_t sense_len, struct scsi_sense *s)
+{
+	if (!sense || sense_len < 8 || (sense[0] & 0x7f) < 0x70 || (sense[0] & 0x7f) > 0x73 ||
+	    ((sense[0] & 0x7f) <= 0x71 && sense_len < 14))
+		return false;
+	parse_sense(sense, sense_len, s);
+	return true;
+}
+
+bool scsi_sense_path_error(const uint8_t *sense, uint32_t sense_len)
+{
+	struct scsi_sense s = { 0 };
+
+	return sense_of(sense, sense_len, &s) && s.key == SCSI_SENSE_NOT_READY &&
+	       s.ascq >= 0x040a && s.ascq <= 0x040c;
+}
+
 enum scsi_change scsi_sense_change(const uint8_t *sense, uint32_t sense_len)
 {
 	struct scsi_sense s = { 0 };
 	int asc, ascq;
 
-	if (!sense || sense_len < 8 || (sense[0] & 0x7f) < 0x70 || (sense[0] & 0x7f) > 0x73 ||
-	    ((sense[0] & 0x7f) <= 0x71 && sense_len < 14))
+	if (!sense_of(sense, sense_len, &s))
 		return SCSI_CHANGE_NONE;
-	parse_sense(sense, sense_len, &s);
 	asc = s.ascq >> 8;
 	ascq = s.ascq & 0xff;
 	if (s.key == SCSI_SENSE_UNIT_ATTENTION && asc == 0x3f && ascq == 0x0e)
@@ -177,5 +193,7 @@ enum scsi_change scsi_sense_change(const uint8_t *sense, uint32_t sense_len)
 		return SCSI_CHANGE_LUNS;
 	if (s.key == SCSI_SENSE_UNIT_ATTENTION && asc == 0x2a && ascq == 0x09)
 		return SCSI_CHANGE_CAPACITY;
+	if (s.key == SCSI_SENSE_UNIT_ATTENTION && asc == 0x2a && (ascq == 0x06 || ascq == 0x07))
+		return SCSI_CHANGE_ACCESS;
 	return SCSI_CHANGE_NONE;
 }

@@ -41,9 +41,12 @@ enum scsi_change {
 	SCSI_CHANGE_NONE,
 	SCSI_CHANGE_LUNS,     /* 3F/0E reported LUNs data changed, 25/00 LUN not supported */
 	SCSI_CHANGE_CAPACITY, /* 2A/09 capacity data changed */
+	SCSI_CHANGE_ACCESS,   /* 2A/06 asymmetric access state changed, 2A/07 transition failed */
 };
 
 enum scsi_change scsi_sense_change(const uint8_t *sense, uint32_t sense_len);
+/* Refused for this path only: ALUA transitioning (04/0A), standby (04/0B), unavailable (04/0C). */
+bool scsi_sense_path_error(const uint8_t *sense, uint32_t sense_len);
 
 #define SCSI_STATUS_GOOD		 0x00
 #define SCSI_STATUS_CHECK_CONDITION	 0x02

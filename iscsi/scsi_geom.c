@@ -189,3 +189,71 @@ void scsi_geom_wwid(const struct scsi_inquiry_device_identification *id, char *w
 		snprintf(wwid, cap, "%s.%s", best_rank == 4 ? "naa" : "eui", hex);
 	}
 }
+
+uint32_t scsi_geom_port_group(const struct scsi_inquiry_device_identification *id)
+{
+	for (const struct scsi_inquiry_device_designator *d = id ? id->designators : NULL; d;
+	     d = d->next) {
+		const uint8_t *b = (const uint8_t *)d->designator;
+
+		/* SPC-4 7.8.6.7: reserved (2 bytes), then the group (2 bytes). */
+		if (d->association == SCSI_ASSOCIATION_TARGET_PORT &&
+		    d->designator_type == SCSI_DESIGNATOR_TYPE_TARGET_PORT_GROUP && b &&
+		    d->designator_length >= 4)
+			return (uint32_t)b[2] << 8 | b[3];
+	}
+	return 0;
+}
+
+void scsi_rtpg_cdb(uint8_t cdb[12], uint32_t alloc_len)
+{
+	memset(cdb, 0, 12);
+	cdb[0] = 0xa3; /* MAINTENANCE IN */
+	cdb[1] = 0x0a; /* REPORT TARGET PORT GROUPS, length-only format */
+	cdb[6] = alloc_len >> 24;
+	cdb[7] = alloc_len >> 16;
+	cdb[8] = alloc_len >> 8;
+	cdb[9] = alloc_len;
+}
+
+int scsi_rtpg_state(const uint8_t *data, size_t len, uint32_t grp)
+{
+	size_t off = 4, end;
+
+	if (len < 4)
+		return -EINVAL;
+	end = 4 + ((size_t)data[0] << 24 | (size_t)data[1] << 16 | (size_t)data[2] << 8 | data[3]);
+	if (end > len)
+		return -EINVAL;
+	/* SPC-4 6.36: 8 bytes per group, then 4 per target port in it. */
+	while (off + 8 <= end) {
+		const uint8_t *d = data + off;
+		size_t next = off + 8 + (size_t)d[7] * 4;
+
+		if (next > end)
+			return -EINVAL;
+		if (((uint32_t)d[2] << 8 | d[3]) == grp)
+			return d[0] & 0x0f;
+		off = next;
+	}
+	return off == end ? -ENOENT : -EINVAL;
+}
+
+const char *scsi_alua_state_name(int state)
+{
+	switch (state) {
+	case SCSI_ALUA_OPTIMIZED:
+		return "active/optimized";
+	case SCSI_ALUA_NONOPTIMIZED:
+		return "active/non-optimized";
+	case SCSI_ALUA_STANDBY:
+		return "standby";
+	case SCSI_ALUA_UNAVAILABLE:
+		return "unavailable";
+	case SCSI_ALUA_OFFLINE:
+		return "offline";
+	case SCSI_ALUA_TRANSITIONING:
+		return "transitioning";
+	}
+	return "?";
+}

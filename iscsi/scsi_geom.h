@@ -10,6 +10,7 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <iscsi/scsi-lowlevel.h>
 
@@ -35,5 +36,23 @@ void scsi_geom_block_limits(const struct scsi_inquiry_block_limits *bl, bool lbp
 void scsi_geom_mode(struct scsi_mode_sense *ms, struct nu_volume_geom *g);
 /* The LUN's best designator as a WWID (naa., eui., t10.), or "" if none. */
 void scsi_geom_wwid(const struct scsi_inquiry_device_identification *id, char *wwid, size_t cap);
+
+/* ALUA: the target port group this session's port belongs to (VPD 0x83), 0 if none given. */
+uint32_t scsi_geom_port_group(const struct scsi_inquiry_device_identification *id);
+/* REPORT TARGET PORT GROUPS (MAINTENANCE IN): its 12-byte CDB. */
+void scsi_rtpg_cdb(uint8_t cdb[12], uint32_t alloc_len);
+/*
+ * Its data (len bytes): the asymmetric access state (SCSI_ALUA_*) of port
+ * group grp, or -ENOENT if the data does not list it, -EINVAL if it
+ * claims more than it holds.
+ */
+int scsi_rtpg_state(const uint8_t *data, size_t len, uint32_t grp);
+#define SCSI_ALUA_OPTIMIZED 0x0
+#define SCSI_ALUA_NONOPTIMIZED 0x1
+#define SCSI_ALUA_STANDBY 0x2
+#define SCSI_ALUA_UNAVAILABLE 0x3
+#define SCSI_ALUA_OFFLINE 0xe
+#define SCSI_ALUA_TRANSITIONING 0xf
+const char *scsi_alua_state_name(int state);
 
 #endif

@@ -67,6 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Sense data: the same bytes, as a target's SCSI Response would carry them. */
 	scsi_result(sel, data, size, &retry, desc, sizeof(desc));
 	scsi_sense_change(data, size);
+	scsi_sense_path_error(data, size);
+	scsi_rtpg_state(data, size, size > 2 ? (uint32_t)data[0] << 8 | data[1] : 0);
 
 	task = cdb_for(sel & 7);
 	if (!task)
@@ -92,6 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 2:
 		scsi_geom_wwid(page, wwid, sizeof(wwid));
+		scsi_geom_port_group(page);
 		if (strlen(wwid) >= sizeof(wwid))
 			abort();
 		break;

@@ -86,6 +86,38 @@ static void test_inventory_changes(void **state)
 	assert_int_equal(scsi_sense_change(fixed_sense(0x06, 0x29, 0x00), 18), SCSI_CHANGE_NONE);
 	assert_int_equal(scsi_sense_change(fixed_sense(0x06, 0x3f, 0x0e), 12), SCSI_CHANGE_NONE);
 	assert_int_equal(scsi_sense_change(NULL, 0), SCSI_CHANGE_NONE);
+	assert_int_equal(scsi_sense_change(fixed_sense(0x06, 0x2a, 0x06), 18), SCSI_CHANGE_ACCESS);
+	/* ALUA: transitioning, standby, unavailable are this path's, not the LUN's. */
+	assert_true(scsi_sense_path_error(fixed_sense(0x02, 0x04, 0x0a), 18));
+	assert_true(scsi_sense_path_error(fixed_sense(0x02, 0x04, 0x0b), 18));
+	assert_true(scsi_sense_path_error(fixed_sense(0x02, 0x04, 0x0c), 18));
+	assert_false(scsi_sense_path_error(fixed_sense(0x02, 0x04, 0x01), 18));
+	assert_false(scsi_sense_path_error(fixed_sense(0x03, 0x04, 0x0a), 18));
+	assert_false(scsi_sense_path_error(fixed_sense(0x02, 0x04, 0x0a), 10));
+}
+
+/* REPORT TARGET PORT GROUPS data: the state of our group, and lying lengths refused. */
+static void test_rtpg(void **state)
+{
+	/* Two groups: 16 active/non-optimized with one port, 17 standby with two. */
+	uint8_t d[4 + 12 + 16] = { 0, 0, 0, 28, 0x81, 0, 0, 16, 0, 0, 0, 1, 0, 0, 0, 1,
+				   0x02, 0, 0, 17, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 3 };
+	uint8_t cdb[12];
+
+	(void)state;
+	assert_int_equal(scsi_rtpg_state(d, sizeof(d), 16), SCSI_ALUA_NONOPTIMIZED);
+	assert_int_equal(scsi_rtpg_state(d, sizeof(d), 17), SCSI_ALUA_STANDBY);
+	assert_int_equal(scsi_rtpg_state(d, sizeof(d), 18), -ENOENT);
+	assert_int_equal(scsi_rtpg_state(d, sizeof(d) - 1, 17), -EINVAL); /* length beyond data */
+	d[23] = 9; /* the second group claims 9 ports: past the end */
+	assert_int_equal(scsi_rtpg_state(d, sizeof(d), 17), -EINVAL);
+	assert_int_equal(scsi_rtpg_state(d, 3, 16), -EINVAL);
+	assert_string_equal(scsi_alua_state_name(SCSI_ALUA_TRANSITIONING), "transitioning");
+	scsi_rtpg_cdb(cdb, 4096);
+	assert_int_equal(cdb[0], 0xa3);
+	assert_int_equal(cdb[1], 0x0a);
+	assert_int_equal(cdb[8], 0x10);
+	assert_int_equal(cdb[9], 0);
 }
 
 static void test_cdbs(void **state)
@@ -250,6 +282,19 @@ static void test_wwid_strength(void **state)
 	(void)state;
 	wwid_of(page, sizeof(page), wwid, sizeof(wwid));
 	assert_string_equal(wwid, "iqn.x:lun1");
+	{
+		/* A target port group designator (association 1, type 5): group 0x0102. */
+		static const uint8_t tpg[] = { 0, 0x83, 0, 8, 0x01, 0x15, 0, 4, 0, 0, 1, 2 };
+		struct scsi_task *task =
+			scsi_cdb_inquiry(1, SCSI_INQUIRY_PAGECODE_DEVICE_IDENTIFICATION, 255);
+
+		task->datain.data = malloc(sizeof(tpg));
+		memcpy(task->datain.data, tpg, sizeof(tpg));
+		task->datain.size = sizeof(tpg);
+		task->status = SCSI_STATUS_GOOD;
+		assert_int_equal(scsi_geom_port_group(scsi_unmarshall(task)), 0x102);
+		scsi_free_scsi_task(task);
+	}
 	assert_true(nu_wwid_unit(wwid));
 	wwid_of(t10_only, sizeof(t10_only), wwid, sizeof(wwid));
 	assert_string_equal(wwid, "t10.LIO-ORG_________");
@@ -272,6 +317,7 @@ int main(void)
 		cmocka_unit_test(test_geometry),
 		cmocka_unit_test(test_short_vpd),
 		cmocka_unit_test(test_wwid_strength),
+		cmocka_unit_test(test_rtpg),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
