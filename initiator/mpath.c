@@ -28,8 +28,8 @@
 struct mp_path {
 	void *target;
 	char name[128];
-	bool enabled;	  /* netublkctl path reinstate / fail (read by queue threads) */
-	bool consistent;  /* its volume list matches the first path's */
+	bool enabled;	    /* netublkctl path reinstate / fail (read by queue threads) */
+	bool consistent;    /* its volume list matches the first path's */
 	uint64_t failovers; /* commands moved off it */
 };
 
@@ -120,8 +120,7 @@ static int pick(struct mp_queue *mq, unsigned vol)
 		break;
 	case NU_PS_QUEUE_DEPTH:
 		for (unsigned p = 0; p < n; p++)
-			if (st[p] == best &&
-			    (chosen < 0 || mq->inflight[p] < mq->inflight[chosen]))
+			if (st[p] == best && (chosen < 0 || mq->inflight[p] < mq->inflight[chosen]))
 				chosen = p;
 		break;
 	}
@@ -186,8 +185,9 @@ static void unpark(struct mp_queue *mq)
 		io = next;
 	}
 	if (!mq->nr_parked && mq->no_path_since) {
-		nu_info("%s q%u: a path is back after %.1f s: %u waiting command(s) go", mq->mp->name,
-			nu_queue_id(mq->q), (nu_now_ns() - mq->no_path_since) / 1e9, waited);
+		nu_info("%s q%u: a path is back after %.1f s: %u waiting command(s) go",
+			mq->mp->name, nu_queue_id(mq->q), (nu_now_ns() - mq->no_path_since) / 1e9,
+			waited);
 		mq->no_path_since = 0;
 	}
 }
@@ -257,7 +257,8 @@ static void on_timer(struct mp_queue *mq)
 	for (unsigned p = 0; p < mp->nr; p++) {
 		if (!mq->moved[p])
 			continue;
-		nu_warn("%s q%u: path %u (%s) down or refusing: %u command(s) moved to the other paths",
+		nu_warn("%s q%u: path %u (%s) down or refusing: %u command(s) moved to the other "
+			"paths",
 			mp->name, nu_queue_id(mq->q), p, mp->paths[p].name, mq->moved[p]);
 		mq->moved[p] = 0;
 	}
@@ -354,11 +355,12 @@ static void timer_drain(struct mp_queue *mq)
 		return;
 	sqe = io_uring_get_sqe(ring);
 	if (sqe) {
-		io_uring_prep_timeout_remove(sqe, nu_stream_ud(MP_UD_PATH, NU_STREAM_UD_TIMER, 0), 0);
+		io_uring_prep_timeout_remove(sqe, nu_stream_ud(MP_UD_PATH, NU_STREAM_UD_TIMER, 0),
+					     0);
 		io_uring_sqe_set_data64(sqe, nu_stream_ud(MP_UD_PATH, NU_STREAM_UD_IGNORE, 0));
 	}
 	while (mq->timer_armed && nu_now_ns() < deadline) {
-		struct __kernel_timespec ts = { .tv_nsec = 100000000 };
+		struct __kernel_timespec ts = {.tv_nsec = 100000000};
 		struct io_uring_cqe *cqe, c;
 
 		io_uring_submit(ring);
@@ -567,7 +569,7 @@ int nu_mpath_create(const struct nu_mpath_cfg *cfg, const struct nu_target_ops *
 	};
 	for (unsigned i = 0; i < n; i++) {
 		struct mp_path *p = &mp->paths[mp->nr];
-		struct epoll_event ev = { .events = EPOLLIN };
+		struct epoll_event ev = {.events = EPOLLIN};
 		unsigned vol = 0;
 		const char *why;
 

@@ -85,8 +85,8 @@ int nu_sup_start(struct nu_sup *s)
 		return ret;
 	if (ret) {
 		/* One path of several: the others serve while this one keeps trying. */
-		nu_warn("%s: %s not reachable at start: trying again in the background", s->cfg.name,
-			s->cfg.peer);
+		nu_warn("%s: %s not reachable at start: trying again in the background",
+			s->cfg.name, s->cfg.peer);
 		nu_path_down(s->path, "reconnecting");
 		s->down_since_ns = nu_now_ns();
 		attempt_failed(s, s->down_since_ns);

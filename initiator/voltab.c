@@ -7,7 +7,7 @@
 
 bool nu_wwid_unit(const char *wwid)
 {
-	static const char *const unit[] = { "naa.", "eui.", "uuid.", "iqn." };
+	static const char *const unit[] = {"naa.", "eui.", "uuid.", "iqn."};
 
 	for (unsigned i = 0; i < sizeof(unit) / sizeof(unit[0]); i++)
 		if (!strncmp(wwid, unit[i], strlen(unit[i])) && wwid[strlen(unit[i])])

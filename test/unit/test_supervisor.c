@@ -241,7 +241,7 @@ static void lose_connection(struct toy *t)
 static void wait_helper(struct toy *t)
 {
 	for (int i = 0; i < 5000 && !__atomic_load_n(&t->sup.helper_done, __ATOMIC_ACQUIRE); i++)
-		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 	assert_true(__atomic_load_n(&t->sup.helper_done, __ATOMIC_ACQUIRE));
 }
 
@@ -358,7 +358,7 @@ static void test_loss_timeout(void **state)
 	assert_int_equal(nu_sup_submit(&t->sup, &t->io[1]), 0);
 	lose_connection(t);
 	t->connect_ret = -ETIMEDOUT;
-	nanosleep(&(struct timespec){ .tv_nsec = 30000000 }, NULL);
+	nanosleep(&(struct timespec){.tv_nsec = 30000000}, NULL);
 	fire_timer(t);
 	wait_helper(t);
 	fire_timer(t);

@@ -13,7 +13,7 @@
 
 static struct nu_vol vol(uint32_t id, uint64_t size, const char *wwid)
 {
-	struct nu_vol v = { .id = id, .geom = { .size = size, .lbs = 512 } };
+	struct nu_vol v = {.id = id, .geom = {.size = size, .lbs = 512}};
 
 	snprintf(v.wwid, sizeof(v.wwid), "%s", wwid);
 	return v;
