@@ -2,6 +2,8 @@
 # BENCHMARK (not a test): netublk-perf vs libiscsi's iscsi-perf against the
 # same tgtd LUN on 127.0.0.1, interleaved repetitions, medians of ratios.
 #   scripts/bench-host-iscsi.sh [REPS] [SECONDS]
+# NU_BENCH_BASE=DIR/netublk-perf adds that (older) build's netublk-perf,
+# interleaved with this one: a before/after of the engine in one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${1:-3} SECS=${2:-8}
@@ -31,19 +33,23 @@ iscsi_perf() { # iscsi_perf JOB BLOCKS QD [-r]
 	awk -v rep=$rep -v job=$1 -v iops=${iops:-0} -v blocks=$2 -v secs=$SECS -v cpu=${cpu:-0} \
 		'BEGIN { printf "%s\t%s\tiscsi-perf\t%d\t%.1f\t%.2f\t%d\n", rep, job, iops, iops * blocks * 512 / 1e6, cpu, secs }'
 }
-netublk_perf() { # netublk_perf JOB BS QD RW QUEUES
+netublk_perf() { # netublk_perf JOB BS QD RW QUEUES [BINARY NAME]
 	local r
-	r=$(build/netublk-perf --iscsi "$SPEC" --bs "$2" --qd "$3" --rw "$4" --queues "$5" --time "$SECS")
-	echo "$r" | awk -v rep=$rep -v job=$1 -v dev="netublk-perf-q$5" -v secs=$SECS '
+	r=$("${6:-build/netublk-perf}" --iscsi "$SPEC" --bs "$2" --qd "$3" --rw "$4" --queues "$5" --time "$SECS")
+	echo "$r" | awk -v rep=$rep -v job=$1 -v dev="${7:-netublk-perf}-q$5" -v secs=$SECS '
 		/^IOPS/ { iops = $2; mb = $4 } /^cpu/ { cpu = $2 }
 		END { printf "%s\t%s\t%s\t%d\t%.1f\t%.2f\t%d\n", rep, job, dev, iops, mb, cpu, secs }'
 }
 for rep in $(seq 1 "$REPS"); do
 	iscsi_perf rr4k-qd32 8 32 -r | tee -a "$out"
 	netublk_perf rr4k-qd32 4k 32 randread 1 | tee -a "$out"
+	[ -z "${NU_BENCH_BASE:-}" ] ||
+		netublk_perf rr4k-qd32 4k 32 randread 1 "$NU_BENCH_BASE" netublk-perf-base | tee -a "$out"
 	netublk_perf rr4k-qd32 4k 16 randread 2 | tee -a "$out" # 2 sessions x 16 = 32 in flight
 	iscsi_perf seq128k-qd16 256 16 "" | tee -a "$out"
 	netublk_perf seq128k-qd16 128k 16 read 1 | tee -a "$out"
+	[ -z "${NU_BENCH_BASE:-}" ] ||
+		netublk_perf seq128k-qd16 128k 16 read 1 "$NU_BENCH_BASE" netublk-perf-base | tee -a "$out"
 done
 python3 scripts/bench-summary.py "$out" iscsi-perf
 echo "raw: $out"
