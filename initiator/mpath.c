@@ -29,6 +29,7 @@ struct mp_path {
 	void *target;
 	char name[128];
 	bool enabled;	    /* netublkctl path reinstate / fail (read by queue threads) */
+	uint32_t up_gen; /* bumps when any queue's connection of it comes up */
 	bool consistent;    /* its volume list matches the first path's */
 	uint64_t failovers; /* commands moved off it */
 };
@@ -51,6 +52,9 @@ struct mp_queue {
 	void *qpriv[NU_MPATH_MAX];
 	unsigned inflight[NU_MPATH_MAX];
 	unsigned moved[NU_MPATH_MAX]; /* handed off since the last tick, for the log */
+	uint64_t injected_ns[NU_MPATH_MAX]; /* a fault injected then, until it shows */
+	uint64_t first_move_ns[NU_MPATH_MAX]; /* the first handoff since the last tick */
+	uint32_t seen_up_gen[NU_MPATH_MAX];
 	unsigned rr;
 	struct nu_io *park_head, *park_tail;
 	unsigned nr_parked;
@@ -171,10 +175,7 @@ static void route(struct mp_queue *mq, struct nu_io *io)
 static void unpark(struct mp_queue *mq)
 {
 	struct nu_io *io = mq->park_head;
-	unsigned waited = mq->nr_parked;
 
-	if (!io)
-		return;
 	mq->park_head = mq->park_tail = NULL;
 	mq->nr_parked = 0;
 	while (io) {
@@ -184,12 +185,27 @@ static void unpark(struct mp_queue *mq)
 		route(mq, io);
 		io = next;
 	}
-	if (!mq->nr_parked && mq->no_path_since) {
-		nu_info("%s q%u: a path is back after %.1f s: %u waiting command(s) go",
-			mq->mp->name, nu_queue_id(mq->q), (nu_now_ns() - mq->no_path_since) / 1e9,
-			waited);
-		mq->no_path_since = 0;
-	}
+}
+
+/*
+ * Something may have changed (a path up, reinstated, a new ANA state):
+ * waiting commands try again, and once none waits and a path is usable,
+ * the queue is out of its no-path state (new commands no longer fail).
+ */
+static void recheck(struct mp_queue *mq)
+{
+	unsigned waited = mq->nr_parked;
+	bool any = false;
+
+	unpark(mq);
+	for (unsigned p = 0; p < mq->mp->nr; p++)
+		any |= usable(mq, p);
+	if (!any || mq->nr_parked || !mq->no_path_since)
+		return;
+	nu_info("%s q%u: a path is back after %.1f s: %u waiting command(s) go", mq->mp->name,
+		nu_queue_id(mq->q), (nu_now_ns() - mq->no_path_since) / 1e9, waited);
+	mq->no_path_since = 0;
+	mq->failing = false;
 }
 
 static void fail_parked(struct mp_queue *mq, int res)
@@ -213,7 +229,8 @@ static void on_handoff(void *ctx, unsigned path, struct nu_io *io)
 	struct mp_queue *mq = ctx;
 
 	mq->inflight[path]--;
-	mq->moved[path]++;
+	if (!mq->moved[path]++)
+		mq->first_move_ns[path] = nu_now_ns();
 	__atomic_fetch_add(&mq->mp->paths[path].failovers, 1, __ATOMIC_RELAXED);
 	route(mq, io);
 }
@@ -222,9 +239,9 @@ static void on_up(void *ctx, unsigned path)
 {
 	struct mp_queue *mq = ctx;
 
-	(void)path;
-	mq->failing = false;
-	unpark(mq);
+	/* The path is reachable: the other queues' connections of it need not wait out a back-off. */
+	mq->seen_up_gen[path] = __atomic_add_fetch(&mq->mp->paths[path].up_gen, 1, __ATOMIC_RELAXED);
+	recheck(mq);
 }
 
 static void on_done(void *ctx, unsigned path, struct nu_io *io, int res)
@@ -257,15 +274,30 @@ static void on_timer(struct mp_queue *mq)
 	for (unsigned p = 0; p < mp->nr; p++) {
 		if (!mq->moved[p])
 			continue;
-		nu_warn("%s q%u: path %u (%s) down or refusing: %u command(s) moved to the other "
-			"paths",
-			mp->name, nu_queue_id(mq->q), p, mp->paths[p].name, mq->moved[p]);
+		if (mq->injected_ns[p])
+			nu_warn("%s q%u: path %u (%s) down or refusing: %u command(s) moved to the "
+				"other paths, %.2f s after the injected fault",
+				mp->name, nu_queue_id(mq->q), p, mp->paths[p].name, mq->moved[p],
+				(mq->first_move_ns[p] - mq->injected_ns[p]) / 1e9);
+		else
+			nu_warn("%s q%u: path %u (%s) down or refusing: %u command(s) moved to the "
+				"other paths",
+				mp->name, nu_queue_id(mq->q), p, mp->paths[p].name, mq->moved[p]);
 		mq->moved[p] = 0;
+		mq->injected_ns[p] = 0;
+	}
+	for (unsigned p = 0; p < mp->nr; p++) {
+		uint32_t g = __atomic_load_n(&mp->paths[p].up_gen, __ATOMIC_RELAXED);
+
+		if (g == mq->seen_up_gen[p])
+			continue;
+		mq->seen_up_gen[p] = g;
+		if (mq->qpriv[p] && !path_transport(mp)->path_usable(mq->qpriv[p]) &&
+		    path_transport(mp)->path_reconnect)
+			path_transport(mp)->path_reconnect(mq->qpriv[p]);
 	}
 	/* A path may be usable again without reconnecting: reinstated, or its ANA state. */
-	unpark(mq);
-	if (mq->failing && (pick(mq, 0) >= 0))
-		mq->failing = false;
+	recheck(mq);
 	if (mq->no_path_since && !mq->failing && mp->cfg.no_path_retry_s >= 0 &&
 	    now - mq->no_path_since > (uint64_t)mp->cfg.no_path_retry_s * 1000000000ull) {
 		nu_err("%s q%u: no path for %d s: failing %u waiting command(s) and new ones "
@@ -638,6 +670,21 @@ int nu_mpath_set_enabled(struct nu_mpath *mp, unsigned path, bool enabled)
 bool nu_mpath_enabled(const struct nu_mpath *mp, unsigned path)
 {
 	return path < mp->nr && __atomic_load_n(&mp->paths[path].enabled, __ATOMIC_RELAXED);
+}
+
+int nu_mpath_inject(struct nu_queue *q, unsigned path, int fault, unsigned ms)
+{
+	struct mp_queue *mq = nu_queue_transport_priv(q);
+	const struct nu_transport_ops *t;
+
+	if (!mq || path >= mq->mp->nr || !mq->qpriv[path])
+		return -ENOTCONN;
+	t = path_transport(mq->mp);
+	if (!t->path_inject)
+		return -EOPNOTSUPP;
+	mq->injected_ns[path] = nu_now_ns();
+	t->path_inject(mq->qpriv[path], fault, ms);
+	return 0;
 }
 
 const char *nu_mpath_access(const struct nu_mpath *mp, unsigned path, unsigned vol)

@@ -52,6 +52,12 @@ int nu_mpath_set_enabled(struct nu_mpath *mp, unsigned path, bool enabled);
 bool nu_mpath_enabled(const struct nu_mpath *mp, unsigned path);
 /* Volume vol's access state through a path (ANA, ALUA), or NULL if it reports none. */
 const char *nu_mpath_access(const struct nu_mpath *mp, unsigned path, unsigned vol);
+/*
+ * Injects a fault (enum nu_fault: drop, black hole for ms) into path's
+ * connection on queue q; on q's thread (nu_queue_call).
+ */
+struct nu_queue;
+int nu_mpath_inject(struct nu_queue *q, unsigned path, int fault, unsigned ms);
 /* Commands handed from a lost path to another, since start. */
 uint64_t nu_mpath_failovers(const struct nu_mpath *mp, unsigned path);
 

@@ -303,6 +303,11 @@ int nu_queue_call(struct nu_queue *q, nu_queue_call_fn fn, void *arg)
 	return m.ret;
 }
 
+void *nu_queue_transport_priv(struct nu_queue *q)
+{
+	return q->tpriv;
+}
+
 void nu_queue_transport_cqe(struct nu_queue *q, const struct io_uring_cqe *cqe)
 {
 	q->tops->cqe(q->tpriv, cqe);

@@ -47,6 +47,8 @@ void nu_queue_submit_io(struct nu_queue *q, struct nu_io *io);
 /* Backend -> frontend: frees the tag and calls io->done. */
 void nu_queue_complete(struct nu_queue *q, struct nu_io *io, int res);
 
+/* The transport's per-queue state (what its queue_start made). */
+void *nu_queue_transport_priv(struct nu_queue *q);
 /* Hands a transport completion to the transport, as the ring's loop does. */
 void nu_queue_transport_cqe(struct nu_queue *q, const struct io_uring_cqe *cqe);
 

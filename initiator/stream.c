@@ -136,7 +136,7 @@ void nu_stream_kick(struct nu_stream *s)
 {
 	unsigned n = 0;
 
-	if (s->tx_busy || !s->up || !s->txq_head)
+	if (s->tx_busy || !s->up || !s->txq_head || s->held)
 		return;
 	s->tx_batch_n = 0;
 	while (s->txq_head && n + s->txq_head->niov <= NU_STREAM_TX_IOV) {
@@ -233,7 +233,13 @@ static void tx_done(struct nu_stream *s, int res)
 
 static void rx_submit(struct nu_stream *s)
 {
-	struct io_uring_sqe *sqe = nu_queue_get_sqe(s->q);
+	struct io_uring_sqe *sqe;
+
+	if (s->held) {
+		s->rx_held = true; /* read when the hold ends */
+		return;
+	}
+	sqe = nu_queue_get_sqe(s->q);
 
 	if (s->exact_head && !s->rx_direct) {
 		const struct nu_frame *f = &s->rf;
@@ -506,8 +512,21 @@ int nu_stream_attach(struct nu_stream *s, int fd, size_t rx_cap, unsigned exact_
 	s->exact_head = exact_head;
 	s->rx_exact = RX_EXACT_HEAD;
 	s->up = true;
+	s->held = s->rx_held = false;
 	rx_submit(s);
 	return 0;
+}
+
+void nu_stream_hold(struct nu_stream *s, bool hold)
+{
+	s->held = hold;
+	if (hold || !s->up)
+		return;
+	if (s->rx_held) {
+		s->rx_held = false;
+		rx_submit(s);
+	}
+	nu_stream_kick(s);
 }
 
 void nu_stream_fail(struct nu_stream *s, const char *why)

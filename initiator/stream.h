@@ -83,6 +83,7 @@ struct nu_stream {
 	unsigned min_head;
 	unsigned ud_path; /* which path of the queue: in its completions' user data */
 	bool up; /* false once failed, until nu_stream_attach() */
+	bool held, rx_held; /* an injected black hole: nothing goes out or is read */
 
 	struct nu_stream_item *txq_head, *txq_tail, *tx_free;
 	struct nu_stream_item *tx_batch[NU_STREAM_TX_IOV];
@@ -155,6 +156,8 @@ bool nu_stream_fixed_supported(void);
  * Says why not when wanted.
  */
 bool nu_stream_zero_copy(bool wanted, bool data_digest, const char *target);
+/* Black hole (fault injection): hold every send and receive, or let them go again. */
+void nu_stream_hold(struct nu_stream *s, bool hold);
 /* Forgets queued (not yet sending) PDUs of a finished command. */
 void nu_stream_drop_tag(struct nu_stream *s, uint16_t tag);
 /* Marks the stream failed and shuts the socket; fail() reports once. */

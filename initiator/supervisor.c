@@ -277,7 +277,8 @@ static unsigned reconnect_step(struct nu_sup *s, uint64_t now)
 	int ret;
 
 	if (!s->connecting) {
-		if (now < s->next_reconnect_ns)
+		/* In a black hole no connect gets through either. */
+		if (now < s->next_reconnect_ns || s->blackhole_until_ns)
 			return 100;
 		s->helper_done = false;
 		ret = pthread_create(&s->helper, NULL, helper_main, s);
@@ -303,6 +304,38 @@ static unsigned reconnect_step(struct nu_sup *s, uint64_t now)
 	return 100;
 }
 
+void nu_sup_reconnect_now(struct nu_sup *s)
+{
+	if (s->state != NU_CONN_DOWN || s->connecting)
+		return;
+	s->reconnect_delay_ms = 0;
+	s->next_reconnect_ns = nu_now_ns();
+}
+
+void nu_sup_inject(struct nu_sup *s, enum nu_fault f, unsigned ms)
+{
+	if (f == NU_FAULT_DROP) {
+		nu_warn("%s: injected fault: connection to %s dropped", s->cfg.name, s->remote);
+		if (s->state == NU_CONN_UP)
+			nu_stream_fail(s->st, "injected fault");
+		return;
+	}
+	nu_warn("%s: injected fault: connection to %s black-holed for %u ms", s->cfg.name,
+		s->remote, ms);
+	s->blackhole_until_ns = nu_now_ns() + ms * 1000000ull;
+	nu_stream_hold(s->st, true);
+}
+
+/* The black hole ends: what waited may go (if the connection still lives). */
+static void blackhole_check(struct nu_sup *s, uint64_t now)
+{
+	if (!s->blackhole_until_ns || now < s->blackhole_until_ns)
+		return;
+	s->blackhole_until_ns = 0;
+	nu_info("%s: injected black hole over", s->cfg.name);
+	nu_stream_hold(s->st, false);
+}
+
 static void on_timer(struct nu_sup *s)
 {
 	uint64_t now = nu_now_ns();
@@ -311,6 +344,7 @@ static void on_timer(struct nu_sup *s)
 	s->timer_armed = false;
 	if (s->stopping)
 		return;
+	blackhole_check(s, now);
 	switch (s->state) {
 	case NU_CONN_DOWN:
 		next = reconnect_step(s, now);

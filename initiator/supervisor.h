@@ -29,6 +29,12 @@ struct nu_stream;
 
 enum nu_conn_state { NU_CONN_UP, NU_CONN_DRAINING, NU_CONN_DOWN };
 
+/* Faults a user may inject into one connection (netublkctl path inject). */
+enum nu_fault {
+	NU_FAULT_DROP,	    /* the connection is reset */
+	NU_FAULT_BLACKHOLE, /* no byte in or out for a time; connects fail meanwhile */
+};
+
 /* The head of a protocol's per-tag task: the protocol's task struct begins with it. */
 struct nu_task {
 	struct nu_io *io;  /* NULL: the tag is free */
@@ -84,6 +90,7 @@ struct nu_sup {
 
 	struct __kernel_timespec tick;
 	bool timer_armed;
+	uint64_t blackhole_until_ns; /* an injected black hole ends then; 0: none */
 	uint64_t down_since_ns, next_reconnect_ns;
 	unsigned reconnect_delay_ms;
 	char remote[64]; /* the current (or last) connection's peer */
@@ -139,6 +146,10 @@ void nu_sup_retry(struct nu_sup *s, struct nu_task *t, int res, const char *why)
 void nu_sup_path_error(struct nu_sup *s, struct nu_task *t, int res, const char *why);
 /* The stream failed (its fail hook); finishes once no socket op is in flight. */
 void nu_sup_conn_fail(struct nu_sup *s, const char *why);
+/* Down: try to reconnect at the next tick, back-off forgotten (the peer is back). */
+void nu_sup_reconnect_now(struct nu_sup *s);
+/* Injects a fault into this connection (on the queue thread). */
+void nu_sup_inject(struct nu_sup *s, enum nu_fault f, unsigned ms);
 /* Routes the supervisor's timer completion; false if the cqe is not its. */
 bool nu_sup_cqe(struct nu_sup *s, const struct io_uring_cqe *cqe);
 

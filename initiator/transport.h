@@ -56,6 +56,10 @@ struct nu_transport_ops {
 			  void **qpriv);
 	/* May a path take commands now (connected)? With path_start. */
 	bool (*path_usable)(void *qpriv);
+	/* Another queue's connection of this path came back: reconnect now. With path_start. */
+	void (*path_reconnect)(void *qpriv);
+	/* Injects a fault (enum nu_fault) into a path's connection for ms. With path_start. */
+	void (*path_inject)(void *qpriv, int fault, unsigned ms);
 	/* Its access state for volume vol (ALUA / ANA). Optional: all optimized. */
 	enum nu_path_state (*path_state)(void *qpriv, unsigned vol);
 	/* Per queue, on the queue thread, once nothing is in flight. */

@@ -877,6 +877,16 @@ static bool iscsi_path_usable(void *qpriv)
 	return nu_sup_up(&((struct iscsi_queue *)qpriv)->sup);
 }
 
+static void iscsi_path_reconnect(void *qpriv)
+{
+	nu_sup_reconnect_now(&((struct iscsi_queue *)qpriv)->sup);
+}
+
+static void iscsi_path_inject(void *qpriv, int fault, unsigned ms)
+{
+	nu_sup_inject(&((struct iscsi_queue *)qpriv)->sup, fault, ms);
+}
+
 /* The LUN's ALUA state through this session's target port group. */
 static enum nu_path_state iscsi_path_state(void *qpriv, unsigned vol)
 {
@@ -947,6 +957,8 @@ const struct nu_transport_ops nu_iscsi_transport = {
 	.path_start = iscsi_path_start,
 	.path_usable = iscsi_path_usable,
 	.path_state = iscsi_path_state,
+	.path_inject = iscsi_path_inject,
+	.path_reconnect = iscsi_path_reconnect,
 	.queue_stop = iscsi_queue_stop,
 	.submit = iscsi_submit,
 	.cqe = iscsi_cqe,

@@ -503,6 +503,16 @@ static bool nvme_path_usable(void *qpriv)
 	return nu_sup_up(&((struct nvme_queue *)qpriv)->sup);
 }
 
+static void nvme_path_reconnect(void *qpriv)
+{
+	nu_sup_reconnect_now(&((struct nvme_queue *)qpriv)->sup);
+}
+
+static void nvme_path_inject(void *qpriv, int fault, unsigned ms)
+{
+	nu_sup_inject(&((struct nvme_queue *)qpriv)->sup, fault, ms);
+}
+
 /* The ANA state of the volume's group through this controller. */
 static enum nu_path_state nvme_path_state(void *qpriv, unsigned vol)
 {
@@ -575,6 +585,8 @@ const struct nu_transport_ops nu_nvme_transport = {
 	.path_start = nvme_path_start,
 	.path_usable = nvme_path_usable,
 	.path_state = nvme_path_state,
+	.path_inject = nvme_path_inject,
+	.path_reconnect = nvme_path_reconnect,
 	.queue_stop = nvme_queue_stop,
 	.submit = nvme_submit,
 	.cqe = nvme_cqe,

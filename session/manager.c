@@ -20,6 +20,8 @@
 #include "ublk_dev.h"
 #include "ublk_features.h"
 #include "mpath.h"
+#include "supervisor.h"
+#include "units.h"
 #include "tcp.h"
 #include "voltab.h"
 
@@ -867,18 +869,57 @@ static void path_list(const struct served *sv, const struct nu_mpath *mp, FILE *
 	free(p);
 }
 
+struct inject_arg {
+	unsigned path, ms;
+	int fault;
+};
+
+static int inject_on_queue(struct nu_queue *q, void *arg)
+{
+	struct inject_arg *a = arg;
+
+	return nu_mpath_inject(q, a->path, a->fault, a->ms);
+}
+
+/* path inject: a fault on every queue's connection of one path. */
+static void path_inject(struct served *sv, unsigned path, const char *fault, const char *secs,
+			FILE *out)
+{
+	struct inject_arg a = { .path = path };
+	unsigned s = 0, done = 0;
+
+	if (!strcmp(fault, "drop") && !secs[0]) {
+		a.fault = NU_FAULT_DROP;
+	} else if (!strcmp(fault, "blackhole") && !nu_parse_uint(secs, 1, 3600, &s)) {
+		a.fault = NU_FAULT_BLACKHOLE;
+		a.ms = s * 1000;
+	} else {
+		fprintf(out, "error: path inject TARGET PATH drop | blackhole SECONDS (1 to 3600)\n");
+		return;
+	}
+	for (unsigned q = 0; q < nu_host_nr_queues(sv->host); q++)
+		done += nu_queue_call(nu_host_queue(sv->host, q), inject_on_queue, &a) == 0;
+	nu_warn("%s path %u: injected %s%s%s%s on %u connection(s)", sv->ct.name, path, fault,
+		s ? " for " : "", s ? secs : "", s ? " s" : "", done);
+	fprintf(out, "%s path %u: %s injected on %u connection(s)%s%s%s\n", sv->ct.name, path,
+		fault, done, s ? " for " : "", s ? secs : "", s ? " s" : "");
+}
+
 void nu_manager_path(struct nu_manager *m, const char *args, FILE *out)
 {
-	char verb[16] = "", what[256] = "", which[256] = "";
+	char verb[16] = "", what[256] = "", which[256] = "", fault[16] = "", secs[16] = "";
 	struct served *sv;
 	struct nu_mpath *mp;
 	unsigned path;
 	char extra = 0;
+	int n = sscanf(args, "%15s %255s %255s %15s %15s %c", verb, what, which, fault, secs,
+		       &extra);
+	bool inject = !strcmp(verb, "inject");
 
-	if (sscanf(args, "%15s %255s %255s %c", verb, what, which, &extra) < 1 ||
-	    (!strcmp(verb, "list") && what[0]) ||
-	    (strcmp(verb, "list") && (!which[0] || extra))) {
-		fprintf(out, "error: path list | path fail TARGET PATH | path reinstate TARGET PATH\n");
+	if (n < 1 || (!strcmp(verb, "list") && n != 1) || (strcmp(verb, "list") && n < 3) ||
+	    (!inject && n > 3) || (inject && (n < 4 || extra))) {
+		fprintf(out, "error: path list | path fail TARGET PATH | path reinstate TARGET PATH"
+			     " | path inject TARGET PATH drop|blackhole SECONDS\n");
 		return;
 	}
 	if (!strcmp(verb, "list")) {
@@ -890,8 +931,8 @@ void nu_manager_path(struct nu_manager *m, const char *args, FILE *out)
 		}
 		return;
 	}
-	if (strcmp(verb, "fail") && strcmp(verb, "reinstate")) {
-		fprintf(out, "error: path %s: the verbs are list, fail and reinstate\n", verb);
+	if (strcmp(verb, "fail") && strcmp(verb, "reinstate") && !inject) {
+		fprintf(out, "error: path %s: the verbs are list, fail, reinstate and inject\n", verb);
 		return;
 	}
 	sv = find_served(m, what);
@@ -911,6 +952,10 @@ void nu_manager_path(struct nu_manager *m, const char *args, FILE *out)
 	}
 	if (path == nu_mpath_nr_paths(mp)) {
 		fprintf(out, "error: %s has no path %s\n", sv->ct.name, which);
+		return;
+	}
+	if (inject) {
+		path_inject(sv, path, fault, secs, out);
 		return;
 	}
 	nu_mpath_set_enabled(mp, path, !strcmp(verb, "reinstate"));

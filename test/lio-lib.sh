@@ -26,7 +26,10 @@ lio_lun_link() { # lio_lun_link IQN STORAGE_OBJECT
 	mkdir -p "$tpg/lun/lun_0" && ln -s "$2" "$tpg/lun/lun_0/port0"
 }
 lio_fileio_lun() {
-	local so=$LIO/core/fileio_0/lun0
+	# One storage object per file: configfs keeps them for the whole boot,
+	# and an enabled one ignores a new fd_dev_name (it would serve the
+	# first test's file to every later one).
+	local so=$LIO/core/fileio_0/$(basename "$2" .img)
 	truncate -s "${3}M" "$2"
 	mkdir -p $so
 	echo "fd_dev_name=$2,fd_dev_size=$(($3 << 20))" >$so/control
@@ -34,7 +37,7 @@ lio_fileio_lun() {
 	lio_lun_link "$1" $so
 }
 lio_ramdisk_lun() {
-	local so=$LIO/core/rd_mcp_0/lun0
+	local so=$LIO/core/rd_mcp_0/rd-${1##*:} # one per target, as files above
 	mkdir -p $so
 	echo "rd_pages=$(($2 * 256))" >$so/control
 	echo 1 >$so/enable

@@ -26,6 +26,8 @@ static void usage(FILE *f)
 		   "  path list                 every multipath target's paths\n"
 		   "  path fail TARGET PATH     take a path out of use (TARGET: name or device,\n"
 		   "  path reinstate TARGET PATH  PATH: index or address) / back into use\n"
+		   "  path inject TARGET PATH drop         reset its connections\n"
+		   "  path inject TARGET PATH blackhole S  no byte in or out for S seconds\n"
 		   "\n"
 		   "  -s, --socket PATH   netublkd's control socket [" NU_CTL_DEFAULT_PATH "]\n"
 		   "  -j, --json          status as JSON\n");

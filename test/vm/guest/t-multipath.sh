@@ -82,6 +82,30 @@ dd if=/dev/urandom of=$lio_dev bs=64k count=64 oflag=direct 2>/dev/null
 check "the reinstated path carries I/O again" test "$(paths lio ios | awk '{print $2}')" -gt "${after#* }"
 check "path fail of an unknown path is refused" sh -c "! '$CTL' path fail lio 7 2>/dev/null"
 
+# Faults on command: a dropped connection, then a black hole (no byte in or
+# out: only the NOP-Out timeout can tell), during fio verify.
+fio --name=inject --filename=$lio_dev --ioengine=io_uring --direct=1 --rw=randwrite --bs=16k \
+	--iodepth=16 --size=16M --verify=crc32c --do_verify=1 --verify_fatal=1 --loops=6 \
+	>"$LOGDIR/fio-mp-inject.out" 2>&1 &
+fpid=$!
+sleep 2
+check "path inject drop" sh -c "'$CTL' path inject lio 0 drop | grep -q 'drop injected on 2 connection'"
+sleep 4
+check "path inject blackhole" \
+	sh -c "'$CTL' path inject lio 1 blackhole 14 | grep -q 'blackhole injected on 2 connection(s) for 14 s'"
+wait $fpid; rc=$?
+check "fio verify through a dropped and a black-holed path: no error" \
+	sh -c "test $rc = 0 && grep -q 'err= 0' $LOGDIR/fio-mp-inject.out"
+check "the black hole was found by the NOP-Out timeout, its commands moved" sh -c "
+	grep -q 'NOP-Out ping timed out' $DLOG &&
+	grep -q 'path 1 (127.0.0.1:3291) down or refusing: .* s after the injected fault' $DLOG"
+check "the injected faults are logged" sh -c "
+	grep -q 'injected fault: connection to 127.0.0.1:3290 dropped' $DLOG &&
+	grep -q 'injected fault: connection to 127.0.0.1:3291 black-holed for 14000 ms' $DLOG"
+for _ in $(seq 150); do [ "$(paths lio state)" = "up up" ] && break; sleep 0.2; done
+check "after the black hole both paths serve again" test "$(paths lio state)" = "up up"
+check "path inject with a bad fault is refused" sh -c "! '$CTL' path inject lio 1 melt 2>/dev/null"
+
 pids=
 for d in $lio_dev $nv_dev; do
 	fio --name=mp --filename=$d --ioengine=io_uring --direct=1 --rw=randwrite --bs=16k \
@@ -131,11 +155,14 @@ check "no path: the read fails with an I/O error" sh -c "test $rc != 0 && grep -
 check "... after waiting no_path_retry, not at once" test $((t1 - t0)) -ge 3
 check "the daemon is still up" kill -0 $DPID
 mkdir -p "$(lio_tpg $IQN)/np/127.0.0.1:3290"
-for _ in $(seq 100); do
-	dd if=$lio_dev of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null && break
-	sleep 0.2
-done
-check "a returning path serves again" dd if=$lio_dev of=/dev/null bs=4k count=16 iflag=direct
+for _ in $(seq 100); do [ "$(paths lio state | cut -d' ' -f1)" = up ] && break; sleep 0.2; done
+state0=$(paths lio state | cut -d' ' -f1)
+check "a returning path serves again, on every queue" sh -c "
+	test '$state0' = up &&
+	for q in 0 1; do taskset -c \$q dd if=$lio_dev of=/dev/null bs=4k count=16 iflag=direct || exit 1; done"
+check "... and the no-path state ended with it" sh -c "
+	sleep 1; taskset -c 0 dd if=$lio_dev of=/dev/null bs=4k count=16 iflag=direct &&
+	test \$(grep -c 'no path for 4 s' $DLOG) -le 2"
 "$BUILD/netublkctl" status | sed 's/^/    /'
 
 # A crash: both multipath devices taken over, fio verify through it.
