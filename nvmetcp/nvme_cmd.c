@@ -473,26 +473,29 @@ unsigned nvme_parse_disc_log(const uint8_t *buf, size_t len, struct nvme_disc_en
 
 int nvme_parse_ana_log(const uint8_t *buf, size_t len, uint8_t *states, unsigned max_groups)
 {
-	const struct nvme_ana_log *log = (const void *)buf;
-	size_t off = sizeof(*log);
+	struct nvme_ana_log log;
+	size_t off = sizeof(log);
 	unsigned n, i;
 
-	if (len < sizeof(*log))
+	if (len < sizeof(log))
 		return -EINVAL;
-	n = le16toh(log->ngrps);
+	memcpy(&log, buf, sizeof(log));
+	n = le16toh(log.ngrps);
 	for (i = 0; i < n; i++) {
-		const struct nvme_ana_group_desc *d = (const void *)(buf + off);
+		/* Copied out: after a list of NSIDs a descriptor is only 4-byte aligned. */
+		struct nvme_ana_group_desc d;
 		uint32_t grp, nns;
 
-		if (len - off < sizeof(*d))
+		if (len - off < sizeof(d))
 			return -EINVAL;
-		grp = le32toh(d->grpid);
-		nns = le32toh(d->nnsids);
-		if (nns > (len - off - sizeof(*d)) / 4)
+		memcpy(&d, buf + off, sizeof(d));
+		grp = le32toh(d.grpid);
+		nns = le32toh(d.nnsids);
+		if (nns > (len - off - sizeof(d)) / 4)
 			return -EINVAL;
 		if (grp < max_groups)
-			states[grp] = d->state & 0xf;
-		off += sizeof(*d) + (size_t)nns * 4;
+			states[grp] = d.state & 0xf;
+		off += sizeof(d) + (size_t)nns * 4;
 	}
 	return i;
 }
