@@ -20,6 +20,7 @@
 #include "log.h"
 #include "queue.h"
 #include "stream.h"
+#include "supervisor.h"
 
 /* The user-data path index of the multipath layer's own timer. */
 #define MP_UD_PATH (NU_UD_PATHS - 1)
@@ -76,7 +77,7 @@ static bool usable(struct mp_queue *mq, unsigned p)
 
 	return mq->qpriv[p] && __atomic_load_n(&mpp->enabled, __ATOMIC_RELAXED) &&
 	       __atomic_load_n(&mpp->consistent, __ATOMIC_RELAXED) &&
-	       path_transport(mq->mp)->path_usable(mq->qpriv[p]);
+	       nu_sup_up(path_transport(mq->mp)->path_sup(mq->qpriv[p]));
 }
 
 static enum nu_path_state state_of(struct mp_queue *mq, unsigned p, unsigned vol)
@@ -292,9 +293,8 @@ static void on_timer(struct mp_queue *mq)
 		if (g == mq->seen_up_gen[p])
 			continue;
 		mq->seen_up_gen[p] = g;
-		if (mq->qpriv[p] && !path_transport(mp)->path_usable(mq->qpriv[p]) &&
-		    path_transport(mp)->path_reconnect)
-			path_transport(mp)->path_reconnect(mq->qpriv[p]);
+		if (mq->qpriv[p])
+			nu_sup_reconnect_now(path_transport(mp)->path_sup(mq->qpriv[p]));
 	}
 	/* A path may be usable again without reconnecting: reinstated, or its ANA state. */
 	recheck(mq);
@@ -569,7 +569,7 @@ int nu_mpath_create(const struct nu_mpath_cfg *cfg, const struct nu_target_ops *
 	struct nu_mpath *mp;
 
 	if (!n || n > NU_MPATH_MAX || !path_ops->transport->path_start ||
-	    !path_ops->transport->path_usable)
+	    !path_ops->transport->path_sup)
 		return -EINVAL;
 	mp = calloc(1, sizeof(*mp));
 	if (!mp)
@@ -680,10 +680,8 @@ int nu_mpath_inject(struct nu_queue *q, unsigned path, int fault, unsigned ms)
 	if (!mq || path >= mq->mp->nr || !mq->qpriv[path])
 		return -ENOTCONN;
 	t = path_transport(mq->mp);
-	if (!t->path_inject)
-		return -EOPNOTSUPP;
 	mq->injected_ns[path] = nu_now_ns();
-	t->path_inject(mq->qpriv[path], fault, ms);
+	nu_sup_inject(t->path_sup(mq->qpriv[path]), fault, ms);
 	return 0;
 }
 

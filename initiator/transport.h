@@ -8,6 +8,7 @@
 struct io_uring_cqe;
 struct nu_queue;
 struct nu_io;
+struct nu_sup;
 
 /* What a transport can do with an I/O's buffer. */
 #define NU_TCAP_FIXED_BUF (1u << 0) /* can move data to/from ring buffer-table entries */
@@ -18,6 +19,31 @@ enum nu_path_state {
 	NU_PATH_NONOPTIMIZED, /* used only when no optimized path is usable */
 	NU_PATH_UNUSABLE,     /* inaccessible, lost, or in transition */
 };
+
+/*
+ * What a path refused (a volume or an access group) until the target's
+ * states are read again, which moves gen: so that a state not yet re-read
+ * cannot bounce a command between paths.
+ */
+struct nu_refused {
+	uint32_t gen;
+	uint8_t idx[256];
+};
+
+static inline void nu_refused_set(struct nu_refused *r, unsigned i, uint32_t gen)
+{
+	if (r->gen != gen) {
+		__builtin_memset(r->idx, 0, sizeof(r->idx));
+		r->gen = gen;
+	}
+	if (i < sizeof(r->idx))
+		r->idx[i] = 1;
+}
+
+static inline bool nu_refused(const struct nu_refused *r, unsigned i, uint32_t gen)
+{
+	return r->gen == gen && i < sizeof(r->idx) && r->idx[i];
+}
 
 /*
  * Multipath: one path's queue among several on the same queue ring. It
@@ -54,12 +80,8 @@ struct nu_transport_ops {
 	 */
 	int (*path_start)(void *host_priv, struct nu_queue *q, const struct nu_path_parent *parent,
 			  void **qpriv);
-	/* May a path take commands now (connected)? With path_start. */
-	bool (*path_usable)(void *qpriv);
-	/* Another queue's connection of this path came back: reconnect now. With path_start. */
-	void (*path_reconnect)(void *qpriv);
-	/* Injects a fault (enum nu_fault) into a path's connection for ms. With path_start. */
-	void (*path_inject)(void *qpriv, int fault, unsigned ms);
+	/* A path's connection supervisor (up or not, reconnect, faults). With path_start. */
+	struct nu_sup *(*path_sup)(void *qpriv);
 	/* Its access state for volume vol (ALUA / ANA). Optional: all optimized. */
 	enum nu_path_state (*path_state)(void *qpriv, unsigned vol);
 	/* Per queue, on the queue thread, once nothing is in flight. */

@@ -100,8 +100,7 @@ struct iscsi_queue {
 	} reset;
 	char name[16]; /* "iscsi qN" */
 	/* LUNs a command was just refused on for this path, until the ALUA state is read again. */
-	uint8_t alua_blocked[NU_HOST_MAX_VOLS];
-	uint32_t alua_blocked_gen;
+	struct nu_refused alua_refused;
 };
 
 static struct iscsi_task *task_of(struct nu_task *t)
@@ -303,14 +302,7 @@ static void signal_rescan(struct iscsi_host *h)
 /* Refused on this path (ALUA): not used for the LUN until its state is read again. */
 static void alua_block(struct iscsi_queue *iq, unsigned vol)
 {
-	uint32_t gen = __atomic_load_n(&iq->h->alua_gen, __ATOMIC_ACQUIRE);
-
-	if (gen != iq->alua_blocked_gen) {
-		memset(iq->alua_blocked, 0, sizeof(iq->alua_blocked));
-		iq->alua_blocked_gen = gen;
-	}
-	if (vol < NU_HOST_MAX_VOLS)
-		iq->alua_blocked[vol] = 1;
+	nu_refused_set(&iq->alua_refused, vol, __atomic_load_n(&iq->h->alua_gen, __ATOMIC_ACQUIRE));
 	signal_rescan(iq->h);
 }
 
@@ -872,19 +864,9 @@ static int iscsi_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
 	return iscsi_path_start(host_priv, q, NULL, qpriv);
 }
 
-static bool iscsi_path_usable(void *qpriv)
+static struct nu_sup *iscsi_path_sup(void *qpriv)
 {
-	return nu_sup_up(&((struct iscsi_queue *)qpriv)->sup);
-}
-
-static void iscsi_path_reconnect(void *qpriv)
-{
-	nu_sup_reconnect_now(&((struct iscsi_queue *)qpriv)->sup);
-}
-
-static void iscsi_path_inject(void *qpriv, int fault, unsigned ms)
-{
-	nu_sup_inject(&((struct iscsi_queue *)qpriv)->sup, fault, ms);
+	return &((struct iscsi_queue *)qpriv)->sup;
 }
 
 /* The LUN's ALUA state through this session's target port group. */
@@ -894,8 +876,7 @@ static enum nu_path_state iscsi_path_state(void *qpriv, unsigned vol)
 
 	if (vol >= NU_HOST_MAX_VOLS)
 		return NU_PATH_OPTIMIZED;
-	if (iq->alua_blocked[vol] &&
-	    iq->alua_blocked_gen == __atomic_load_n(&iq->h->alua_gen, __ATOMIC_ACQUIRE))
+	if (nu_refused(&iq->alua_refused, vol, __atomic_load_n(&iq->h->alua_gen, __ATOMIC_ACQUIRE)))
 		return NU_PATH_UNUSABLE;
 	switch (__atomic_load_n(&iq->h->alua[vol], __ATOMIC_RELAXED)) {
 	case -1:
@@ -955,10 +936,8 @@ const struct nu_transport_ops nu_iscsi_transport = {
 	.host_caps = iscsi_host_caps,
 	.queue_start = iscsi_queue_start,
 	.path_start = iscsi_path_start,
-	.path_usable = iscsi_path_usable,
+	.path_sup = iscsi_path_sup,
 	.path_state = iscsi_path_state,
-	.path_inject = iscsi_path_inject,
-	.path_reconnect = iscsi_path_reconnect,
 	.queue_stop = iscsi_queue_stop,
 	.submit = iscsi_submit,
 	.cqe = iscsi_cqe,

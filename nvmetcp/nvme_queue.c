@@ -53,8 +53,7 @@ struct nvme_queue {
 	struct nvme_task *tasks;
 	char name[16]; /* "nvme qN" */
 	/* ANA groups a command just failed on, until the host reads the ANA log again. */
-	uint8_t ana_blocked[NVME_ANA_GROUPS];
-	uint32_t ana_blocked_gen;
+	struct nu_refused ana_refused;
 };
 
 static struct nvme_task *task_of(struct nu_task *t)
@@ -127,13 +126,8 @@ static uint32_t vol_group(const struct nvme_queue *nq, unsigned vol)
 /* An ANA error: this path is not for the volume's group until the ANA log is read again. */
 static void ana_block(struct nvme_queue *nq, unsigned vol)
 {
-	uint32_t gen = __atomic_load_n(&nq->h->ana_gen, __ATOMIC_ACQUIRE);
-
-	if (gen != nq->ana_blocked_gen) {
-		memset(nq->ana_blocked, 0, sizeof(nq->ana_blocked));
-		nq->ana_blocked_gen = gen;
-	}
-	nq->ana_blocked[vol_group(nq, vol)] = 1;
+	nu_refused_set(&nq->ana_refused, vol_group(nq, vol),
+		       __atomic_load_n(&nq->h->ana_gen, __ATOMIC_ACQUIRE));
 	nvme_host_request_ana(nq->h);
 }
 
@@ -498,19 +492,9 @@ static int nvme_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
 	return nvme_path_start(host_priv, q, NULL, qpriv);
 }
 
-static bool nvme_path_usable(void *qpriv)
+static struct nu_sup *nvme_path_sup(void *qpriv)
 {
-	return nu_sup_up(&((struct nvme_queue *)qpriv)->sup);
-}
-
-static void nvme_path_reconnect(void *qpriv)
-{
-	nu_sup_reconnect_now(&((struct nvme_queue *)qpriv)->sup);
-}
-
-static void nvme_path_inject(void *qpriv, int fault, unsigned ms)
-{
-	nu_sup_inject(&((struct nvme_queue *)qpriv)->sup, fault, ms);
+	return &((struct nvme_queue *)qpriv)->sup;
 }
 
 /* The ANA state of the volume's group through this controller. */
@@ -521,8 +505,7 @@ static enum nu_path_state nvme_path_state(void *qpriv, unsigned vol)
 
 	if (!g)
 		return NU_PATH_OPTIMIZED; /* no ANA reporting */
-	if (nq->ana_blocked[g] &&
-	    nq->ana_blocked_gen == __atomic_load_n(&nq->h->ana_gen, __ATOMIC_ACQUIRE))
+	if (nu_refused(&nq->ana_refused, g, __atomic_load_n(&nq->h->ana_gen, __ATOMIC_ACQUIRE)))
 		return NU_PATH_UNUSABLE;
 	switch (__atomic_load_n(&nq->h->ana_state[g], __ATOMIC_RELAXED)) {
 	case 0: /* not listed in the log */
@@ -583,10 +566,8 @@ const struct nu_transport_ops nu_nvme_transport = {
 	.host_caps = nvme_host_caps,
 	.queue_start = nvme_queue_start,
 	.path_start = nvme_path_start,
-	.path_usable = nvme_path_usable,
+	.path_sup = nvme_path_sup,
 	.path_state = nvme_path_state,
-	.path_inject = nvme_path_inject,
-	.path_reconnect = nvme_path_reconnect,
 	.queue_stop = nvme_queue_stop,
 	.submit = nvme_submit,
 	.cqe = nvme_cqe,
