@@ -70,18 +70,20 @@ alua 17 2 # standby
 sleep 5
 moved=$(ios 0)
 alua 17 0
-back=$(ios 1)
-for _ in $(seq 60); do
-	[ "$(ios 1)" -gt "$back" ] && break
-	sleep 0.25
-done
-after=$(ios 1)
 wait $fpid; rc=$?
 check "fio verify through the ALUA changes: no error" \
 	sh -c "test $rc = 0 && grep -q 'err= 0' $LOGDIR/fio-alua.out"
 check "with the optimized group in standby, the non-optimized path took the I/O" \
 	test "$moved" -gt 0
-check "active/optimized again, the I/O came back to it" test "$after" -gt "$back"
+# Failback once the state is read again (polled every 5 s), with I/O of our own.
+for _ in $(seq 60); do
+	[ "$(grep -c 'port group 17: active/optimized' $DLOG)" -ge 2 ] && break
+	sleep 0.25
+done
+back0=$(ios 0) back1=$(ios 1)
+dd if=/dev/urandom of=$dev bs=64k count=64 oflag=direct 2>/dev/null
+check "active/optimized again, the I/O came back to it" sh -c "
+	test $(ios 1) -ge $((back1 + 64)) && test $(ios 0) = $back0"
 check "the state changes were read" sh -c "
 	grep -q 'port group 17: standby' $DLOG && grep -q 'port group 17: active/optimized' $DLOG"
 check "no I/O error reached the device" sh -c "! grep -q 'failed: ' $DLOG"
