@@ -152,24 +152,36 @@ static void park(struct mp_queue *mq, struct nu_io *io)
 	}
 }
 
-/* Sends io on a path, or parks it; a command the path refuses ends here. */
-static void route(struct mp_queue *mq, struct nu_io *io)
+/*
+ * Sends io on a path, or parks it. Returns 0, or why it cannot go (no path
+ * for too long, the path refused it): the caller ends it, as the queue
+ * does for a new command (never inline here: a frontend that resubmits
+ * from its completion would recurse).
+ */
+static int route(struct mp_queue *mq, struct nu_io *io)
 {
 	int p = pick(mq, io->vol), ret;
 
 	if (p < 0) {
 		if (mq->failing)
-			nu_queue_complete(mq->q, io, -EIO);
-		else
-			park(mq, io);
-		return;
+			return -EIO;
+		park(mq, io);
+		return 0;
 	}
 	mq->inflight[p]++;
 	ret = path_transport(mq->mp)->submit(mq->qpriv[p], io);
-	if (ret) {
+	if (ret)
 		mq->inflight[p]--;
+	return ret;
+}
+
+/* A command already in flight (handed back, or waiting) goes again, or ends. */
+static void reroute(struct mp_queue *mq, struct nu_io *io)
+{
+	int ret = route(mq, io);
+
+	if (ret)
 		nu_queue_complete(mq->q, io, ret);
-	}
 }
 
 /* Waiting commands try again: those with a path go, the others wait on. */
@@ -183,7 +195,7 @@ static void unpark(struct mp_queue *mq)
 		struct nu_io *next = io->next;
 
 		io->next = NULL;
-		route(mq, io);
+		reroute(mq, io);
 		io = next;
 	}
 }
@@ -233,7 +245,7 @@ static void on_handoff(void *ctx, unsigned path, struct nu_io *io)
 	if (!mq->moved[path]++)
 		mq->first_move_ns[path] = nu_now_ns();
 	__atomic_fetch_add(&mq->mp->paths[path].failovers, 1, __ATOMIC_RELAXED);
-	route(mq, io);
+	reroute(mq, io);
 }
 
 static void on_up(void *ctx, unsigned path)
@@ -426,10 +438,7 @@ static void mp_queue_stop(void *qpriv)
 
 static int mp_submit(void *qpriv, struct nu_io *io)
 {
-	struct mp_queue *mq = qpriv;
-
-	route(mq, io);
-	return 0;
+	return route(qpriv, io);
 }
 
 /* ---------------------------------------------------------------- target ops */
