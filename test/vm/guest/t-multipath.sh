@@ -96,6 +96,8 @@ check "path inject blackhole" \
 wait $fpid; rc=$?
 check "fio verify through a dropped and a black-holed path: no error" \
 	sh -c "test $rc = 0 && grep -q 'err= 0' $LOGDIR/fio-mp-inject.out"
+# Moves are logged at the next multipath tick: fio may end before.
+for _ in $(seq 25); do grep -q 'path 1 (127.0.0.1:3291) down or refusing: .* s after the injected' $DLOG && break; sleep 0.2; done
 check "the black hole was found by the NOP-Out timeout, its commands moved" sh -c "
 	grep -q 'NOP-Out ping timed out' $DLOG &&
 	grep -q 'path 1 (127.0.0.1:3291) down or refusing: .* s after the injected fault' $DLOG"
