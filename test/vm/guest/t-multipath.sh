@@ -84,9 +84,11 @@ check "path fail of an unknown path is refused" sh -c "! '$CTL' path fail lio 7 
 
 # Faults on command: a dropped connection, then a black hole (no byte in or
 # out: only the NOP-Out timeout can tell), during fio verify.
+# Time-based, verifying as it goes: I/O must span the black hole and its
+# detection (10-12 s), whatever the VM's speed.
 fio --name=inject --filename=$lio_dev --ioengine=io_uring --direct=1 --rw=randwrite --bs=16k \
-	--iodepth=16 --size=16M --verify=crc32c --do_verify=1 --verify_fatal=1 --loops=6 \
-	>"$LOGDIR/fio-mp-inject.out" 2>&1 &
+	--iodepth=16 --size=16M --verify=crc32c --verify_backlog=64 --verify_fatal=1 \
+	--time_based --runtime=24 >"$LOGDIR/fio-mp-inject.out" 2>&1 &
 fpid=$!
 sleep 2
 check "path inject drop" sh -c "'$CTL' path inject lio 0 drop | grep -q 'drop injected on 2 connection'"
