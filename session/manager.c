@@ -133,14 +133,20 @@ static bool vol_desc(const struct served *sv, unsigned vol, struct nu_vol_desc *
 	return sv->tops && sv->tops->vol(sv->target, vol, d);
 }
 
-/* Is /dev/ublkbN one that we serve now? */
-static bool serving(const struct nu_manager *m, int id)
+/* The host that serves /dev/ublkbN now, or -1. */
+static int host_of_dev(const struct nu_manager *m, int id)
 {
 	for (unsigned h = 0; h < MAX_HOSTS; h++)
 		for (unsigned i = 0; m->hosts[h].in_use && i < m->hosts[h].nr_vols; i++)
 			if (m->hosts[h].devs[i] && ublk_dev_id(m->hosts[h].devs[i]) == id)
-				return true;
-	return false;
+				return h;
+	return -1;
+}
+
+/* Is /dev/ublkbN one that we serve now? */
+static bool serving(const struct nu_manager *m, int id)
+{
+	return host_of_dev(m, id) >= 0;
 }
 
 /*
@@ -817,17 +823,14 @@ static struct served *find_served(struct nu_manager *m, const char *what)
 	sscanf(what, "/dev/ublkb%d", &id);
 	if (id < 0)
 		sscanf(what, "ublkb%d", &id);
-	for (unsigned h = 0; h < MAX_HOSTS; h++) {
-		struct served *sv = &m->hosts[h];
+	if (id >= 0) {
+		int h = host_of_dev(m, id);
 
-		if (!sv->in_use)
-			continue;
-		if (id < 0 && !strcmp(sv->ct.name, what))
-			return sv;
-		for (unsigned i = 0; id >= 0 && i < sv->nr_vols; i++)
-			if (sv->devs[i] && ublk_dev_id(sv->devs[i]) == id)
-				return sv;
+		return h < 0 ? NULL : &m->hosts[h];
 	}
+	for (unsigned h = 0; h < MAX_HOSTS; h++)
+		if (m->hosts[h].in_use && !strcmp(m->hosts[h].ct.name, what))
+			return &m->hosts[h];
 	return NULL;
 }
 
