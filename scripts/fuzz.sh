@@ -8,6 +8,8 @@
 #   scripts/fuzz.sh MINUTES [TARGET...]     (default: every target)
 #   scripts/fuzz.sh --save MINUTES ...      also merges the new inputs that
 #                                           add coverage into the repo's corpus
+#   scripts/fuzz.sh --runs N MINUTES ...    stops each target after N executions
+#                                           (MINUTES is then the most it may take)
 #
 # Not part of CI (the corpora are replayed there by test_fuzz_*_smoke).
 # Results: build-fuzz/summary.md, crashes in build-fuzz/TARGET/crashes/.
@@ -15,8 +17,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 SAVE=0
-[ "${1:-}" = --save ] && { SAVE=1; shift; }
-MINUTES=${1:?usage: scripts/fuzz.sh [--save] MINUTES [TARGET...]}
+RUNS=-1
+while :; do
+	case ${1:-} in
+	--save) SAVE=1; shift ;;
+	--runs) RUNS=${2:?--runs needs a number}; shift 2 ;;
+	*) break ;;
+	esac
+done
+MINUTES=${1:?usage: scripts/fuzz.sh [--save] [--runs N] MINUTES [TARGET...]}
 shift
 TARGETS=${*:-fuzz_stream fuzz_iscsi fuzz_iscsi_rx fuzz_nvme fuzz_nvme_rx fuzz_scsi fuzz_ctl}
 OUT=${FUZZ_OUT:-$ROOT/build-fuzz}
@@ -39,10 +48,10 @@ sources() {
 	fuzz_scsi) echo iscsi/scsi.c iscsi/scsi_geom.c initiator/io.c initiator/log.c ;;
 	fuzz_ctl) echo session/ctl_proto.c ;;
 	fuzz_iscsi_rx) echo test/sim/stream_sim.c initiator/stream.c initiator/digest.c initiator/log.c \
-		initiator/path.c initiator/tcp.c initiator/io.c iscsi/login.c iscsi/chap.c iscsi/text.c \
+		initiator/supervisor.c initiator/voltab.c initiator/path.c initiator/tcp.c initiator/io.c iscsi/login.c iscsi/chap.c iscsi/text.c \
 		iscsi/pdu.c iscsi/scsi.c iscsi/scsi_geom.c iscsi/discover.c iscsi/conn.c ;;
 	fuzz_nvme_rx) echo test/sim/stream_sim.c initiator/stream.c initiator/digest.c initiator/log.c \
-		initiator/path.c initiator/tcp.c initiator/io.c nvmetcp/nvme_pdu.c nvmetcp/nvme_cmd.c \
+		initiator/supervisor.c initiator/voltab.c initiator/path.c initiator/tcp.c initiator/io.c nvmetcp/nvme_pdu.c nvmetcp/nvme_cmd.c \
 		nvmetcp/nvme_conn.c ;;
 	*) echo "fuzz.sh: unknown target $1" >&2; exit 2 ;;
 	esac
@@ -55,8 +64,8 @@ parsers() {
 	fuzz_nvme) echo nvmetcp/nvme_pdu.c nvmetcp/nvme_cmd.c nvmetcp/nvme_conn.c ;;
 	fuzz_scsi) echo iscsi/scsi_geom.c iscsi/scsi.c ;;
 	fuzz_ctl) echo session/ctl_proto.c ;;
-	fuzz_iscsi_rx) echo iscsi/iscsi_transport.c initiator/stream.c ;;
-	fuzz_nvme_rx) echo nvmetcp/nvme_queue.c nvmetcp/nvme_pdu.c initiator/stream.c ;;
+	fuzz_iscsi_rx) echo iscsi/iscsi_transport.c initiator/supervisor.c initiator/stream.c ;;
+	fuzz_nvme_rx) echo nvmetcp/nvme_queue.c nvmetcp/nvme_pdu.c initiator/supervisor.c initiator/stream.c ;;
 	esac
 }
 
@@ -82,12 +91,14 @@ for t in $TARGETS; do
 	"$d/$t-seeds" "$d/corpus"
 	[ -d test/fuzz/corpus/$t ] && cp test/fuzz/corpus/$t/* "$d/corpus/" 2>/dev/null || true
 
-	echo "== $t: $MINUTES min"
+	echo "== $t: $MINUTES min$([ "$RUNS" -ge 0 ] && echo ", at most $RUNS executions")"
 	set +e
-	(cd "$d/crashes" && "$d/$t" -max_total_time=$((MINUTES * 60)) -print_final_stats=1 \
+	t0=$SECONDS
+	(cd "$d/crashes" && "$d/$t" -max_total_time=$((MINUTES * 60)) -runs="$RUNS" -print_final_stats=1 \
 		-timeout=20 -rss_limit_mb=4096 -max_len=262144 -artifact_prefix="$d/crashes/" \
 		"$d/corpus" >"$d/run.log" 2>&1)
 	set -e
+	took=$(awk -v s=$((SECONDS - t0)) 'BEGIN { printf "%.1f", s / 60 }')
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$d/run.log" | tail -1)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$d/run.log" | tail -1)
 	found=$(find "$d/crashes" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
@@ -106,7 +117,7 @@ for t in $TARGETS; do
 		>"$d/functions.txt"
 	unreached=$(awk '$1 ~ /^[a-z_.]+(:[a-z_0-9]+)?$/ && $7 == "0.00%" { printf "%s ", $1 }' \
 		"$d/functions.txt")
-	echo "| $t | $MINUTES | ${execs:-?} | ${rate:-?} | $found | $ncorp | $cov | ${unreached:-none} |" >>"$summary"
+	echo "| $t | $took | ${execs:-?} | ${rate:-?} | $found | $ncorp | $cov | ${unreached:-none} |" >>"$summary"
 	echo "$t: ${execs:-?} executions, $found findings, coverage: $cov"
 
 	if [ $SAVE = 1 ]; then

@@ -97,6 +97,22 @@ static const uint8_t *pattern_of(unsigned task)
 	return pat[task];
 }
 
+/* Bytes 0, 1, .. 255, 0, 1, .. for payloads nobody checks, made once. */
+#define SIM_FILLER_LEN 65536u
+static const uint8_t *filler(void)
+{
+	static uint8_t *f;
+
+	if (!f) {
+		f = malloc(SIM_FILLER_LEN);
+		if (!f)
+			abort();
+		for (uint32_t i = 0; i < SIM_FILLER_LEN; i++)
+			f[i] = (uint8_t)i;
+	}
+	return f;
+}
+
 /* The payload (pattern or filler), its padding and data digest at p. */
 static size_t put_payload(const struct sim_cfg *c, uint8_t *p, unsigned task, uint32_t off,
 			  uint32_t dlen, bool pattern)
@@ -105,6 +121,8 @@ static size_t put_payload(const struct sim_cfg *c, uint8_t *p, unsigned task, ui
 
 	if (pattern && off + (uint64_t)dlen <= SIM_PATTERN_LEN)
 		memcpy(p, pattern_of(task) + off, dlen);
+	else if (!pattern && dlen <= SIM_FILLER_LEN)
+		memcpy(p, filler(), dlen); /* a byte loop here was half a fuzz run's time */
 	else
 		for (uint32_t i = 0; i < dlen; i++)
 			p[i] = pattern ? sim_pattern(task, off + i) : (uint8_t)i;
@@ -374,6 +392,7 @@ static int complete(struct sim_wire *sm, const struct io_uring_sqe *sqe, bool *n
 	bool fixed = sqe->ioprio & IORING_RECVSEND_FIXED_BUF;
 	const struct msghdr *m = (const void *)(uintptr_t)sqe->addr;
 	uint8_t *p = (uint8_t *)(uintptr_t)sqe->addr;
+	static uint8_t scratch[16384];
 	volatile uint8_t sink = 0;
 	size_t n, total = 0;
 
@@ -399,12 +418,21 @@ static int complete(struct sim_wire *sm, const struct io_uring_sqe *sqe, bool *n
 		}
 		return total;
 	case IORING_OP_SENDMSG:
-		/* Touch what would go out: freed or stray memory shows under ASan. */
+		/*
+		 * Read what would go out: freed or stray memory shows under ASan
+		 * (memcpy's interceptor checks the whole range; a byte loop
+		 * was most of a fuzz run's time).
+		 */
 		for (size_t i = 0; i < m->msg_iovlen; i++) {
 			const uint8_t *b = m->msg_iov[i].iov_base;
 
-			for (size_t k = 0; k < m->msg_iov[i].iov_len; k++)
-				sink ^= b[k];
+			for (size_t k = 0; k < m->msg_iov[i].iov_len; k += sizeof(scratch)) {
+				size_t c = m->msg_iov[i].iov_len - k;
+
+				c = c < sizeof(scratch) ? c : sizeof(scratch);
+				memcpy(scratch, b + k, c);
+				sink ^= scratch[0] ^ scratch[c - 1];
+			}
 			total += m->msg_iov[i].iov_len;
 		}
 		return total;
