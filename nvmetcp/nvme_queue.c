@@ -406,6 +406,13 @@ static void queue_tick(void *ctx, uint64_t now)
 
 	if (__atomic_load_n(&nq->h->ctrl_gen, __ATOMIC_ACQUIRE) != nq->gen)
 		nu_stream_fail(&nq->s, "the controller was re-associated");
+	/*
+	 * The association ends with its admin queue (keep-alive lost): its I/O
+	 * queues are gone too, and their commands must not wait out the
+	 * command timeout (for ever in a black hole).
+	 */
+	else if (!__atomic_load_n(&nq->h->admin_up, __ATOMIC_ACQUIRE))
+		nu_stream_fail(&nq->s, "the controller's admin queue was lost");
 	else
 		check_timeouts(nq, now);
 }
