@@ -273,6 +273,24 @@ static int target_key(struct parse *p, const char *k, const char *v)
 		t->no_path_retry_s = s;
 		return 1;
 	}
+	if (!strcmp(k, "failback")) {
+		unsigned s;
+
+		if (!strcmp(v, "immediate")) {
+			t->failback_s = 0;
+			return 1;
+		}
+		if (!strcmp(v, "manual")) {
+			t->failback_s = -1;
+			return 1;
+		}
+		if (nu_parse_uint(v, 1, 86400, &s))
+			return fail_at(p, "failback must be immediate, manual or seconds (1 to 86400), "
+					  "not '%s'",
+				       v);
+		t->failback_s = s;
+		return 1;
+	}
 	if (!strcmp(k, "discard"))
 		return set_yes_no(p, k, v, &t->discard);
 	if (nvme ? nu_nvme_key_set(&t->nvme, k, v, err, sizeof(err)) :

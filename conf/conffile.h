@@ -37,6 +37,7 @@ struct nu_conf_target {
 	enum nu_path_selector path_selector;
 	bool no_path_retry_set;
 	int no_path_retry_s; /* -1: queue for ever; unset: the loss timeout */
+	int failback_s;	     /* 0 immediate (default), -1 manual, N seconds */
 };
 
 struct nu_conf {

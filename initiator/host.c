@@ -6,6 +6,7 @@
 
 #include "host.h"
 #include "log.h"
+#include "netmon.h"
 #include "queue.h"
 #include "io.h"
 
@@ -16,6 +17,7 @@ struct nu_host {
 	const struct nu_transport_ops *tops;
 	void *tpriv;
 	struct nu_queue **queues;
+	bool net_watched;
 	struct nu_volume_stats stats[NU_HOST_MAX_VOLS];
 };
 
@@ -50,6 +52,15 @@ fail:
 	return NULL;
 }
 
+/* On netmon's thread: every queue checks its connections against the network. */
+static void net_changed(void *ctx)
+{
+	struct nu_host *h = ctx;
+
+	for (unsigned i = 0; i < h->nr_queues; i++)
+		nu_queue_net_check(h->queues[i]);
+}
+
 int nu_host_start(struct nu_host *h)
 {
 	for (unsigned i = 0; i < h->nr_queues; i++) {
@@ -63,11 +74,17 @@ int nu_host_start(struct nu_host *h)
 	}
 	nu_info("host %s: %u queues, %u %s tags each", h->name, h->nr_queues, h->backend_depth,
 		h->tops->name);
+	/* Without rtnetlink, connections are still watched by their timeouts. */
+	if (h->tops->path_sup || h->tops->net_changed)
+		h->net_watched = !nu_netmon_subscribe(net_changed, h);
 	return 0;
 }
 
 void nu_host_stop(struct nu_host *h)
 {
+	if (h->net_watched)
+		nu_netmon_unsubscribe(net_changed, h);
+	h->net_watched = false;
 	for (unsigned i = 0; i < h->nr_queues; i++)
 		nu_queue_stop(h->queues[i]);
 }

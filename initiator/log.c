@@ -8,11 +8,13 @@
 #include <string.h>
 #include <errno.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "log.h"
 
 static enum nu_log_level log_level = NU_LOG_INFO;
 static bool to_syslog;
+static bool with_time;
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
 void nu_log_set_level(enum nu_log_level level)
@@ -29,6 +31,11 @@ void nu_log_syslog(const char *ident)
 {
 	openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	to_syslog = true;
+}
+
+void nu_log_time(bool on)
+{
+	with_time = on;
 }
 
 int nu_log_level_parse(const char *name, enum nu_log_level *level)
@@ -50,7 +57,16 @@ void nu_log(enum nu_log_level level, const char *fmt, ...)
 
 	if (level > nu_log_get_level())
 		return;
-	n = snprintf(line, sizeof(line), "netublk: %s: ", level_names[level]);
+	if (with_time) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		n = snprintf(line, sizeof(line), "[%5lld.%03ld] ", (long long)ts.tv_sec,
+			     ts.tv_nsec / 1000000);
+	} else {
+		n = 0;
+	}
+	n += snprintf(line + n, sizeof(line) - n, "netublk: %s: ", level_names[level]);
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	va_end(ap);
@@ -58,6 +74,6 @@ void nu_log(enum nu_log_level level, const char *fmt, ...)
 	if (to_syslog) {
 		static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 
-		syslog(prio[level], "%s", line + strlen("netublk: "));
+		syslog(prio[level], "%s", strstr(line, "netublk: ") + strlen("netublk: "));
 	}
 }

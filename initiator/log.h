@@ -13,6 +13,8 @@ enum nu_log_level {
 #include <stdbool.h>
 
 void nu_log_set_level(enum nu_log_level level);
+/* Lines to stderr start with the monotonic clock's seconds (to time failovers). */
+void nu_log_time(bool on);
 /* Every line also goes to syslog (facility daemon) under ident. */
 void nu_log_syslog(const char *ident);
 enum nu_log_level nu_log_get_level(void);

@@ -33,6 +33,8 @@ struct mp_path {
 	uint32_t up_gen; /* bumps when any queue's connection of it comes up */
 	bool consistent;    /* its volume list matches the first path's */
 	uint64_t failovers; /* commands moved off it */
+	bool failback_wait; /* back after a loss, not yet used as before (failback) */
+	uint64_t back_ns;   /* when it came back */
 };
 
 struct nu_mpath {
@@ -56,6 +58,7 @@ struct mp_queue {
 	uint64_t injected_ns[NU_MPATH_MAX]; /* a fault injected then, until it shows */
 	uint64_t first_move_ns[NU_MPATH_MAX]; /* the first handoff since the last tick */
 	uint32_t seen_up_gen[NU_MPATH_MAX];
+	bool ever_up[NU_MPATH_MAX]; /* a later up is a return, subject to failback */
 	unsigned rr;
 	struct nu_io *park_head, *park_tail;
 	unsigned nr_parked;
@@ -90,34 +93,59 @@ static enum nu_path_state state_of(struct mp_queue *mq, unsigned p, unsigned vol
 }
 
 /*
+ * Whether path p is back from a loss but not yet to be used as before:
+ * until reinstated by hand (failback manual) or up for failback_s.
+ */
+static bool failback_waits(struct mp_queue *mq, unsigned p)
+{
+	struct mp_path *mpp = &mq->mp->paths[p];
+	int after = mq->mp->cfg.failback_s;
+
+	if (!__atomic_load_n(&mpp->failback_wait, __ATOMIC_RELAXED))
+		return false;
+	if (after < 0 ||
+	    nu_now_ns() - __atomic_load_n(&mpp->back_ns, __ATOMIC_RELAXED) <
+		    (uint64_t)after * 1000000000ull)
+		return true;
+	if (__atomic_exchange_n(&mpp->failback_wait, false, __ATOMIC_RELAXED))
+		nu_info("%s: path %u (%s) up for %d s: in use as before (failback)",
+			mq->mp->name, p, mpp->name, after);
+	return false;
+}
+
+/*
  * The path for the next command to vol, or -1 if none is usable: among
  * the paths in the best access state there is (non-optimized ones only
- * when no optimized one is usable), as the selector says.
+ * when no optimized one is usable, paths waiting for their failback only
+ * when no other is), as the selector says.
  */
 static int pick(struct mp_queue *mq, unsigned vol)
 {
-	enum nu_path_state st[NU_MPATH_MAX], best = NU_PATH_UNUSABLE;
+	unsigned rank[NU_MPATH_MAX], best = NU_PATH_UNUSABLE + 2;
 	unsigned n = mq->mp->nr;
 	int chosen = -1;
 
 	for (unsigned p = 0; p < n; p++) {
-		st[p] = state_of(mq, p, vol);
-		if (st[p] < best)
-			best = st[p];
+		enum nu_path_state st = state_of(mq, p, vol);
+
+		rank[p] = st == NU_PATH_UNUSABLE ? NU_PATH_UNUSABLE + 2 :
+			  st + (failback_waits(mq, p) ? 2 : 0);
+		if (rank[p] < best)
+			best = rank[p];
 	}
-	if (best == NU_PATH_UNUSABLE)
+	if (best == NU_PATH_UNUSABLE + 2)
 		return -1;
 	switch (mq->mp->cfg.selector) {
 	case NU_PS_FAILOVER:
 		for (unsigned p = 0; p < n; p++)
-			if (st[p] == best)
+			if (rank[p] == best)
 				return p;
 		break;
 	case NU_PS_ROUND_ROBIN:
 		for (unsigned i = 0; i < n; i++) {
 			unsigned p = (mq->rr + i) % n;
 
-			if (st[p] == best) {
+			if (rank[p] == best) {
 				mq->rr = p + 1;
 				return p;
 			}
@@ -125,7 +153,7 @@ static int pick(struct mp_queue *mq, unsigned vol)
 		break;
 	case NU_PS_QUEUE_DEPTH:
 		for (unsigned p = 0; p < n; p++)
-			if (st[p] == best && (chosen < 0 || mq->inflight[p] < mq->inflight[chosen]))
+			if (rank[p] == best && (chosen < 0 || mq->inflight[p] < mq->inflight[chosen]))
 				chosen = p;
 		break;
 	}
@@ -248,9 +276,33 @@ static void on_handoff(void *ctx, unsigned path, struct nu_io *io)
 	reroute(mq, io);
 }
 
+/* Path p is back after a loss: with a failback policy, it waits before it is used as before. */
+static void path_back(struct mp_queue *mq, unsigned p)
+{
+	struct mp_path *mpp = &mq->mp->paths[p];
+	int after = mq->mp->cfg.failback_s;
+
+	if (!after || __atomic_load_n(&mpp->failback_wait, __ATOMIC_RELAXED))
+		return;
+	__atomic_store_n(&mpp->back_ns, nu_now_ns(), __ATOMIC_RELAXED);
+	if (__atomic_exchange_n(&mpp->failback_wait, true, __ATOMIC_RELAXED))
+		return;
+	if (after < 0)
+		nu_info("%s: path %u (%s) is back: used only when no other path is, until "
+			"reinstated (failback manual)",
+			mq->mp->name, p, mpp->name);
+	else
+		nu_info("%s: path %u (%s) is back: used as before once up for %d s (failback)",
+			mq->mp->name, p, mpp->name, after);
+}
+
 static void on_up(void *ctx, unsigned path)
 {
 	struct mp_queue *mq = ctx;
+
+	if (mq->ever_up[path])
+		path_back(mq, path);
+	mq->ever_up[path] = true;
 
 	/* The path is reachable: the other queues' connections of it need not wait out a back-off. */
 	mq->seen_up_gen[path] = __atomic_add_fetch(&mq->mp->paths[path].up_gen, 1, __ATOMIC_RELAXED);
@@ -308,6 +360,9 @@ static void on_timer(struct mp_queue *mq)
 		if (mq->qpriv[p])
 			nu_sup_reconnect_now(path_transport(mp)->path_sup(mq->qpriv[p]));
 	}
+	/* A failback wait may end with no command to ask (pick() does too). */
+	for (unsigned p = 0; p < mp->nr; p++)
+		failback_waits(mq, p);
 	/* A path may be usable again without reconnecting: reinstated, or its ANA state. */
 	recheck(mq);
 	if (mq->no_path_since && !mq->failing && mp->cfg.no_path_retry_s >= 0 &&
@@ -436,6 +491,15 @@ static void mp_queue_stop(void *qpriv)
 	free(mq);
 }
 
+static void mp_net_changed(void *qpriv)
+{
+	struct mp_queue *mq = qpriv;
+
+	for (unsigned p = 0; p < mq->mp->nr; p++)
+		if (mq->qpriv[p])
+			nu_sup_net_check(path_transport(mq->mp)->path_sup(mq->qpriv[p]));
+}
+
 static int mp_submit(void *qpriv, struct nu_io *io)
 {
 	return route(qpriv, io);
@@ -550,6 +614,9 @@ static unsigned mp_paths(const void *t, unsigned nr_queues, struct nu_path_info 
 				out[i].state = "disabled";
 			else if (!__atomic_load_n(&mp->paths[p].consistent, __ATOMIC_RELAXED))
 				out[i].state = "inconsistent";
+			else if (__atomic_load_n(&mp->paths[p].failback_wait, __ATOMIC_RELAXED) &&
+				 !strcmp(out[i].state, "up"))
+				out[i].state = "failback-wait";
 		}
 		n += k;
 	}
@@ -607,6 +674,7 @@ int nu_mpath_create(const struct nu_mpath_cfg *cfg, const struct nu_target_ops *
 		.queue_stop = mp_queue_stop,
 		.submit = mp_submit,
 		.cqe = mp_cqe,
+		.net_changed = mp_net_changed,
 	};
 	for (unsigned i = 0; i < n; i++) {
 		struct mp_path *p = &mp->paths[mp->nr];
@@ -636,12 +704,17 @@ int nu_mpath_create(const struct nu_mpath_cfg *cfg, const struct nu_target_ops *
 		mp_destroy(mp);
 		return ret;
 	}
-	if (cfg->no_path_retry_s < 0)
-		nu_info("%s: %u path(s), selector %s, no_path_retry queue", mp->name, mp->nr,
-			nu_path_selector_name(cfg->selector));
-	else
-		nu_info("%s: %u path(s), selector %s, no_path_retry %d s", mp->name, mp->nr,
-			nu_path_selector_name(cfg->selector), cfg->no_path_retry_s);
+	{
+		char npr[32], fb[32];
+
+		snprintf(npr, sizeof(npr), cfg->no_path_retry_s < 0 ? "queue" : "%d s",
+			 cfg->no_path_retry_s);
+		snprintf(fb, sizeof(fb), !cfg->failback_s ? "immediate" :
+					 cfg->failback_s < 0 ? "manual" : "%d s",
+			 cfg->failback_s);
+		nu_info("%s: %u path(s), selector %s, no_path_retry %s, failback %s", mp->name,
+			mp->nr, nu_path_selector_name(cfg->selector), npr, fb);
+	}
 	*out = mp;
 	return 0;
 }
@@ -671,6 +744,8 @@ int nu_mpath_set_enabled(struct nu_mpath *mp, unsigned path, bool enabled)
 	if (path >= mp->nr)
 		return -ENOENT;
 	__atomic_store_n(&mp->paths[path].enabled, enabled, __ATOMIC_RELAXED);
+	if (enabled)
+		__atomic_store_n(&mp->paths[path].failback_wait, false, __ATOMIC_RELAXED);
 	nu_info("%s: path %u (%s) %s by hand", mp->name, path, mp->paths[path].name,
 		enabled ? "reinstated" : "failed");
 	return 0;
@@ -681,7 +756,7 @@ bool nu_mpath_enabled(const struct nu_mpath *mp, unsigned path)
 	return path < mp->nr && __atomic_load_n(&mp->paths[path].enabled, __ATOMIC_RELAXED);
 }
 
-int nu_mpath_inject(struct nu_queue *q, unsigned path, int fault, unsigned ms)
+int nu_mpath_inject(struct nu_queue *q, unsigned path, int fault, unsigned ms, unsigned delay_ms)
 {
 	struct mp_queue *mq = nu_queue_transport_priv(q);
 	const struct nu_transport_ops *t;
@@ -690,7 +765,7 @@ int nu_mpath_inject(struct nu_queue *q, unsigned path, int fault, unsigned ms)
 		return -ENOTCONN;
 	t = path_transport(mq->mp);
 	mq->injected_ns[path] = nu_now_ns();
-	nu_sup_inject(t->path_sup(mq->qpriv[path]), fault, ms);
+	nu_sup_inject(t->path_sup(mq->qpriv[path]), fault, ms, delay_ms);
 	return 0;
 }
 

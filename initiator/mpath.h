@@ -28,6 +28,12 @@ struct nu_mpath_cfg {
 	const char *name; /* the target's, for log lines */
 	enum nu_path_selector selector;
 	int no_path_retry_s; /* -1: queue for ever */
+	/*
+	 * A path back after a loss is used as before at once (0), only when
+	 * reinstated by hand (-1, "manual"), or after it stayed up this many
+	 * seconds; until then only when no other path is usable.
+	 */
+	int failback_s;
 };
 
 struct nu_mpath;
@@ -47,17 +53,21 @@ const struct nu_target_ops *nu_mpath_ops(const struct nu_mpath *mp);
 struct nu_mpath *nu_mpath_of(const struct nu_target_ops *ops, void *target);
 unsigned nu_mpath_nr_paths(const struct nu_mpath *mp);
 const char *nu_mpath_path_name(const struct nu_mpath *mp, unsigned path);
-/* netublkctl path fail / reinstate: false takes a path out of use, true back. */
+/*
+ * netublkctl path fail / reinstate: false takes a path out of use, true
+ * back (and ends its failback wait).
+ */
 int nu_mpath_set_enabled(struct nu_mpath *mp, unsigned path, bool enabled);
 bool nu_mpath_enabled(const struct nu_mpath *mp, unsigned path);
 /* Volume vol's access state through a path (ANA, ALUA), or NULL if it reports none. */
 const char *nu_mpath_access(const struct nu_mpath *mp, unsigned path, unsigned vol);
 /*
- * Injects a fault (enum nu_fault: drop, black hole for ms) into path's
- * connection on queue q; on q's thread (nu_queue_call).
+ * Injects a fault (enum nu_fault: drop; black hole for ms; sends delayed
+ * by delay_ms for ms) into path's connection on queue q; on q's thread
+ * (nu_queue_call).
  */
 struct nu_queue;
-int nu_mpath_inject(struct nu_queue *q, unsigned path, int fault, unsigned ms);
+int nu_mpath_inject(struct nu_queue *q, unsigned path, int fault, unsigned ms, unsigned delay_ms);
 /* Commands handed from a lost path to another, since start. */
 uint64_t nu_mpath_failovers(const struct nu_mpath *mp, unsigned path);
 

@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 
 #include "queue.h"
+#include "supervisor.h"
 #include "host.h"
 #include "log.h"
 #include "tagset.h"
@@ -301,6 +302,23 @@ int nu_queue_call(struct nu_queue *q, nu_queue_call_fn fn, void *arg)
 		pthread_cond_wait(&q->cond, &q->lock);
 	pthread_mutex_unlock(&q->lock);
 	return m.ret;
+}
+
+static int net_check(struct nu_queue *q, void *arg)
+{
+	(void)arg;
+	if (q->stopping || !q->tpriv)
+		return 0;
+	if (q->tops->net_changed)
+		q->tops->net_changed(q->tpriv);
+	else if (q->tops->path_sup)
+		nu_sup_net_check(q->tops->path_sup(q->tpriv));
+	return 0;
+}
+
+void nu_queue_net_check(struct nu_queue *q)
+{
+	nu_queue_call(q, net_check, NULL);
 }
 
 void *nu_queue_transport_priv(struct nu_queue *q)

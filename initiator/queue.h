@@ -26,6 +26,9 @@ void nu_queue_destroy(struct nu_queue *q);
 /* Runs fn(q, arg) on the queue thread and returns its result. */
 int nu_queue_call(struct nu_queue *q, nu_queue_call_fn fn, void *arg);
 
+/* The network changed: the transport checks its connections against it (on the queue thread). */
+void nu_queue_net_check(struct nu_queue *q);
+
 /* Everything below is for code that runs on the queue thread. */
 unsigned nu_queue_id(const struct nu_queue *q);
 struct nu_host *nu_queue_host(const struct nu_queue *q);

@@ -154,6 +154,18 @@ void nu_stream_kick(struct nu_stream *s)
 	memset(&s->tx_msg, 0, sizeof(s->tx_msg));
 	s->tx_msg.msg_iov = s->tx_iov;
 	s->tx_msg.msg_iovlen = n;
+	if (s->tx_delayed) {
+		/* A timeout linked before the send (ETIME_SUCCESS keeps the link), one chain. */
+		struct io_uring_sqe *sqe;
+
+		if (io_uring_sq_space_left(nu_queue_ring(s->q)) < 3)
+			io_uring_submit(nu_queue_ring(s->q));
+		sqe = nu_queue_get_sqe(s->q);
+
+		io_uring_prep_timeout(sqe, &s->tx_delay, 0, IORING_TIMEOUT_ETIME_SUCCESS);
+		sqe->flags |= IOSQE_IO_LINK;
+		io_uring_sqe_set_data64(sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_IGNORE, 0));
+	}
 	if (s->tx_batch[s->tx_batch_n - 1]->fixed)
 		tx_submit_fixed(s, s->tx_batch[s->tx_batch_n - 1]);
 	else
@@ -529,6 +541,13 @@ void nu_stream_hold(struct nu_stream *s, bool hold)
 	nu_stream_kick(s);
 }
 
+void nu_stream_delay(struct nu_stream *s, unsigned ms)
+{
+	s->tx_delay.tv_sec = ms / 1000;
+	s->tx_delay.tv_nsec = (ms % 1000) * 1000000L;
+	s->tx_delayed = ms > 0;
+}
+
 void nu_stream_fail(struct nu_stream *s, const char *why)
 {
 	bool was_up = s->up;
@@ -569,6 +588,8 @@ bool nu_stream_cqe(struct nu_stream *s, const struct io_uring_cqe *cqe)
 	case NU_STREAM_UD_RX:
 		rx_done(s, cqe->res);
 		return true;
+	case NU_STREAM_UD_IGNORE:
+		return true; /* an injected delay's timeout, a cancellation's answer */
 	default:
 		return false;
 	}

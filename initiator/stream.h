@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 #include <sys/socket.h>
+#include <linux/time_types.h>
 
 #include "udata.h"
 
@@ -84,6 +85,8 @@ struct nu_stream {
 	unsigned ud_path; /* which path of the queue: in its completions' user data */
 	bool up; /* false once failed, until nu_stream_attach() */
 	bool held, rx_held; /* an injected black hole: nothing goes out or is read */
+	bool tx_delayed;    /* an injected delay: each send waits tx_delay first */
+	struct __kernel_timespec tx_delay;
 
 	struct nu_stream_item *txq_head, *txq_tail, *tx_free;
 	struct nu_stream_item *tx_batch[NU_STREAM_TX_IOV];
@@ -158,6 +161,8 @@ bool nu_stream_fixed_supported(void);
 bool nu_stream_zero_copy(bool wanted, bool data_digest, const char *target);
 /* Black hole (fault injection): hold every send and receive, or let them go again. */
 void nu_stream_hold(struct nu_stream *s, bool hold);
+/* Delay (fault injection): each send goes ms later (0: at once again). */
+void nu_stream_delay(struct nu_stream *s, unsigned ms);
 /* Forgets queued (not yet sending) PDUs of a finished command. */
 void nu_stream_drop_tag(struct nu_stream *s, uint16_t tag);
 /* Marks the stream failed and shuts the socket; fail() reports once. */

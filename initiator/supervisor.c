@@ -13,6 +13,7 @@
 #include "supervisor.h"
 #include "io.h"
 #include "log.h"
+#include "netmon.h"
 #include "path.h"
 #include "queue.h"
 #include "stream.h"
@@ -57,6 +58,17 @@ void nu_sup_init(struct nu_sup *s, struct nu_queue *q, struct nu_stream *st, str
 	snprintf(s->remote, sizeof(s->remote), "%s", cfg->peer);
 }
 
+/* Where the connection runs, so that netmon can say when the network no longer carries it. */
+static void record_ends(struct nu_sup *s)
+{
+	socklen_t ll = sizeof(s->local_sa), pl = sizeof(s->peer_sa);
+
+	s->net_down = false;
+	s->have_sa = s->st->fd >= 0 &&
+		     !getsockname(s->st->fd, (struct sockaddr *)&s->local_sa, &ll) &&
+		     !getpeername(s->st->fd, (struct sockaddr *)&s->peer_sa, &pl);
+}
+
 static int attach(struct nu_sup *s)
 {
 	int ret = s->ops->attach(s->ctx, s->result);
@@ -65,6 +77,7 @@ static int attach(struct nu_sup *s)
 		return ret;
 	s->state = NU_CONN_UP;
 	nu_path_remote(s->path, s->remote, sizeof(s->remote));
+	record_ends(s);
 	return 0;
 }
 
@@ -280,6 +293,15 @@ static unsigned reconnect_step(struct nu_sup *s, uint64_t now)
 		/* In a black hole no connect gets through either. */
 		if (now < s->next_reconnect_ns || s->blackhole_until_ns)
 			return 100;
+		/*
+		 * One path of several waits for the network to come back (an
+		 * event says so; a check each second too); a portal list tries
+		 * its other portals, which may go another way.
+		 */
+		if (s->net_down && s->parent && now - s->net_checked_ns >= 1000000000ull)
+			nu_sup_net_check(s);
+		if (s->net_down && s->parent)
+			return 100;
 		s->helper_done = false;
 		ret = pthread_create(&s->helper, NULL, helper_main, s);
 		if (ret) {
@@ -312,23 +334,66 @@ void nu_sup_reconnect_now(struct nu_sup *s)
 	s->next_reconnect_ns = nu_now_ns();
 }
 
-void nu_sup_inject(struct nu_sup *s, enum nu_fault f, unsigned ms)
+void nu_sup_net_check(struct nu_sup *s)
 {
-	if (f == NU_FAULT_DROP) {
+	char why[128] = "";
+	int ok;
+
+	if (!s->have_sa || s->stopping)
+		return;
+	s->net_checked_ns = nu_now_ns();
+	ok = nu_netmon_usable(&s->local_sa, &s->peer_sa, why, sizeof(why));
+	nu_dbg("%s: network to %s: %s", s->cfg.name, s->remote,
+	       ok > 0 ? "usable" : ok ? strerror(-ok) : why);
+	if (ok < 0)
+		return; /* cannot tell: the timeouts will */
+	if (!ok) {
+		if (s->state == NU_CONN_UP || !s->net_down)
+			nu_warn("%s: the network no longer reaches %s: %s%s", s->cfg.name, s->remote,
+				why, s->parent ? "; no reconnect until it does again" : "");
+		if (s->state == NU_CONN_UP)
+			nu_stream_fail(s->st, why);
+		s->net_down = true;
+		return;
+	}
+	if (s->net_down) {
+		s->net_down = false;
+		nu_info("%s: the network reaches %s again: reconnecting", s->cfg.name, s->remote);
+		nu_sup_reconnect_now(s);
+	}
+}
+
+void nu_sup_inject(struct nu_sup *s, enum nu_fault f, unsigned ms, unsigned delay_ms)
+{
+	switch (f) {
+	case NU_FAULT_DROP:
 		nu_warn("%s: injected fault: connection to %s dropped", s->cfg.name, s->remote);
 		if (s->state == NU_CONN_UP)
 			nu_stream_fail(s->st, "injected fault");
 		return;
+	case NU_FAULT_BLACKHOLE:
+		nu_warn("%s: injected fault: connection to %s black-holed for %u ms", s->cfg.name,
+			s->remote, ms);
+		s->blackhole_until_ns = nu_now_ns() + ms * 1000000ull;
+		nu_stream_hold(s->st, true);
+		return;
+	case NU_FAULT_DELAY:
+		nu_warn("%s: injected fault: sends to %s delayed by %u ms for %u ms", s->cfg.name,
+			s->remote, delay_ms, ms);
+		s->delay_until_ns = nu_now_ns() + ms * 1000000ull;
+		nu_stream_delay(s->st, delay_ms);
+		return;
 	}
-	nu_warn("%s: injected fault: connection to %s black-holed for %u ms", s->cfg.name,
-		s->remote, ms);
-	s->blackhole_until_ns = nu_now_ns() + ms * 1000000ull;
-	nu_stream_hold(s->st, true);
 }
 
-/* The black hole ends: what waited may go (if the connection still lives). */
-static void blackhole_check(struct nu_sup *s, uint64_t now)
+/* An injected fault's time is over: what waited may go (if the connection still lives). */
+static void faults_check(struct nu_sup *s, uint64_t now)
 {
+	if (s->delay_until_ns && now >= s->delay_until_ns) {
+		s->delay_until_ns = 0;
+		nu_info("%s: injected delay over", s->cfg.name);
+		nu_stream_delay(s->st, 0);
+	}
 	if (!s->blackhole_until_ns || now < s->blackhole_until_ns)
 		return;
 	s->blackhole_until_ns = 0;
@@ -344,7 +409,7 @@ static void on_timer(struct nu_sup *s)
 	s->timer_armed = false;
 	if (s->stopping)
 		return;
-	blackhole_check(s, now);
+	faults_check(s, now);
 	switch (s->state) {
 	case NU_CONN_DOWN:
 		next = reconnect_step(s, now);

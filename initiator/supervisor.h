@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <linux/time_types.h>
 
 struct io_uring_cqe;
@@ -33,6 +34,7 @@ enum nu_conn_state { NU_CONN_UP, NU_CONN_DRAINING, NU_CONN_DOWN };
 enum nu_fault {
 	NU_FAULT_DROP,	    /* the connection is reset */
 	NU_FAULT_BLACKHOLE, /* no byte in or out for a time; connects fail meanwhile */
+	NU_FAULT_DELAY,	    /* each send goes a delay later, for a time */
 };
 
 /* The head of a protocol's per-tag task: the protocol's task struct begins with it. */
@@ -91,9 +93,15 @@ struct nu_sup {
 	struct __kernel_timespec tick;
 	bool timer_armed;
 	uint64_t blackhole_until_ns; /* an injected black hole ends then; 0: none */
+	uint64_t delay_until_ns;     /* an injected delay ends then; 0: none */
 	uint64_t down_since_ns, next_reconnect_ns;
 	unsigned reconnect_delay_ms;
 	char remote[64]; /* the current (or last) connection's peer */
+	/* The current (or last) connection's ends, for the network's verdict (netmon). */
+	struct sockaddr_storage local_sa, peer_sa;
+	bool have_sa;
+	bool net_down; /* netmon's last word: the network cannot carry it */
+	uint64_t net_checked_ns;
 
 	/* The reconnect in flight on the helper thread. */
 	void *result;
@@ -148,8 +156,13 @@ void nu_sup_path_error(struct nu_sup *s, struct nu_task *t, int res, const char 
 void nu_sup_conn_fail(struct nu_sup *s, const char *why);
 /* Down: try to reconnect at the next tick, back-off forgotten (the peer is back). */
 void nu_sup_reconnect_now(struct nu_sup *s);
-/* Injects a fault into this connection (on the queue thread). */
-void nu_sup_inject(struct nu_sup *s, enum nu_fault f, unsigned ms);
+/*
+ * The network changed (netmon): a connection it can no longer carry fails
+ * now; one it can carry again reconnects now. On the queue thread.
+ */
+void nu_sup_net_check(struct nu_sup *s);
+/* Injects a fault into this connection for ms (delay: of delay_ms), on the queue thread. */
+void nu_sup_inject(struct nu_sup *s, enum nu_fault f, unsigned ms, unsigned delay_ms);
 /* Routes the supervisor's timer completion; false if the cqe is not its. */
 bool nu_sup_cqe(struct nu_sup *s, const struct io_uring_cqe *cqe);
 

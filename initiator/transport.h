@@ -82,6 +82,11 @@ struct nu_transport_ops {
 			  void **qpriv);
 	/* A path's connection supervisor (up or not, reconnect, faults). With path_start. */
 	struct nu_sup *(*path_sup)(void *qpriv);
+	/*
+	 * The network changed (netmon): check each connection against it.
+	 * Optional: without it, the connection of path_sup is checked.
+	 */
+	void (*net_changed)(void *qpriv);
 	/* Its access state for volume vol (ALUA / ANA). Optional: all optimized. */
 	enum nu_path_state (*path_state)(void *qpriv, unsigned vol);
 	/* Per queue, on the queue thread, once nothing is in flight. */

@@ -454,6 +454,7 @@ static int target_create(const struct nu_conf_target *ct, const struct nu_target
 		.name = ct->name,
 		.selector = ct->path_selector,
 		.no_path_retry_s = no_path_retry(ct),
+		.failback_s = ct->failback_s,
 	};
 	struct nu_mpath *mp;
 	unsigned up = 0;
@@ -873,7 +874,7 @@ static void path_list(const struct served *sv, const struct nu_mpath *mp, FILE *
 }
 
 struct inject_arg {
-	unsigned path, ms;
+	unsigned path, ms, delay_ms;
 	int fault;
 };
 
@@ -881,48 +882,58 @@ static int inject_on_queue(struct nu_queue *q, void *arg)
 {
 	struct inject_arg *a = arg;
 
-	return nu_mpath_inject(q, a->path, a->fault, a->ms);
+	return nu_mpath_inject(q, a->path, a->fault, a->ms, a->delay_ms);
 }
 
+#define INJECT_USAGE                                                                       \
+	"path inject TARGET PATH drop | blackhole SECONDS (1 to 3600) | delay MS (1 to 10000) " \
+	"SECONDS"
+
 /* path inject: a fault on every queue's connection of one path. */
-static void path_inject(struct served *sv, unsigned path, const char *fault, const char *secs,
-			FILE *out)
+static void path_inject(struct served *sv, unsigned path, const char *fault, const char *arg1,
+			const char *arg2, FILE *out)
 {
 	struct inject_arg a = { .path = path };
 	unsigned s = 0, done = 0;
+	char what[64];
 
-	if (!strcmp(fault, "drop") && !secs[0]) {
+	if (!strcmp(fault, "drop") && !arg1[0]) {
 		a.fault = NU_FAULT_DROP;
-	} else if (!strcmp(fault, "blackhole") && !nu_parse_uint(secs, 1, 3600, &s)) {
+		snprintf(what, sizeof(what), "drop");
+	} else if (!strcmp(fault, "blackhole") && !arg2[0] && !nu_parse_uint(arg1, 1, 3600, &s)) {
 		a.fault = NU_FAULT_BLACKHOLE;
-		a.ms = s * 1000;
+		snprintf(what, sizeof(what), "blackhole for %u s", s);
+	} else if (!strcmp(fault, "delay") && !nu_parse_uint(arg1, 1, 10000, &a.delay_ms) &&
+		   !nu_parse_uint(arg2, 1, 3600, &s)) {
+		a.fault = NU_FAULT_DELAY;
+		snprintf(what, sizeof(what), "delay of %u ms for %u s", a.delay_ms, s);
 	} else {
-		fprintf(out, "error: path inject TARGET PATH drop | blackhole SECONDS (1 to 3600)\n");
+		fprintf(out, "error: " INJECT_USAGE "\n");
 		return;
 	}
+	a.ms = s * 1000;
 	for (unsigned q = 0; q < nu_host_nr_queues(sv->host); q++)
 		done += nu_queue_call(nu_host_queue(sv->host, q), inject_on_queue, &a) == 0;
-	nu_warn("%s path %u: injected %s%s%s%s on %u connection(s)", sv->ct.name, path, fault,
-		s ? " for " : "", s ? secs : "", s ? " s" : "", done);
-	fprintf(out, "%s path %u: %s injected on %u connection(s)%s%s%s\n", sv->ct.name, path,
-		fault, done, s ? " for " : "", s ? secs : "", s ? " s" : "");
+	nu_warn("%s path %u: injected %s on %u connection(s)", sv->ct.name, path, what, done);
+	fprintf(out, "%s path %u: %s injected on %u connection(s)\n", sv->ct.name, path, what, done);
 }
 
 void nu_manager_path(struct nu_manager *m, const char *args, FILE *out)
 {
-	char verb[16] = "", what[256] = "", which[256] = "", fault[16] = "", secs[16] = "";
+	char verb[16] = "", what[256] = "", which[256] = "", fault[16] = "", arg1[16] = "",
+	     arg2[16] = "";
 	struct served *sv;
 	struct nu_mpath *mp;
 	unsigned path;
 	char extra = 0;
-	int n = sscanf(args, "%15s %255s %255s %15s %15s %c", verb, what, which, fault, secs,
-		       &extra);
+	int n = sscanf(args, "%15s %255s %255s %15s %15s %15s %c", verb, what, which, fault, arg1,
+		       arg2, &extra);
 	bool inject = !strcmp(verb, "inject");
 
 	if (n < 1 || (!strcmp(verb, "list") && n != 1) || (strcmp(verb, "list") && n < 3) ||
 	    (!inject && n > 3) || (inject && (n < 4 || extra))) {
 		fprintf(out, "error: path list | path fail TARGET PATH | path reinstate TARGET PATH"
-			     " | path inject TARGET PATH drop|blackhole SECONDS\n");
+			     " | " INJECT_USAGE "\n");
 		return;
 	}
 	if (!strcmp(verb, "list")) {
@@ -958,7 +969,7 @@ void nu_manager_path(struct nu_manager *m, const char *args, FILE *out)
 		return;
 	}
 	if (inject) {
-		path_inject(sv, path, fault, secs, out);
+		path_inject(sv, path, fault, arg1, arg2, out);
 		return;
 	}
 	nu_mpath_set_enabled(mp, path, !strcmp(verb, "reinstate"));

@@ -50,6 +50,7 @@ struct options {
 	const char *ready_file;
 	bool remove_busy;
 	bool features;
+	bool log_level_given; /* --log-level wins over the config file's */
 };
 
 static void usage(FILE *f)
@@ -86,6 +87,7 @@ static void usage(FILE *f)
 		"                        they stay, waiting for the next netublkd)\n"
 		"  --log-level LEVEL     error, warn, info or debug [info]\n"
 		"  --syslog              log to syslog (daemon facility) too\n"
+		"  --log-time            start log lines with the monotonic clock's seconds\n"
 		"  -h, --help            this text\n");
 }
 
@@ -111,6 +113,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "remove-busy", no_argument, NULL, 'R' },
 		{ "syslog", no_argument, NULL, 'Y' },
+		{ "log-time", no_argument, NULL, 'T' },
 		{ "features", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -159,6 +162,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'Y':
 			nu_log_syslog("netublkd");
+			break;
+		case 'T':
+			nu_log_time(true);
 			break;
 		case 'F':
 			o->features = true;
@@ -218,6 +224,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -EINVAL;
 			}
 			nu_log_set_level(level);
+			o->log_level_given = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -390,7 +397,8 @@ int main(int argc, char **argv)
 		o.depth = conf.queue_depth;
 		o.backend_depth = conf.backend_depth;
 		o.data_mode = conf.data_mode;
-		nu_log_set_level(conf.log_level);
+		if (!o.log_level_given)
+			nu_log_set_level(conf.log_level);
 	}
 
 	/* Every thread inherits this mask; the main thread reads signals from a signalfd. */

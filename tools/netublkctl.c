@@ -28,6 +28,7 @@ static void usage(FILE *f)
 		   "  path reinstate TARGET PATH  PATH: index or address) / back into use\n"
 		   "  path inject TARGET PATH drop         reset its connections\n"
 		   "  path inject TARGET PATH blackhole S  no byte in or out for S seconds\n"
+		   "  path inject TARGET PATH delay MS S   each send MS later, for S seconds\n"
 		   "\n"
 		   "  -s, --socket PATH   netublkd's control socket [" NU_CTL_DEFAULT_PATH "]\n"
 		   "  -j, --json          status as JSON\n");

@@ -125,6 +125,8 @@ static void test_bad(void **state)
 		  ":4: path_selector must be failover, round-robin or queue-depth" },
 		{ "[target a]\nportal = p q\ntarget = t\nno_path_retry = later\n",
 		  ":4: no_path_retry must be seconds (0 to 86400), queue or fail, not 'later'" },
+		{ "[target a]\nportal = p q\ntarget = t\nfailback = 0\n",
+		  ":4: failback must be immediate, manual or seconds (1 to 86400), not '0'" },
 		{ "[target a]\nportal = p q\ntarget = t\nmultipath = sometimes\n",
 		  ":4: multipath must be yes or no" },
 		{ "[target n]\ntransport = nvme-tcp\naddress = a\nsubsystem = s\ndiscover = yes\n",
@@ -251,12 +253,14 @@ static void test_portal_lists(void **state)
 	assert_false(c.targets[0].single_path);
 	assert_int_equal(c.targets[0].path_selector, NU_PS_FAILOVER);
 	assert_false(c.targets[0].no_path_retry_set);
+	assert_int_equal(c.targets[0].failback_s, 0);
 	assert_int_equal(load("[target a]\nportal = p q\ntarget = t\nmultipath = no\n"
 			      "[target b]\nportal = p q\ntarget = u\npath_selector = queue-depth\n"
-			      "no_path_retry = queue\n"
+			      "no_path_retry = queue\nfailback = manual\n"
 			      "[target c]\ntransport = nvme-tcp\naddress = a b\nsubsystem = s\n"
-			      "path_selector = round-robin\nno_path_retry = 15\n"
-			      "[target d]\nportal = p q\ntarget = v\nno_path_retry = fail\n",
+			      "path_selector = round-robin\nno_path_retry = 15\nfailback = 30\n"
+			      "[target d]\nportal = p q\ntarget = v\nno_path_retry = fail\n"
+			      "failback = immediate\n",
 			      &c, err),
 			 0);
 	assert_true(c.targets[0].single_path);
@@ -266,6 +270,9 @@ static void test_portal_lists(void **state)
 	assert_int_equal(c.targets[2].no_path_retry_s, 15);
 	assert_true(c.targets[3].no_path_retry_set);
 	assert_int_equal(c.targets[3].no_path_retry_s, 0);
+	assert_int_equal(c.targets[1].failback_s, -1);
+	assert_int_equal(c.targets[2].failback_s, 30);
+	assert_int_equal(c.targets[3].failback_s, 0);
 	assert_int_equal(load("[target a]\nportal = ,\ntarget = t\n", &c, err), -EINVAL);
 	assert_non_null(strstr(err, ":2: [target a]: portal needs an address"));
 }

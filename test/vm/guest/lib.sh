@@ -27,7 +27,9 @@ start_daemon() {
 	local name=$1; shift
 	DLOG=$LOGDIR/$name.log
 	rm -f "$LOGDIR/ready"
-	"$NETUBLKD" --ready-file "$LOGDIR/ready" "$@" >"$DLOG" 2>&1 &
+	# NETUBLKD_WRAP: a command that execs it, e.g. "ip netns exec NS".
+	# shellcheck disable=SC2086
+	$NETUBLKD_WRAP "$NETUBLKD" --ready-file "$LOGDIR/ready" "$@" >"$DLOG" 2>&1 &
 	DPID=$!
 	for _ in $(seq 1 600); do
 		[ -f "$LOGDIR/ready" ] && break

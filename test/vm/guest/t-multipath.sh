@@ -94,7 +94,7 @@ sleep 2
 check "path inject drop" sh -c "'$CTL' path inject lio 0 drop | grep -q 'drop injected on 2 connection'"
 sleep 4
 check "path inject blackhole" \
-	sh -c "'$CTL' path inject lio 1 blackhole 14 | grep -q 'blackhole injected on 2 connection(s) for 14 s'"
+	sh -c "'$CTL' path inject lio 1 blackhole 14 | grep -q 'blackhole for 14 s injected on 2 connection(s)'"
 wait $fpid; rc=$?
 check "fio verify through a dropped and a black-holed path: no error" \
 	sh -c "test $rc = 0 && grep -q 'err= 0' $LOGDIR/fio-mp-inject.out"
@@ -109,6 +109,23 @@ check "the injected faults are logged" sh -c "
 for _ in $(seq 150); do [ "$(paths lio state)" = "up up" ] && break; sleep 0.2; done
 check "after the black hole both paths serve again" test "$(paths lio state)" = "up up"
 check "path inject with a bad fault is refused" sh -c "! '$CTL' path inject lio 1 melt 2>/dev/null"
+check "path inject delay without its duration is refused" \
+	sh -c "! '$CTL' path inject lio 0 delay 200 2>/dev/null"
+
+# An injected delay: every send on path 0 waits 200 ms (path 1 out of use,
+# so that each read goes that way); five reads take a second at least.
+"$CTL" path fail lio 1 >/dev/null
+check "path inject delay" sh -c "
+	'$CTL' path inject lio 0 delay 200 8 | grep -q 'delay of 200 ms for 8 s injected on 2 connection(s)'"
+t0=$(date +%s%N)
+for i in 1 2 3 4 5; do dd if=$lio_dev of=/dev/null bs=4k count=1 skip=$((i * 9)) iflag=direct 2>/dev/null; done
+t1=$(date +%s%N)
+check "the delay holds each command back: 5 reads, 1 s or more" test $(((t1 - t0) / 1000000)) -ge 1000
+check "fio verify through the delay" fio_verify $lio_dev 16k 8 2M
+check "the delay is logged, and its end" sh -c "
+	grep -q 'injected fault: sends to 127.0.0.1:3290 delayed by 200 ms for 8000 ms' $DLOG &&
+	for _ in \$(seq 60); do grep -q 'injected delay over' $DLOG && exit 0; sleep 0.2; done; exit 1"
+"$CTL" path reinstate lio 1 >/dev/null
 
 pids=
 for d in $lio_dev $nv_dev; do
