@@ -30,7 +30,7 @@ struct mp_path {
 	void *target;
 	char name[128];
 	bool enabled;	    /* netublkctl path reinstate / fail (read by queue threads) */
-	uint32_t up_gen; /* bumps when any queue's connection of it comes up */
+	uint32_t up_gen;    /* bumps when any queue's connection of it comes up */
 	bool consistent;    /* its volume list matches the first path's */
 	uint64_t failovers; /* commands moved off it */
 	bool failback_wait; /* back after a loss, not yet used as before (failback) */
@@ -54,8 +54,8 @@ struct mp_queue {
 	struct nu_path_parent parent[NU_MPATH_MAX];
 	void *qpriv[NU_MPATH_MAX];
 	unsigned inflight[NU_MPATH_MAX];
-	unsigned moved[NU_MPATH_MAX]; /* handed off since the last tick, for the log */
-	uint64_t injected_ns[NU_MPATH_MAX]; /* a fault injected then, until it shows */
+	unsigned moved[NU_MPATH_MAX];	      /* handed off since the last tick, for the log */
+	uint64_t injected_ns[NU_MPATH_MAX];   /* a fault injected then, until it shows */
 	uint64_t first_move_ns[NU_MPATH_MAX]; /* the first handoff since the last tick */
 	uint32_t seen_up_gen[NU_MPATH_MAX];
 	bool ever_up[NU_MPATH_MAX]; /* a later up is a return, subject to failback */
@@ -103,13 +103,12 @@ static bool failback_waits(struct mp_queue *mq, unsigned p)
 
 	if (!__atomic_load_n(&mpp->failback_wait, __ATOMIC_RELAXED))
 		return false;
-	if (after < 0 ||
-	    nu_now_ns() - __atomic_load_n(&mpp->back_ns, __ATOMIC_RELAXED) <
-		    (uint64_t)after * 1000000000ull)
+	if (after < 0 || nu_now_ns() - __atomic_load_n(&mpp->back_ns, __ATOMIC_RELAXED) <
+				 (uint64_t)after * 1000000000ull)
 		return true;
 	if (__atomic_exchange_n(&mpp->failback_wait, false, __ATOMIC_RELAXED))
-		nu_info("%s: path %u (%s) up for %d s: in use as before (failback)",
-			mq->mp->name, p, mpp->name, after);
+		nu_info("%s: path %u (%s) up for %d s: in use as before (failback)", mq->mp->name,
+			p, mpp->name, after);
 	return false;
 }
 
@@ -128,8 +127,8 @@ static int pick(struct mp_queue *mq, unsigned vol)
 	for (unsigned p = 0; p < n; p++) {
 		enum nu_path_state st = state_of(mq, p, vol);
 
-		rank[p] = st == NU_PATH_UNUSABLE ? NU_PATH_UNUSABLE + 2 :
-			  st + (failback_waits(mq, p) ? 2 : 0);
+		rank[p] = st == NU_PATH_UNUSABLE ? NU_PATH_UNUSABLE + 2
+						 : st + (failback_waits(mq, p) ? 2 : 0);
 		if (rank[p] < best)
 			best = rank[p];
 	}
@@ -153,7 +152,8 @@ static int pick(struct mp_queue *mq, unsigned vol)
 		break;
 	case NU_PS_QUEUE_DEPTH:
 		for (unsigned p = 0; p < n; p++)
-			if (rank[p] == best && (chosen < 0 || mq->inflight[p] < mq->inflight[chosen]))
+			if (rank[p] == best &&
+			    (chosen < 0 || mq->inflight[p] < mq->inflight[chosen]))
 				chosen = p;
 		break;
 	}
@@ -304,8 +304,10 @@ static void on_up(void *ctx, unsigned path)
 		path_back(mq, path);
 	mq->ever_up[path] = true;
 
-	/* The path is reachable: the other queues' connections of it need not wait out a back-off. */
-	mq->seen_up_gen[path] = __atomic_add_fetch(&mq->mp->paths[path].up_gen, 1, __ATOMIC_RELAXED);
+	/* The path is reachable: the other queues' connections of it need not wait out a back-off.
+	 */
+	mq->seen_up_gen[path] =
+		__atomic_add_fetch(&mq->mp->paths[path].up_gen, 1, __ATOMIC_RELAXED);
 	recheck(mq);
 }
 
@@ -709,8 +711,10 @@ int nu_mpath_create(const struct nu_mpath_cfg *cfg, const struct nu_target_ops *
 
 		snprintf(npr, sizeof(npr), cfg->no_path_retry_s < 0 ? "queue" : "%d s",
 			 cfg->no_path_retry_s);
-		snprintf(fb, sizeof(fb), !cfg->failback_s ? "immediate" :
-					 cfg->failback_s < 0 ? "manual" : "%d s",
+		snprintf(fb, sizeof(fb),
+			 !cfg->failback_s      ? "immediate"
+			 : cfg->failback_s < 0 ? "manual"
+					       : "%d s",
 			 cfg->failback_s);
 		nu_info("%s: %u path(s), selector %s, no_path_retry %s, failback %s", mp->name,
 			mp->nr, nu_path_selector_name(cfg->selector), npr, fb);

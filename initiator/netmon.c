@@ -42,7 +42,7 @@ static struct {
 	int stop_fd;
 	pthread_t thread;
 	bool running;
-} nm = { .life = PTHREAD_MUTEX_INITIALIZER, .lock = PTHREAD_MUTEX_INITIALIZER, .stop_fd = -1 };
+} nm = {.life = PTHREAD_MUTEX_INITIALIZER, .lock = PTHREAD_MUTEX_INITIALIZER, .stop_fd = -1};
 
 static int count_msg(struct nl_msg *msg, void *arg)
 {
@@ -78,8 +78,8 @@ static void tell_subscribers(void)
 static void *netmon_main(void *arg)
 {
 	struct pollfd pfd[2] = {
-		{ .fd = nl_socket_get_fd(nm.sk), .events = POLLIN },
-		{ .fd = nm.stop_fd, .events = POLLIN },
+		{.fd = nl_socket_get_fd(nm.sk), .events = POLLIN},
+		{.fd = nm.stop_fd, .events = POLLIN},
 	};
 	unsigned n = 0;
 
@@ -171,7 +171,7 @@ int nu_netmon_subscribe(nu_netmon_fn fn, void *ctx)
 		ret = netmon_start();
 	if (!ret) {
 		pthread_mutex_lock(&nm.lock);
-		nm.subs[nm.nr++] = (struct netmon_sub){ fn, ctx };
+		nm.subs[nm.nr++] = (struct netmon_sub){fn, ctx};
 		pthread_mutex_unlock(&nm.lock);
 	}
 	pthread_mutex_unlock(&nm.life);

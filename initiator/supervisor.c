@@ -344,13 +344,16 @@ void nu_sup_net_check(struct nu_sup *s)
 	s->net_checked_ns = nu_now_ns();
 	ok = nu_netmon_usable(&s->local_sa, &s->peer_sa, why, sizeof(why));
 	nu_dbg("%s: network to %s: %s", s->cfg.name, s->remote,
-	       ok > 0 ? "usable" : ok ? strerror(-ok) : why);
+	       ok > 0 ? "usable"
+	       : ok   ? strerror(-ok)
+		      : why);
 	if (ok < 0)
 		return; /* cannot tell: the timeouts will */
 	if (!ok) {
 		if (s->state == NU_CONN_UP || !s->net_down)
-			nu_warn("%s: the network no longer reaches %s: %s%s", s->cfg.name, s->remote,
-				why, s->parent ? "; no reconnect until it does again" : "");
+			nu_warn("%s: the network no longer reaches %s: %s%s", s->cfg.name,
+				s->remote, why,
+				s->parent ? "; no reconnect until it does again" : "");
 		if (s->state == NU_CONN_UP)
 			nu_stream_fail(s->st, why);
 		s->net_down = true;

@@ -16,7 +16,7 @@ B=$1 TRIALS=$2
 OUT=/share/failover.tsv
 HERE=$(cd "$(dirname "$0")" && pwd)
 modprobe ublk_drv
-modprobe -a sch_prio cls_u32 act_gact
+modprobe -a sch_prio cls_u32 act_gact nvme_tcp
 . "$HERE/../test/nvmet-lib.sh"
 nvmet_load
 NQN=nqn.2026-12.org.netublk:failover
