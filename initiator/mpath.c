@@ -391,6 +391,29 @@ static unsigned mp_host_caps(void *host_priv)
 	return caps;
 }
 
+static int path_start(struct mp_queue *mq, unsigned p, bool background)
+{
+	struct nu_mpath *mp = mq->mp;
+	int ret;
+
+	mq->parent[p] = (struct nu_path_parent){
+		.ctx = mq,
+		.path = p,
+		.background = background,
+		.handoff = on_handoff,
+		.up = on_up,
+		.done = on_done,
+	};
+	ret = path_transport(mp)->path_start(mp->paths[p].target, mq->q, &mq->parent[p],
+					     &mq->qpriv[p]);
+	if (ret) {
+		nu_err("%s q%u: path %u (%s) cannot start: %s", mp->name, nu_queue_id(mq->q), p,
+		       mp->paths[p].name, strerror(-ret));
+		mq->qpriv[p] = NULL;
+	}
+	return ret;
+}
+
 static int mp_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
 {
 	struct nu_mpath *mp = host_priv;
@@ -401,26 +424,8 @@ static int mp_queue_start(void *host_priv, struct nu_queue *q, void **qpriv)
 		return -ENOMEM;
 	mq->mp = mp;
 	mq->q = q;
-	for (unsigned p = 0; p < mp->nr; p++) {
-		int ret;
-
-		mq->parent[p] = (struct nu_path_parent){
-			.ctx = mq,
-			.path = p,
-			.handoff = on_handoff,
-			.up = on_up,
-			.done = on_done,
-		};
-		ret = path_transport(mp)->path_start(mp->paths[p].target, q, &mq->parent[p],
-						     &mq->qpriv[p]);
-		if (ret) {
-			nu_err("%s q%u: path %u (%s) cannot start: %s", mp->name, nu_queue_id(q), p,
-			       mp->paths[p].name, strerror(-ret));
-			mq->qpriv[p] = NULL;
-			continue;
-		}
-		started++;
-	}
+	for (unsigned p = 0; p < mp->nr; p++)
+		started += path_start(mq, p, false) == 0;
 	if (!started) {
 		free(mq);
 		return -EIO;
@@ -720,6 +725,58 @@ int nu_mpath_create(const struct nu_mpath_cfg *cfg, const struct nu_target_ops *
 			mp->nr, nu_path_selector_name(cfg->selector), npr, fb);
 	}
 	*out = mp;
+	return 0;
+}
+
+struct add_arg {
+	unsigned path;
+	unsigned started;
+};
+
+static int add_on_queue(struct nu_queue *q, void *arg)
+{
+	struct add_arg *a = arg;
+	struct mp_queue *mq = nu_queue_transport_priv(q);
+
+	if (mq && path_start(mq, a->path, true) == 0)
+		a->started++;
+	return 0;
+}
+
+int nu_mpath_add_path(struct nu_mpath *mp, struct nu_host *host, void *target, const char *name)
+{
+	const struct nu_transport_ops *t = path_transport(mp);
+	unsigned caps = t->host_caps ? t->host_caps(target) : t->caps;
+	struct epoll_event ev = {.events = EPOLLIN};
+	struct add_arg a = {.path = mp->nr};
+	struct mp_path *p = &mp->paths[mp->nr];
+	unsigned vol = 0;
+	const char *why;
+
+	if (mp->nr == NU_MPATH_MAX) {
+		mp->path_ops->destroy(target);
+		return -ENOSPC;
+	}
+	memset(p, 0, sizeof(*p));
+	p->target = target;
+	p->enabled = p->consistent = true;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	why = vols_differ(mp, mp->nr, &vol);
+	if (!why && (mp_host_caps(mp) & ~caps))
+		why = "another data path (zero copy or not) than the others";
+	if (why) {
+		nu_err("%s: path %s shows %s (volume %u) than path %s: refused", mp->name, name, why,
+		       vol, mp->paths[0].name);
+		mp->path_ops->destroy(target);
+		return -EINVAL;
+	}
+	ev.data.u32 = mp->nr;
+	epoll_ctl(mp->epfd, EPOLL_CTL_ADD, mp->path_ops->event_fd(target), &ev);
+	/* Queue threads see the new index with no connection of it yet: not usable. */
+	__atomic_store_n(&mp->nr, mp->nr + 1, __ATOMIC_RELEASE);
+	for (unsigned q = 0; q < nu_host_nr_queues(host); q++)
+		nu_queue_call(nu_host_queue(host, q), add_on_queue, &a);
+	nu_info("%s: path %u (%s) joins, on %u queue(s)", mp->name, a.path, name, a.started);
 	return 0;
 }
 

@@ -46,6 +46,14 @@ struct nu_mpath;
 int nu_mpath_create(const struct nu_mpath_cfg *cfg, const struct nu_target_ops *path_ops,
 		    void *const *targets, const char *const *names, unsigned n,
 		    struct nu_mpath **out);
+/*
+ * A path that was down when mp was made, on the control thread once mp
+ * serves host: refused (-EINVAL, logged) if its volumes or data path
+ * capabilities differ, else it joins every queue, connecting in the
+ * background. Takes target either way.
+ */
+struct nu_host;
+int nu_mpath_add_path(struct nu_mpath *mp, struct nu_host *host, void *target, const char *name);
 /* Its target ops (the paths' kind and volume word); the target pointer is mp. */
 const struct nu_target_ops *nu_mpath_ops(const struct nu_mpath *mp);
 

@@ -90,7 +90,16 @@ static void tell_parent_up(struct nu_sup *s)
 
 int nu_sup_start(struct nu_sup *s)
 {
-	int ret = s->ops->connect(s->ctx, s->result);
+	int ret;
+
+	if (s->parent && s->parent->background) {
+		/* Joining a running queue: the helper connects; the others serve meanwhile. */
+		nu_path_down(s->path, "reconnecting");
+		s->down_since_ns = s->next_reconnect_ns = nu_now_ns();
+		timer_arm(s, 1);
+		return 0;
+	}
+	ret = s->ops->connect(s->ctx, s->result);
 
 	if (!ret)
 		ret = attach(s);

@@ -52,7 +52,8 @@ static inline bool nu_refused(const struct nu_refused *r, unsigned i, uint32_t g
  */
 struct nu_path_parent {
 	void *ctx;
-	unsigned path; /* its index, carried in the ring's user data */
+	unsigned path;	 /* its index, carried in the ring's user data */
+	bool background; /* the first connect too runs off the queue thread (a path added late) */
 	/* The connection is down: a command it held, to be sent on another path. */
 	void (*handoff)(void *ctx, unsigned path, struct nu_io *io);
 	/* The connection is up (again): commands can come. */

@@ -52,6 +52,18 @@ struct served {
 	int conn_ret;
 	const struct nu_target_ops *conn_tops;
 	void *conn_target;
+	char conn_late[NU_MPATH_MAX][128];
+	unsigned conn_nr_late;
+
+	/* Multipath: paths that were down at bring-up, tried again until they join. */
+	char late[NU_MPATH_MAX][128];
+	unsigned nr_late, late_next, late_ms;
+	uint64_t late_at_ns;
+	pthread_t late_thread;
+	bool late_busy, late_done; /* a thread tries late[late_next] */
+	int late_ret;
+	const struct nu_target_ops *late_tops;
+	void *late_target;
 };
 
 struct nu_manager {
@@ -365,8 +377,12 @@ static void remove_volume(struct nu_manager *m, struct served *sv, unsigned vol)
 	sv->devs[vol] = NULL;
 }
 
+static void late_join(struct served *sv, bool take);
+
 static void host_down(struct nu_manager *m, struct served *sv)
 {
+	late_join(sv, false);
+	sv->nr_late = 0;
 	for (unsigned i = sv->nr_vols; i-- > 0;) {
 		struct nu_vol_desc d;
 		/* Stopped first (no new writes), then the target's write cache flushed. */
@@ -442,7 +458,8 @@ static int no_path_retry(const struct nu_conf_target *ct)
  * path, unless multipath = no (then they are tried in order).
  */
 static int target_create(const struct nu_conf_target *ct, const struct nu_target_ops **tops,
-			 void **target, unsigned queues, int data_mode)
+			 void **target, unsigned queues, int data_mode, char late[][128],
+			 unsigned *nr_late)
 {
 	const char *list = target_list(ct);
 	unsigned n = nu_addr_nth(list, 0, NULL, 0);
@@ -459,6 +476,7 @@ static int target_create(const struct nu_conf_target *ct, const struct nu_target
 	struct nu_mpath *mp;
 	unsigned up = 0;
 
+	*nr_late = 0;
 	if (n < 2 || ct->single_path || (ct->kind == NU_TARGET_NVME && ct->nvme.discover_all))
 		return path_create(ct, NULL, tops, target, queues, data_mode);
 	if (n > NU_MPATH_MAX) {
@@ -469,8 +487,9 @@ static int target_create(const struct nu_conf_target *ct, const struct nu_target
 	for (unsigned i = 0; i < n; i++) {
 		nu_addr_nth(list, i, names[up], sizeof(names[up]));
 		if (path_create(ct, names[up], &pops, &paths[up], queues, data_mode)) {
-			nu_warn("target %s: path %s is down: served without it", ct->name,
-				names[up]);
+			nu_warn("target %s: path %s is down: served without it until it joins",
+				ct->name, names[up]);
+			snprintf(late[(*nr_late)++], 128, "%s", names[up]);
 			continue;
 		}
 		name_of[up] = names[up];
@@ -523,13 +542,86 @@ static void schedule_retry(struct served *sv)
 		target_id(sv), target_addr(sv), sv->retry_ms / 1000);
 }
 
+#define LATE_FIRST_MS 2000
+
+static void *late_thread(void *arg)
+{
+	struct served *sv = arg;
+	uint64_t one = 1;
+
+	sv->late_ret = path_create(&sv->ct, sv->late[sv->late_next], &sv->late_tops,
+				   &sv->late_target, sv->m->o.queues, sv->m->o.data_mode);
+	__atomic_store_n(&sv->late_done, true, __ATOMIC_RELEASE);
+	if (write(sv->m->done_fd, &one, sizeof(one)) != sizeof(one))
+		nu_warn("manager: eventfd write: %s", strerror(errno));
+	return NULL;
+}
+
+/* Waits for a late path's connect; it joins the multipath target if take (and it connected). */
+static void late_join(struct served *sv, bool take)
+{
+	struct nu_mpath *mp;
+
+	if (!sv->late_busy)
+		return;
+	pthread_join(sv->late_thread, NULL);
+	sv->late_busy = false;
+	if (sv->late_ret)
+		return;
+	mp = take && sv->up ? nu_mpath_of(sv->tops, sv->target) : NULL;
+	if (!mp) {
+		sv->late_tops->destroy(sv->late_target);
+		return;
+	}
+	/* Joined or refused, it is not tried again (a refusal says why). */
+	nu_mpath_add_path(mp, sv->host, sv->late_target, sv->late[sv->late_next]);
+	memmove(sv->late[sv->late_next], sv->late[sv->late_next + 1],
+		(sv->nr_late - sv->late_next - 1) * sizeof(sv->late[0]));
+	sv->nr_late--;
+	sv->late_ms = 0;
+	sv->late_at_ns = 0;
+}
+
+/* A served multipath target's missing paths: one connect at a time, with back-off. */
+static void late_step(struct nu_manager *m, struct served *sv, uint64_t now, uint64_t *next)
+{
+	if (sv->late_busy) {
+		if (!__atomic_load_n(&sv->late_done, __ATOMIC_ACQUIRE))
+			return;
+		late_join(sv, true);
+		if (!sv->late_ret || !sv->nr_late)
+			return;
+		sv->late_next = (sv->late_next + 1) % sv->nr_late;
+		sv->late_ms = sv->late_ms ? sv->late_ms * 2 : LATE_FIRST_MS;
+		if (sv->late_ms > RETRY_MAX_MS)
+			sv->late_ms = RETRY_MAX_MS;
+		sv->late_at_ns = now + sv->late_ms * 1000000ull;
+	}
+	if (!sv->nr_late)
+		return;
+	if (now < sv->late_at_ns) {
+		if (sv->late_at_ns < *next)
+			*next = sv->late_at_ns;
+		return;
+	}
+	if (sv->late_next >= sv->nr_late)
+		sv->late_next = 0;
+	sv->m = m;
+	sv->late_done = false;
+	if (pthread_create(&sv->late_thread, NULL, late_thread, sv)) {
+		sv->late_at_ns = now + RETRY_MAX_MS * 1000000ull;
+		return;
+	}
+	sv->late_busy = true;
+}
+
 static void *connect_thread(void *arg)
 {
 	struct served *sv = arg;
 	uint64_t one = 1;
 
-	sv->conn_ret = target_create(&sv->ct, &sv->conn_tops, &sv->conn_target,
-				     sv->m->o.queues, sv->m->o.data_mode);
+	sv->conn_ret = target_create(&sv->ct, &sv->conn_tops, &sv->conn_target, sv->m->o.queues,
+				     sv->m->o.data_mode, sv->conn_late, &sv->conn_nr_late);
 	__atomic_store_n(&sv->conn_done, true, __ATOMIC_RELEASE);
 	if (write(sv->m->done_fd, &one, sizeof(one)) != sizeof(one))
 		nu_warn("manager: eventfd write: %s", strerror(errno));
@@ -563,6 +655,10 @@ static void connect_join(struct served *sv, bool take)
 	if (sv->conn_ret == 0 && take) {
 		sv->tops = sv->conn_tops;
 		sv->target = sv->conn_target;
+		memcpy(sv->late, sv->conn_late, sizeof(sv->late));
+		sv->nr_late = sv->conn_nr_late;
+		sv->late_next = sv->late_ms = 0;
+		sv->late_at_ns = 0;
 	} else if (sv->conn_ret == 0) {
 		sv->conn_tops->destroy(sv->conn_target);
 	}
@@ -662,7 +758,9 @@ int nu_manager_add_one(struct nu_manager *m, const struct nu_conf_target *t)
 		if (!sv->ct.name[0])
 			snprintf(sv->ct.name, sizeof(sv->ct.name), "%.63s", target_id(sv));
 	}
-	ret = t ? target_create(&sv->ct, &sv->tops, &sv->target, m->o.queues, m->o.data_mode) : 0;
+	ret = t ? target_create(&sv->ct, &sv->tops, &sv->target, m->o.queues, m->o.data_mode,
+				sv->late, &sv->nr_late) :
+		  0;
 	if (!ret)
 		ret = host_up(m, sv);
 	if (ret < 0)
@@ -723,6 +821,8 @@ int nu_manager_run(struct nu_manager *m, const struct pollfd *pfd, unsigned n)
 	for (unsigned h = 0; h < MAX_HOSTS; h++) {
 		struct served *sv = &m->hosts[h];
 
+		if (sv->in_use && sv->up)
+			late_step(m, sv, now, &next);
 		if (!sv->in_use || sv->up || sv->logged_out)
 			continue;
 		if (sv->connecting) {

@@ -5,7 +5,8 @@
 # the carrier, not a timeout), I/O moves, no error; the link returns: the
 # path reconnects and serves again as the failback policy says: after it
 # stayed up for a time (iSCSI), or once reinstated by hand (NVMe). Then an
-# address and a route taken away and given back, one path each.
+# address and a route taken away and given back, one path each. Path 1 is
+# down when netublkd starts, and joins when it comes up.
 modprobe ublk_drv
 . "$HERE/../../lio-lib.sh"
 . "$HERE/../../nvmet-lib.sh"
@@ -70,6 +71,8 @@ cleanup() {
 	rmdir "$tpg/np/10.77.1.1:3260" "$tpg/np/10.77.2.1:3260" 2>/dev/null
 	net_down
 }
+# Path 1 is down at start: served without it, it joins once it is back.
+ip link set nul2t down
 NETUBLKD_WRAP="ip netns exec $NS"
 if ! start_daemon link --config /tmp/link.conf --log-time; then
 	fail "netublkd in the namespace, two paths per volume"; NETUBLKD_WRAP=; cleanup; return
@@ -94,7 +97,14 @@ wait_state() { # wait_state TARGET REGEX: up to 30 s for the paths' states to ma
 	echo "$1: $(paths $1 state), wanted $2"; return 1
 }
 UP='(up|failback-wait)'
-check "both paths up" sh -c "$(declare -f paths wait_state); wait_state lio 'up up' && wait_state nv 'up up'"
+check "a path down at start: the devices come up without it" sh -c "
+	test '$(paths lio state)' = up && test '$(paths nv state)' = up &&
+	test \$(grep -c 'path 10.77.2.1:[0-9]* is down: served without it until it joins' $DLOG) = 2"
+ip link set nul2t up
+check "back, it joins the device (both transports)" sh -c "
+	$(declare -f paths wait_state); wait_state lio 'up up' && wait_state nv 'up up' &&
+	grep -q 'lio: path 1 (10.77.2.1:3260) joins, on 2 queue(s)' $DLOG &&
+	grep -q 'nv: path 1 (10.77.2.1:4420) joins, on 2 queue(s)' $DLOG"
 
 # Carrier lost on path 0 (its far end down) during fio verify, then back.
 pids=
