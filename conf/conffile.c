@@ -121,6 +121,22 @@ static int set_uint(struct parse *p, const char *key, const char *v, unsigned mi
 	return 1;
 }
 
+/* Seconds (min to 86400), or one of two words standing for w1_val and w2_val. */
+static int secs_or_words(const char *v, unsigned min, const char *w1, int w1_val, const char *w2,
+			 int w2_val, int *out)
+{
+	unsigned s;
+
+	if (!strcmp(v, w1) || !strcmp(v, w2)) {
+		*out = !strcmp(v, w1) ? w1_val : w2_val;
+		return 0;
+	}
+	if (nu_parse_uint(v, min, 86400, &s))
+		return -EINVAL;
+	*out = s;
+	return 0;
+}
+
 static int set_yes_no(struct parse *p, const char *key, const char *v, bool *out)
 {
 	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true")) {
@@ -255,40 +271,18 @@ static int target_key(struct parse *p, const char *k, const char *v)
 		return 1;
 	}
 	if (!strcmp(k, "no_path_retry")) {
-		unsigned s;
-
 		t->no_path_retry_set = true;
-		if (!strcmp(v, "queue")) {
-			t->no_path_retry_s = -1;
-			return 1;
-		}
-		if (!strcmp(v, "fail")) {
-			t->no_path_retry_s = 0;
-			return 1;
-		}
-		if (nu_parse_uint(v, 0, 86400, &s))
+		if (secs_or_words(v, 0, "queue", -1, "fail", 0, &t->no_path_retry_s))
 			return fail_at(p, "no_path_retry must be seconds (0 to 86400), queue or fail, "
 					  "not '%s'",
 				       v);
-		t->no_path_retry_s = s;
 		return 1;
 	}
 	if (!strcmp(k, "failback")) {
-		unsigned s;
-
-		if (!strcmp(v, "immediate")) {
-			t->failback_s = 0;
-			return 1;
-		}
-		if (!strcmp(v, "manual")) {
-			t->failback_s = -1;
-			return 1;
-		}
-		if (nu_parse_uint(v, 1, 86400, &s))
+		if (secs_or_words(v, 1, "manual", -1, "immediate", 0, &t->failback_s))
 			return fail_at(p, "failback must be immediate, manual or seconds (1 to 86400), "
 					  "not '%s'",
 				       v);
-		t->failback_s = s;
 		return 1;
 	}
 	if (!strcmp(k, "discard"))
