@@ -9,7 +9,7 @@
 #   nvmet_ns_remove NQN NSID
 #   nvmet_link NQN ID                  offer the subsystem on port ID
 #   nvmet_clear                        everything above undone
-#   nvme_kernel_connect NQN PORT       kernel initiator; sets KDEVS (its /dev/nvmeXnY)
+#   nvme_kernel_connect NQN PORT [ADDR] kernel initiator (ADDR 127.0.0.1); sets KDEVS
 #   nvme_kernel_disconnect NQN
 NVMET=/sys/kernel/config/nvmet
 nvmet_load() {
@@ -58,7 +58,7 @@ nvmet_clear() {
 }
 nvme_kernel_connect() {
 	modprobe nvme-tcp
-	nvme connect -t tcp -a 127.0.0.1 -s "$2" -n "$1" >/tmp/nvme-connect.log 2>&1 || return 1
+	nvme connect -t tcp -a "${3:-127.0.0.1}" -s "$2" -n "$1" >/tmp/nvme-connect.log 2>&1 || return 1
 	for _ in $(seq 1 50); do
 		# Block devices only (not the hidden per-path nvmeXcYnZ nodes of native multipath).
 		KDEVS=$(for b in /sys/block/nvme*n*; do

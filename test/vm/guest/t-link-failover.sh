@@ -187,6 +187,15 @@ same() { # same DEV FILE
 }
 check "reads through both paths equal the targets' backing files" sh -c "
 	$(declare -f same); same $lio_dev /tmp/link-lio.img && same $nv_dev /tmp/nvmet-1.img"
+nv_sum=$(dd if=$nv_dev iflag=direct bs=1M 2>/dev/null | sha256sum)
 check "SIGTERM: exit 0" stop_daemon
 check "no device left" no_ublk_devices
+# An independent reader: the kernel's initiator, through path 1's port.
+if nvme_kernel_connect $NQN 4420 10.77.2.1; then
+	check "the kernel's nvme-tcp reads what went through both paths" \
+		test "$(dd if=${KDEVS%% *} iflag=direct bs=1M 2>/dev/null | sha256sum)" = "$nv_sum"
+	nvme_kernel_disconnect $NQN
+else
+	fail "the kernel's nvme-tcp connects"; cat /tmp/nvme-connect.log
+fi
 cleanup
