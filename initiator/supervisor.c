@@ -155,6 +155,8 @@ void nu_sup_complete(struct nu_sup *s, struct nu_task *t, int res)
 
 	/* Unsent PDUs of a finished command must not go out later. */
 	nu_stream_drop_tag(s->st, io->tag);
+	if (s->ops->forget)
+		s->ops->forget(s->ctx, t);
 	t->io = NULL;
 	t->started = false;
 	nu_path_count(s->path, io->len, res);
@@ -188,6 +190,8 @@ static void handoff_all(struct nu_sup *s)
 
 		if (!io)
 			continue;
+		if (s->ops->forget)
+			s->ops->forget(s->ctx, t);
 		t->io = NULL;
 		s->parent->handoff(s->parent->ctx, s->parent->path, io);
 	}
@@ -204,6 +208,8 @@ void nu_sup_path_error(struct nu_sup *s, struct nu_task *t, int res, const char 
 	nu_dbg("%s: %s of tag %u to another path: %s", s->cfg.name, nu_op_name(io->op), io->tag,
 	       why);
 	nu_stream_drop_tag(s->st, io->tag);
+	if (s->ops->forget)
+		s->ops->forget(s->ctx, t);
 	t->io = NULL;
 	t->started = false;
 	s->parent->handoff(s->parent->ctx, s->parent->path, io);

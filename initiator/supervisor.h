@@ -61,6 +61,11 @@ struct nu_sup_ops {
 	void (*send)(void *ctx, struct nu_task *t);
 	/* Every second while up: pings, command timeouts. May fail the stream. */
 	void (*tick)(void *ctx, uint64_t now);
+	/*
+	 * A task leaves this connection (completed, or handed to another
+	 * path) while its io is still set: drop what refers to it. Optional.
+	 */
+	void (*forget)(void *ctx, struct nu_task *t);
 	/* The connection is closed: forget what belonged to it. Optional. */
 	void (*down)(void *ctx);
 	/* Stopping: a last word on a connection that is up (logout). Optional. */

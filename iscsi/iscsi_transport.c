@@ -63,6 +63,7 @@ struct iscsi_task {
 	uint32_t cmdsn;
 	uint32_t data_in; /* bytes received so far */
 	uint8_t lun[8];
+	bool in_window; /* on the CmdSN window's wait list (linked through io->next) */
 };
 
 /* A login done off the queue thread, for the queue to take. */
@@ -152,6 +153,33 @@ static struct iscsi_task *task_by_itt(struct iscsi_queue *iq, uint32_t itt)
 	return &iq->tasks[tag];
 }
 
+/*
+ * Takes a task off the window's wait list: it is sent again, or it ended
+ * (a reset, a retry, a hand-off to another path). Left there, its io
+ * would be linked twice (a cycle: update_sn never ends) or after its end.
+ */
+static void win_unlink(struct iscsi_queue *iq, struct iscsi_task *t)
+{
+	struct nu_io **pp = &iq->win_head, *prev = NULL;
+
+	t->in_window = false;
+	for (; *pp; prev = *pp, pp = &(*pp)->next) {
+		if (*pp != t->base.io)
+			continue;
+		*pp = t->base.io->next;
+		if (iq->win_tail == t->base.io)
+			iq->win_tail = prev;
+		t->base.io->next = NULL;
+		return;
+	}
+}
+
+/* One test for both sides of the wait list, so that they can never disagree. */
+static bool window_open(const struct iscsi_queue *iq)
+{
+	return iscsi_sn_le(iq->cmdsn, iq->maxcmdsn);
+}
+
 static void update_sn(struct iscsi_queue *iq, const struct iscsi_hdr *h)
 {
 	uint32_t exp = hdr_expcmdsn(h), max = hdr_maxcmdsn(h);
@@ -162,13 +190,14 @@ static void update_sn(struct iscsi_queue *iq, const struct iscsi_hdr *h)
 	if (iscsi_sn_lt(iq->maxcmdsn, max))
 		iq->maxcmdsn = max;
 	/* Commands that waited for the window can go now. */
-	while (iq->win_head && iscsi_sn_le(iq->cmdsn, iq->maxcmdsn)) {
+	while (iq->win_head && window_open(iq)) {
 		struct nu_io *io = iq->win_head;
 
 		iq->win_head = io->next;
 		if (!iq->win_head)
 			iq->win_tail = NULL;
 		io->next = NULL;
+		iq->tasks[io->tag].in_window = false;
 		nu_sup_send(&iq->sup, &iq->tasks[io->tag].base);
 	}
 }
@@ -241,9 +270,12 @@ static void task_send(void *ctx, struct nu_task *bt)
 	uint8_t flags = ISCSI_FLAG_FINAL;
 	void *src = NULL;
 
-	if (iscsi_sn_lt(iq->maxcmdsn, iq->cmdsn)) {
+	if (t->in_window)
+		win_unlink(iq, t);
+	if (!window_open(iq)) {
 		/* Not on the wire until the window opens: update_sn sends it. */
 		t->base.started = false;
+		t->in_window = true;
 		io->next = NULL;
 		if (iq->win_tail)
 			iq->win_tail->next = io;
@@ -663,6 +695,8 @@ static void conn_down(void *ctx)
 
 	/* Every task goes again after the relogin, window or not. */
 	iq->win_head = iq->win_tail = NULL;
+	for (unsigned i = 0; i < iq->depth; i++)
+		iq->tasks[i].in_window = false;
 	iq->reset.active = false;
 }
 
@@ -786,8 +820,18 @@ static void conn_logout(void *ctx)
 	nu_write_full(iq->s.fd, bhs, hlen, 2000);
 }
 
+/* The supervisor's forget hook: a task leaves this connection. */
+static void task_forget(void *ctx, struct nu_task *bt)
+{
+	struct iscsi_task *t = task_of(bt);
+
+	if (t->in_window)
+		win_unlink(ctx, t);
+}
+
 static const struct nu_sup_ops sup_ops = {
 	.connect = conn_login,
+	.forget = task_forget,
 	.attach = conn_attach,
 	.discard = conn_discard,
 	.send = task_send,

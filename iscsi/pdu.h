@@ -102,9 +102,14 @@ static inline uint32_t iscsi_pad4(uint32_t n)
 }
 
 /* Serial number arithmetic (RFC 1982, 32 bits) for CmdSN and friends. */
+/*
+ * RFC 1982 serial arithmetic: at a distance of exactly 2^31 neither is
+ * less (else a < b and b < a would both hold, which let a hostile
+ * MaxCmdSN spin the CmdSN window's wait list for ever).
+ */
 static inline bool iscsi_sn_lt(uint32_t a, uint32_t b)
 {
-	return a != b && (int32_t)(a - b) < 0;
+	return a != b && a - b != 0x80000000u && (int32_t)(a - b) < 0;
 }
 
 static inline bool iscsi_sn_le(uint32_t a, uint32_t b)

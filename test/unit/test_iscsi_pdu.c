@@ -90,6 +90,10 @@ static void test_serial_numbers(void **state)
 	assert_false(iscsi_sn_lt(2, 2));
 	assert_true(iscsi_sn_lt(0xfffffff0u, 5)); /* wraps */
 	assert_false(iscsi_sn_lt(5, 0xfffffff0u));
+	/* 2^31 apart the order is undefined (RFC 1982): neither is less. */
+	assert_false(iscsi_sn_lt(7, 7 + 0x80000000u));
+	assert_false(iscsi_sn_lt(7 + 0x80000000u, 7));
+	assert_true(iscsi_sn_lt(7, 7 + 0x7fffffffu));
 	assert_true(iscsi_sn_le(7, 7));
 	assert_int_equal(iscsi_pad4(0), 0);
 	assert_int_equal(iscsi_pad4(1), 3);

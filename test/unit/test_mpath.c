@@ -31,6 +31,7 @@
 struct fake_path {
 	struct nu_sup sup; /* only its state is read */
 	const struct nu_path_parent *parent;
+	bool background; /* started to connect off the queue thread */
 	struct nu_io *held[SIM_CMDS];
 	unsigned nr_held, submitted;
 	enum nu_path_state access;
@@ -57,10 +58,30 @@ void nu_sup_inject(struct nu_sup *s, enum nu_fault f, unsigned ms, unsigned dela
 	(void)s, (void)f, (void)ms, (void)delay_ms;
 }
 
+/* The one queue of the host a path joins late (nu_mpath_add_path). */
+static struct nu_queue *the_queue;
+static void *the_qpriv;
+
 void *nu_queue_transport_priv(struct nu_queue *q)
 {
-	(void)q;
-	return NULL;
+	return q == the_queue ? the_qpriv : NULL;
+}
+
+unsigned nu_host_nr_queues(const struct nu_host *h)
+{
+	(void)h;
+	return 1;
+}
+
+struct nu_queue *nu_host_queue(struct nu_host *h, unsigned qid)
+{
+	(void)h;
+	return qid ? NULL : the_queue;
+}
+
+int nu_queue_call(struct nu_queue *q, nu_queue_call_fn fn, void *arg)
+{
+	return fn(q, arg); /* the test is the queue thread */
 }
 
 /*
@@ -99,9 +120,13 @@ static int fake_start(void *host_priv, struct nu_queue *q, const struct nu_path_
 
 	(void)q;
 	f->parent = parent;
-	f->sup.state = NU_CONN_UP;
+	f->background = parent->background;
+	f->sup.state = NU_CONN_DOWN;
 	*qpriv = f;
-	parent->up(parent->ctx, parent->path);
+	if (!parent->background) { /* a late path comes up when the test says */
+		f->sup.state = NU_CONN_UP;
+		parent->up(parent->ctx, parent->path);
+	}
 	return 0;
 }
 
@@ -192,7 +217,7 @@ struct rig {
 	struct nu_io io[SIM_CMDS];
 };
 
-static void rig_up(struct rig *r, enum nu_path_selector sel, int failback_s)
+static void rig_up_n(struct rig *r, enum nu_path_selector sel, int failback_s, unsigned n)
 {
 	struct nu_mpath_cfg cfg = {
 		.name = "mp", .selector = sel, .no_path_retry_s = -1, .failback_s = failback_s
@@ -205,13 +230,20 @@ static void rig_up(struct rig *r, enum nu_path_selector sel, int failback_s)
 	memset(r, 0, sizeof(*r));
 	for (unsigned p = 0; p < PATHS; p++)
 		event_fds[p] = eventfd(0, EFD_CLOEXEC);
-	assert_int_equal(nu_mpath_create(&cfg, &fake_target, targets, names, PATHS, &r->mp), 0);
+	assert_int_equal(nu_mpath_create(&cfg, &fake_target, targets, names, n, &r->mp), 0);
 	r->t = nu_mpath_ops(r->mp)->transport;
 	r->q = sim_queue_new(&r->w);
 	assert_non_null(r->q);
 	assert_int_equal(r->t->queue_start(r->mp, r->q, &r->qpriv), 0);
+	the_queue = r->q;
+	the_qpriv = r->qpriv;
 	for (unsigned i = 0; i < SIM_CMDS; i++)
 		r->io[i] = (struct nu_io){ .op = NU_OP_READ, .len = 4096, .tag = i };
+}
+
+static void rig_up(struct rig *r, enum nu_path_selector sel, int failback_s)
+{
+	rig_up_n(r, sel, failback_s, PATHS);
 }
 
 static void rig_down(struct rig *r)
@@ -389,6 +421,32 @@ static void test_failback_manual(void **state)
 	rig_down(&r);
 }
 
+static void test_late_path(void **state)
+{
+	struct rig r;
+
+	(void)state;
+	rig_up_n(&r, NU_PS_ROUND_ROBIN, 0, 1);
+	assert_int_equal(nu_mpath_nr_paths(r.mp), 1);
+	submit(&r, 0);
+	submit(&r, 1);
+	assert_int_equal(fakes[0].submitted, 2);
+	/* Down at start, back now: it joins, connecting in the background. */
+	assert_int_equal(nu_mpath_add_path(r.mp, NULL, &fakes[1], "10.0.1.1:3260"), 0);
+	assert_int_equal(nu_mpath_nr_paths(r.mp), 2);
+	assert_true(fakes[1].background);
+	submit(&r, 2);
+	assert_int_equal(fakes[0].submitted, 3); /* not connected yet: not used */
+	path_back(1);
+	submit(&r, 3);
+	submit(&r, 4);
+	assert_int_equal(fakes[1].submitted, 1); /* round-robin over both now */
+	assert_int_equal(fakes[0].submitted, 4);
+	complete_all(0);
+	complete_all(1);
+	rig_down(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -398,6 +456,7 @@ int main(void)
 		cmocka_unit_test(test_no_path_waits),
 		cmocka_unit_test(test_failback_after_seconds),
 		cmocka_unit_test(test_failback_manual),
+		cmocka_unit_test(test_late_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
