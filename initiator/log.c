@@ -53,7 +53,7 @@ void nu_log(enum nu_log_level level, const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
-	int n;
+	int n, tag;
 
 	if (level > nu_log_get_level())
 		return;
@@ -66,6 +66,7 @@ void nu_log(enum nu_log_level level, const char *fmt, ...)
 	} else {
 		n = 0;
 	}
+	tag = n;
 	n += snprintf(line + n, sizeof(line) - n, "netublk: %s: ", level_names[level]);
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
@@ -74,6 +75,6 @@ void nu_log(enum nu_log_level level, const char *fmt, ...)
 	if (to_syslog) {
 		static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 
-		syslog(prio[level], "%s", strstr(line, "netublk: ") + strlen("netublk: "));
+		syslog(prio[level], "%s", line + tag + strlen("netublk: "));
 	}
 }

@@ -149,16 +149,22 @@ void nu_sup_send(struct nu_sup *s, struct nu_task *t)
 	s->ops->send(s->ctx, t);
 }
 
+/* The task leaves this connection (completed, handed on): the protocol forgets it. */
+static void task_detach(struct nu_sup *s, struct nu_task *t)
+{
+	if (s->ops->forget)
+		s->ops->forget(s->ctx, t);
+	t->io = NULL;
+	t->started = false;
+}
+
 void nu_sup_complete(struct nu_sup *s, struct nu_task *t, int res)
 {
 	struct nu_io *io = t->io;
 
 	/* Unsent PDUs of a finished command must not go out later. */
 	nu_stream_drop_tag(s->st, io->tag);
-	if (s->ops->forget)
-		s->ops->forget(s->ctx, t);
-	t->io = NULL;
-	t->started = false;
+	task_detach(s, t);
 	nu_path_count(s->path, io->len, res);
 	if (s->parent)
 		s->parent->done(s->parent->ctx, s->parent->path, io, res);
@@ -190,9 +196,7 @@ static void handoff_all(struct nu_sup *s)
 
 		if (!io)
 			continue;
-		if (s->ops->forget)
-			s->ops->forget(s->ctx, t);
-		t->io = NULL;
+		task_detach(s, t);
 		s->parent->handoff(s->parent->ctx, s->parent->path, io);
 	}
 }
@@ -208,10 +212,7 @@ void nu_sup_path_error(struct nu_sup *s, struct nu_task *t, int res, const char 
 	nu_dbg("%s: %s of tag %u to another path: %s", s->cfg.name, nu_op_name(io->op), io->tag,
 	       why);
 	nu_stream_drop_tag(s->st, io->tag);
-	if (s->ops->forget)
-		s->ops->forget(s->ctx, t);
-	t->io = NULL;
-	t->started = false;
+	task_detach(s, t);
 	s->parent->handoff(s->parent->ctx, s->parent->path, io);
 }
 
@@ -313,10 +314,12 @@ static unsigned reconnect_step(struct nu_sup *s, uint64_t now)
 		 * event says so; a check each second too); a portal list tries
 		 * its other portals, which may go another way.
 		 */
-		if (s->net_down && s->parent && now - s->net_checked_ns >= 1000000000ull)
-			nu_sup_net_check(s);
-		if (s->net_down && s->parent)
-			return 100;
+		if (s->net_down && s->parent) {
+			if (now - s->net_checked_ns >= 1000000000ull)
+				nu_sup_net_check(s);
+			if (s->net_down)
+				return 100;
+		}
 		s->helper_done = false;
 		ret = pthread_create(&s->helper, NULL, helper_main, s);
 		if (ret) {
