@@ -69,6 +69,20 @@ fio_verify() {
 	grep -q 'err= 0' "$LOGDIR/fio.out" || { cat "$LOGDIR/fio.out"; return 1; }
 }
 
+# paths TARGET FIELD: a multipath target's paths from netublkctl status, in
+# path order: per path the sum of FIELD over its connections (ios) or the
+# set of their values (state, "a/b" when they differ); admin queues left out.
+paths() {
+	"$BUILD/netublkctl" --json status | python3 -c "
+import json, sys
+t = {x['name']: x for x in json.load(sys.stdin)['targets']}['$1']
+by = {}
+for p in t['paths']:
+    if p['role'] != 'admin':
+        by.setdefault(p['path'], []).append(p['$2'])
+print(' '.join(str(sum(v)) if '$2' == 'ios' else '/'.join(sorted(set(v))) for k, v in sorted(by.items())))"
+}
+
 # crash_recover NAME DAEMON_ARGS...: with netublkd (DPID, DEVS) serving, fio
 # verify on its first device; kill -9 netublkd mid-way; a new netublkd with
 # the same arguments must take the device over (USER_RECOVERY) and fio must

@@ -82,16 +82,6 @@ pass "netublkd in the namespace, two paths per volume"
 check "netublkd watches links through rtnetlink" grep -q 'netmon: watching links' $DLOG
 lio_dev=$(readlink /run/netublk/by-id/$IQN-lun0)
 nv_dev=$(readlink /run/netublk/by-id/$NQN-ns1)
-paths() { # paths TARGET FIELD: per path index, the sum (ios) or the set (state)
-	"$BUILD/netublkctl" --json status | python3 -c "
-import json, sys
-t = {x['name']: x for x in json.load(sys.stdin)['targets']}['$1']
-by = {}
-for p in t['paths']:
-    if p['role'] != 'admin':
-        by.setdefault(p['path'], []).append(p['$2'])
-print(' '.join(str(sum(v)) if '$2' == 'ios' else '/'.join(sorted(set(v))) for k, v in sorted(by.items())))"
-}
 wait_state() { # wait_state TARGET REGEX: up to 30 s for the paths' states to match
 	for _ in $(seq 150); do paths $1 state | grep -Eqx "$2" && return 0; sleep 0.2; done
 	echo "$1: $(paths $1 state), wanted $2"; return 1

@@ -46,25 +46,13 @@ pass "netublkd starts with two two-path targets"
 check "one device per volume" test "$(echo $DEVS | wc -w)" = 2
 lio_dev=$(readlink /run/netublk/by-id/$IQN-lun0)
 nv_dev=$(readlink /run/netublk/by-id/$NQN-ns1)
-# paths TARGET FIELD: per path index, the sum (ios) or the set (state) over its connections
-paths() {
-	"$BUILD/netublkctl" --json status | python3 -c "
-import json, sys
-t = {x['name']: x for x in json.load(sys.stdin)['targets']}['$1']
-by = {}
-for p in t['paths']:
-    if p['role'] == 'admin':
-        continue
-    by.setdefault(p['path'], []).append(p['$2'])
-print(' '.join(str(sum(v)) if '$2' == 'ios' else '/'.join(sorted(set(v))) for k, v in sorted(by.items())))"
-}
 check "iSCSI: two paths, both up" test "$(paths lio state)" = "up up"
 check "NVMe: two paths, both up" test "$(paths nv state)" = "up up"
 for d in $lio_dev $nv_dev; do
 	dd if=/dev/urandom of=$d bs=1M count=48 oflag=direct 2>/dev/null
 done
-check "round-robin: both iSCSI paths carried I/O" sh -c "paths lio ios | awk '{exit !(\$1 > 0 && \$2 > 0)}'"
-check "round-robin: both NVMe paths carried I/O" sh -c "paths nv ios | awk '{exit !(\$1 > 0 && \$2 > 0)}'"
+check "round-robin: both iSCSI paths carried I/O" sh -c "$(declare -f paths); paths lio ios | awk '{ok = \$1 > 0 && \$2 > 0} END {exit !ok}'"
+check "round-robin: both NVMe paths carried I/O" sh -c "$(declare -f paths); paths nv ios | awk '{ok = \$1 > 0 && \$2 > 0} END {exit !ok}'"
 
 # By hand, as multipathd's fail path / reinstate path.
 CTL=$BUILD/netublkctl
