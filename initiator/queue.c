@@ -58,6 +58,7 @@ struct nu_queue {
 	/* mailbox */
 	int efd;
 	uint64_t efd_val;
+	bool mailbox_due; /* its completion came: run it once the batch is consumed */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct nu_msg *msgs;
@@ -326,11 +327,11 @@ void *nu_queue_transport_priv(struct nu_queue *q)
 	return q->tpriv;
 }
 
-void nu_queue_transport_cqe(struct nu_queue *q, const struct io_uring_cqe *cqe)
-{
-	q->tops->cqe(q->tpriv, cqe);
-}
-
+/*
+ * The mailbox runs after its batch of completions is consumed (see the
+ * loop): a call may wait on the ring itself (a path leaving drains its
+ * socket), and must not see that batch again.
+ */
 static void handle_cqe(struct nu_queue *q, const struct io_uring_cqe *cqe)
 {
 	uint64_t ud = cqe->user_data;
@@ -338,14 +339,13 @@ static void handle_cqe(struct nu_queue *q, const struct io_uring_cqe *cqe)
 
 	switch (nu_ud_kind(ud)) {
 	case NU_UD_MAILBOX:
-		mailbox_run(q);
-		mailbox_arm(q);
+		q->mailbox_due = true;
 		break;
 	case NU_UD_CLIENT:
 		slot = nu_ud_slot(ud);
 		if (slot < QUEUE_MAX_CLIENTS && q->clients[slot].fn)
 			q->clients[slot].fn(q->clients[slot].ctx, cqe);
-		else
+		else if (!q->stopping)
 			nu_warn("queue %u: completion for gone client %u (res %d)", q->id, slot,
 				cqe->res);
 		break;
@@ -355,6 +355,20 @@ static void handle_cqe(struct nu_queue *q, const struct io_uring_cqe *cqe)
 	default:
 		break;
 	}
+}
+
+void nu_queue_serve_cqe(struct nu_queue *q, const struct io_uring_cqe *cqe)
+{
+	handle_cqe(q, cqe);
+}
+
+static void mailbox_due(struct nu_queue *q)
+{
+	if (!q->mailbox_due)
+		return;
+	q->mailbox_due = false;
+	mailbox_run(q);
+	mailbox_arm(q);
 }
 
 static int ring_setup(struct nu_queue *q)
@@ -434,6 +448,7 @@ static void *queue_thread(void *arg)
 			n++;
 		}
 		io_uring_cq_advance(&q->ring, n);
+		mailbox_due(q);
 	}
 
 	complete_failed(q);

@@ -52,8 +52,12 @@ void nu_queue_complete(struct nu_queue *q, struct nu_io *io, int res);
 
 /* The transport's per-queue state (what its queue_start made). */
 void *nu_queue_transport_priv(struct nu_queue *q);
-/* Hands a transport completion to the transport, as the ring's loop does. */
-void nu_queue_transport_cqe(struct nu_queue *q, const struct io_uring_cqe *cqe);
+/*
+ * Serves a completion that a nested wait on the ring took (a stopping
+ * connection draining its own): another path's, a device's, as the
+ * ring's loop would.
+ */
+void nu_queue_serve_cqe(struct nu_queue *q, const struct io_uring_cqe *cqe);
 
 /* Backend credit window (e.g. iSCSI MaxCmdSN - CmdSN + 1). */
 void nu_queue_set_credit_limit(struct nu_queue *q, unsigned limit);

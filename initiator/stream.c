@@ -616,13 +616,13 @@ bool nu_stream_drain(struct nu_stream *s, unsigned ms, bool *timer_armed)
 		io_uring_submit(ring);
 		if (io_uring_wait_cqe_timeout(ring, &cqe, &ts))
 			continue;
-		if (nu_ud_kind(cqe->user_data) == NU_UD_TRANSPORT &&
+		if (nu_ud_kind(cqe->user_data) != NU_UD_TRANSPORT ||
 		    nu_ud_path(cqe->user_data) != s->ud_path) {
 			struct io_uring_cqe c = *cqe;
 
-			/* Another path's: served as usual (it may send and complete). */
+			/* Not ours (another path's, a device's): served as usual. */
 			io_uring_cqe_seen(ring, cqe);
-			nu_queue_transport_cqe(s->q, &c);
+			nu_queue_serve_cqe(s->q, &c);
 			continue;
 		}
 		if (nu_ud_kind(cqe->user_data) == NU_UD_TRANSPORT) {

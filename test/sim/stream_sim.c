@@ -607,7 +607,7 @@ void sim_cmds_free(struct sim_cmds *c)
 unsigned sim_completions[SIM_CMDS];
 uint32_t (*sim_read_filled)(unsigned tag);
 
-void nu_queue_transport_cqe(struct nu_queue *q, const struct io_uring_cqe *cqe)
+void nu_queue_serve_cqe(struct nu_queue *q, const struct io_uring_cqe *cqe)
 {
 	(void)q, (void)cqe;
 	abort(); /* no drain on the simulated ring */
