@@ -21,6 +21,7 @@
 #include "queue.h"
 #include "stream.h"
 #include "supervisor.h"
+#include "voltab.h"
 
 /* The user-data path index of the multipath layer's own timer. */
 #define MP_UD_PATH (NU_UD_PATHS - 1)
@@ -35,6 +36,7 @@ struct mp_path {
 	uint64_t failovers; /* commands moved off it */
 	bool failback_wait; /* back after a loss, not yet used as before (failback) */
 	uint64_t back_ns;   /* when it came back */
+	bool removed;	    /* left the device (its section went): the slot stays empty */
 };
 
 struct nu_mpath {
@@ -78,7 +80,8 @@ static bool usable(struct mp_queue *mq, unsigned p)
 {
 	const struct mp_path *mpp = &mq->mp->paths[p];
 
-	return mq->qpriv[p] && __atomic_load_n(&mpp->enabled, __ATOMIC_RELAXED) &&
+	return mq->qpriv[p] && !__atomic_load_n(&mpp->removed, __ATOMIC_RELAXED) &&
+	       __atomic_load_n(&mpp->enabled, __ATOMIC_RELAXED) &&
 	       __atomic_load_n(&mpp->consistent, __ATOMIC_RELAXED) &&
 	       nu_sup_up(path_transport(mq->mp)->path_sup(mq->qpriv[p]));
 }
@@ -387,7 +390,8 @@ static unsigned mp_host_caps(void *host_priv)
 	unsigned caps = ~0u;
 
 	for (unsigned p = 0; p < mp->nr; p++)
-		caps &= t->host_caps ? t->host_caps(mp->paths[p].target) : t->caps;
+		if (mp->paths[p].target)
+			caps &= t->host_caps ? t->host_caps(mp->paths[p].target) : t->caps;
 	return caps;
 }
 
@@ -549,7 +553,9 @@ static const char *vols_differ(const struct nu_mpath *mp, unsigned p, unsigned *
 		*vol = i;
 		if (!o->vol(mp->paths[0].target, i, &a) || !o->vol(mp->paths[p].target, i, &b))
 			return "a volume missing";
-		if (a.id != b.id || a.gone != b.gone || strcmp(a.wwid, b.wwid))
+		/* Another target may number the same logical unit differently. */
+		if ((a.id != b.id && !nu_wwid_unit(a.wwid)) || a.gone != b.gone ||
+		    strcmp(a.wwid, b.wwid))
 			return "another volume in its place";
 		if (a.gone)
 			continue;
@@ -564,9 +570,12 @@ static void check_consistent(struct nu_mpath *mp)
 {
 	for (unsigned p = 1; p < mp->nr; p++) {
 		unsigned vol = 0;
-		const char *why = vols_differ(mp, p, &vol);
+		const char *why;
 		bool was = mp->paths[p].consistent;
 
+		if (!mp->paths[p].target)
+			continue;
+		why = vols_differ(mp, p, &vol);
 		if (why && was)
 			nu_err("%s: path %u (%s) shows %s (volume %u) than path 0 (%s): not used "
 			       "until a rescan agrees",
@@ -589,7 +598,8 @@ static int mp_rescan(void *t, struct nu_rescan *r)
 	if (!scratch)
 		return -ENOMEM;
 	for (unsigned p = 0; p < mp->nr; p++) {
-		int pr = mp->path_ops->rescan(mp->paths[p].target, p ? scratch : r);
+		int pr = mp->paths[p].target ? mp->path_ops->rescan(mp->paths[p].target, p ? scratch : r)
+					     : 0;
 
 		if (pr && !p)
 			ret = pr;
@@ -604,7 +614,8 @@ static void mp_request_rescan(void *t)
 	struct nu_mpath *mp = t;
 
 	for (unsigned p = 0; p < mp->nr; p++)
-		mp->path_ops->request_rescan(mp->paths[p].target);
+		if (mp->paths[p].target)
+			mp->path_ops->request_rescan(mp->paths[p].target);
 }
 
 static unsigned mp_paths(const void *t, unsigned nr_queues, struct nu_path_info *out, unsigned max)
@@ -613,8 +624,11 @@ static unsigned mp_paths(const void *t, unsigned nr_queues, struct nu_path_info 
 	unsigned n = 0;
 
 	for (unsigned p = 0; p < mp->nr && n < max; p++) {
-		unsigned k = mp->path_ops->paths(mp->paths[p].target, nr_queues, out + n, max - n);
+		unsigned k;
 
+		if (!mp->paths[p].target)
+			continue;
+		k = mp->path_ops->paths(mp->paths[p].target, nr_queues, out + n, max - n);
 		for (unsigned i = n; i < n + k; i++) {
 			out[i].mpath = p;
 			if (!__atomic_load_n(&mp->paths[p].enabled, __ATOMIC_RELAXED))
@@ -637,7 +651,8 @@ static void mp_destroy(void *t)
 	if (!mp)
 		return;
 	for (unsigned p = 0; p < mp->nr; p++)
-		mp->path_ops->destroy(mp->paths[p].target);
+		if (mp->paths[p].target)
+			mp->path_ops->destroy(mp->paths[p].target);
 	if (mp->epfd >= 0)
 		close(mp->epfd);
 	free(mp);
@@ -780,6 +795,51 @@ int nu_mpath_add_path(struct nu_mpath *mp, struct nu_host *host, void *target, c
 	return 0;
 }
 
+static int remove_on_queue(struct nu_queue *q, void *arg)
+{
+	struct mp_queue *mq = nu_queue_transport_priv(q);
+	unsigned p = *(unsigned *)arg;
+
+	if (!mq || !mq->qpriv[p])
+		return 0;
+	mq->parent[p].leaving = true;
+	path_transport(mq->mp)->queue_stop(mq->qpriv[p]);
+	mq->qpriv[p] = NULL;
+	return 0;
+}
+
+int nu_mpath_remove_path(struct nu_mpath *mp, struct nu_host *host, unsigned path)
+{
+	struct mp_path *p = &mp->paths[path];
+
+	if (path >= mp->nr || !p->target || !path)
+		return -EINVAL;
+	/* Not chosen from now on; what each queue's connection holds goes to the others. */
+	__atomic_store_n(&p->removed, true, __ATOMIC_RELAXED);
+	for (unsigned q = 0; q < nu_host_nr_queues(host); q++)
+		nu_queue_call(nu_host_queue(host, q), remove_on_queue, &path);
+	epoll_ctl(mp->epfd, EPOLL_CTL_DEL, mp->path_ops->event_fd(p->target), NULL);
+	mp->path_ops->destroy(p->target);
+	p->target = NULL;
+	nu_info("%s: path %u (%s) left", mp->name, path, p->name);
+	return 0;
+}
+
+unsigned nu_mpath_release(struct nu_mpath *mp, void **targets, char names[][128])
+{
+	unsigned n = 0;
+
+	for (unsigned p = 0; p < mp->nr; p++) {
+		if (!mp->paths[p].target)
+			continue;
+		targets[n] = mp->paths[p].target;
+		snprintf(names[n++], 128, "%s", mp->paths[p].name);
+		mp->paths[p].target = NULL;
+	}
+	mp_destroy(mp);
+	return n;
+}
+
 const struct nu_target_ops *nu_mpath_ops(const struct nu_mpath *mp)
 {
 	return &mp->ops;
@@ -797,12 +857,12 @@ unsigned nu_mpath_nr_paths(const struct nu_mpath *mp)
 
 const char *nu_mpath_path_name(const struct nu_mpath *mp, unsigned path)
 {
-	return path < mp->nr ? mp->paths[path].name : NULL;
+	return path < mp->nr && mp->paths[path].target ? mp->paths[path].name : NULL;
 }
 
 int nu_mpath_set_enabled(struct nu_mpath *mp, unsigned path, bool enabled)
 {
-	if (path >= mp->nr)
+	if (path >= mp->nr || !mp->paths[path].target)
 		return -ENOENT;
 	__atomic_store_n(&mp->paths[path].enabled, enabled, __ATOMIC_RELAXED);
 	if (enabled)
@@ -832,7 +892,7 @@ int nu_mpath_inject(struct nu_queue *q, unsigned path, int fault, unsigned ms, u
 
 const char *nu_mpath_access(const struct nu_mpath *mp, unsigned path, unsigned vol)
 {
-	if (path >= mp->nr || !mp->path_ops->vol_access)
+	if (path >= mp->nr || !mp->paths[path].target || !mp->path_ops->vol_access)
 		return NULL;
 	return mp->path_ops->vol_access(mp->paths[path].target, vol);
 }

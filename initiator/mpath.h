@@ -54,12 +54,24 @@ int nu_mpath_create(const struct nu_mpath_cfg *cfg, const struct nu_target_ops *
  */
 struct nu_host;
 int nu_mpath_add_path(struct nu_mpath *mp, struct nu_host *host, void *target, const char *name);
+/*
+ * Takes path out of the device that mp serves for host (on the control
+ * thread): each queue stops its connection and sends what it held on the
+ * other paths; the index stays unused. Not path 0, whose volumes are mp's.
+ */
+int nu_mpath_remove_path(struct nu_mpath *mp, struct nu_host *host, unsigned path);
+/*
+ * Undoes nu_mpath_create of an mp never served: its path targets and
+ * names go to the caller (at most NU_MPATH_MAX), mp is freed. Returns how many.
+ */
+unsigned nu_mpath_release(struct nu_mpath *mp, void **targets, char names[][128]);
 /* Its target ops (the paths' kind and volume word); the target pointer is mp. */
 const struct nu_target_ops *nu_mpath_ops(const struct nu_mpath *mp);
 
 /* The multipath target behind ops, or NULL if target is not one. */
 struct nu_mpath *nu_mpath_of(const struct nu_target_ops *ops, void *target);
 unsigned nu_mpath_nr_paths(const struct nu_mpath *mp);
+/* NULL for a path that left (nu_mpath_remove_path). */
 const char *nu_mpath_path_name(const struct nu_mpath *mp, unsigned path);
 /*
  * netublkctl path fail / reinstate: false takes a path out of use, true

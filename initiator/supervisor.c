@@ -470,4 +470,7 @@ void nu_sup_stop(struct nu_sup *s)
 	/* Reap our own in-flight operations before the memory they use goes away. */
 	if (!nu_stream_drain(s->st, 3000, &s->timer_armed))
 		nu_warn("%s: socket operations still pending at stop", s->cfg.name);
+	/* A path leaving a device that goes on: its commands are the other paths' now. */
+	if (s->parent && s->parent->leaving)
+		handoff_all(s);
 }

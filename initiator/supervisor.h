@@ -131,7 +131,10 @@ void nu_sup_init(struct nu_sup *s, struct nu_queue *q, struct nu_stream *st, str
  * A path of a multipath queue that cannot connect starts down instead.
  */
 int nu_sup_start(struct nu_sup *s);
-/* Waits for a reconnect in flight, says goodbye, drains the socket and the timer. */
+/*
+ * Waits for a reconnect in flight, says goodbye, drains the socket and the
+ * timer; a leaving path (parent->leaving) then hands its commands on.
+ */
 void nu_sup_stop(struct nu_sup *s);
 
 static inline struct nu_task *nu_sup_task(struct nu_sup *s, unsigned tag)

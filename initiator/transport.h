@@ -54,6 +54,7 @@ struct nu_path_parent {
 	void *ctx;
 	unsigned path;	 /* its index, carried in the ring's user data */
 	bool background; /* the first connect too runs off the queue thread (a path added late) */
+	bool leaving;	 /* the path is being removed: what it holds at stop goes to the others */
 	/* The connection is down: a command it held, to be sent on another path. */
 	void (*handoff)(void *ctx, unsigned path, struct nu_io *io);
 	/* The connection is up (again): commands can come. */

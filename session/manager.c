@@ -64,6 +64,15 @@ struct served {
 	int late_ret;
 	const struct nu_target_ops *late_tops;
 	void *late_target;
+
+	/*
+	 * Grouping: another section reaches the same volumes (by identity), so
+	 * its paths joined that section's devices (base) at these indices.
+	 */
+	bool group; /* another section may share our volumes: multipath even with one address */
+	struct served *base;
+	unsigned joined[NU_MPATH_MAX];
+	unsigned nr_joined;
 };
 
 struct nu_manager {
@@ -378,9 +387,11 @@ static void remove_volume(struct nu_manager *m, struct served *sv, unsigned vol)
 }
 
 static void late_join(struct served *sv, bool take);
+static void unjoin(struct nu_manager *m, struct served *sv);
 
 static void host_down(struct nu_manager *m, struct served *sv)
 {
+	unjoin(m, sv);
 	late_join(sv, false);
 	sv->nr_late = 0;
 	for (unsigned i = sv->nr_vols; i-- > 0;) {
@@ -457,9 +468,9 @@ static int no_path_retry(const struct nu_conf_target *ct)
  * target with several addresses is a multipath target, each address a
  * path, unless multipath = no (then they are tried in order).
  */
-static int target_create(const struct nu_conf_target *ct, const struct nu_target_ops **tops,
-			 void **target, unsigned queues, int data_mode, char late[][128],
-			 unsigned *nr_late)
+static int target_create(const struct nu_conf_target *ct, bool group,
+			 const struct nu_target_ops **tops, void **target, unsigned queues,
+			 int data_mode, char late[][128], unsigned *nr_late)
 {
 	const char *list = target_list(ct);
 	unsigned n = nu_addr_nth(list, 0, NULL, 0);
@@ -477,7 +488,8 @@ static int target_create(const struct nu_conf_target *ct, const struct nu_target
 	unsigned up = 0;
 
 	*nr_late = 0;
-	if (n < 2 || ct->single_path || (ct->kind == NU_TARGET_NVME && ct->nvme.discover_all))
+	if ((n < 2 && !group) || ct->single_path ||
+	    (ct->kind == NU_TARGET_NVME && ct->nvme.discover_all))
 		return path_create(ct, NULL, tops, target, queues, data_mode);
 	if (n > NU_MPATH_MAX) {
 		nu_warn("target %s: %u addresses, multipath uses the first %d", ct->name, n,
@@ -544,6 +556,26 @@ static void schedule_retry(struct served *sv)
 
 #define LATE_FIRST_MS 2000
 
+/* The multipath target whose devices sv's paths serve: its own, or its base's. */
+static struct served *owner(struct served *sv)
+{
+	return sv->base ? sv->base : sv;
+}
+
+/* Does another configured section name the same remote target (one section per portal)? */
+static bool shares_remote(const struct nu_manager *m, const struct served *sv)
+{
+	for (unsigned h = 0; h < MAX_HOSTS; h++) {
+		const struct served *o = &m->hosts[h];
+
+		if (o != sv && o->in_use && o->from_config && o->ct.kind == sv->ct.kind &&
+		    !o->ct.single_path && !strcmp(target_id(o), target_id(sv)))
+			return true;
+	}
+	return false;
+}
+
+
 static void *late_thread(void *arg)
 {
 	struct served *sv = arg;
@@ -568,13 +600,17 @@ static void late_join(struct served *sv, bool take)
 	sv->late_busy = false;
 	if (sv->late_ret)
 		return;
-	mp = take && sv->up ? nu_mpath_of(sv->tops, sv->target) : NULL;
+	mp = take && sv->up ? nu_mpath_of(owner(sv)->tops, owner(sv)->target) : NULL;
 	if (!mp) {
 		sv->late_tops->destroy(sv->late_target);
 		return;
 	}
 	/* Joined or refused, it is not tried again (a refusal says why). */
-	nu_mpath_add_path(mp, sv->host, sv->late_target, sv->late[sv->late_next]);
+	if (sv->base && sv->nr_joined < NU_MPATH_MAX)
+		sv->joined[sv->nr_joined++] = nu_mpath_nr_paths(mp);
+	if (nu_mpath_add_path(mp, owner(sv)->host, sv->late_target, sv->late[sv->late_next]) &&
+	    sv->base)
+		sv->nr_joined--;
 	memmove(sv->late[sv->late_next], sv->late[sv->late_next + 1],
 		(sv->nr_late - sv->late_next - 1) * sizeof(sv->late[0]));
 	sv->nr_late--;
@@ -620,8 +656,9 @@ static void *connect_thread(void *arg)
 	struct served *sv = arg;
 	uint64_t one = 1;
 
-	sv->conn_ret = target_create(&sv->ct, &sv->conn_tops, &sv->conn_target, sv->m->o.queues,
-				     sv->m->o.data_mode, sv->conn_late, &sv->conn_nr_late);
+	sv->conn_ret = target_create(&sv->ct, sv->group, &sv->conn_tops, &sv->conn_target,
+				     sv->m->o.queues, sv->m->o.data_mode, sv->conn_late,
+				     &sv->conn_nr_late);
 	__atomic_store_n(&sv->conn_done, true, __ATOMIC_RELEASE);
 	if (write(sv->m->done_fd, &one, sizeof(one)) != sizeof(one))
 		nu_warn("manager: eventfd write: %s", strerror(errno));
@@ -634,6 +671,7 @@ static void connect_start(struct nu_manager *m, struct served *sv)
 	if (sv->connecting || sv->up || sv->logged_out)
 		return;
 	sv->m = m;
+	sv->group = shares_remote(m, sv);
 	sv->conn_done = false;
 	sv->conn_tops = NULL;
 	sv->conn_target = NULL;
@@ -664,11 +702,173 @@ static void connect_join(struct served *sv, bool take)
 	}
 }
 
+/* An identifier trusted for grouping: it names one unit, and no other volume of the target. */
+static bool wwid_trusted(const struct served *sv, unsigned vol, const char *wwid)
+{
+	struct nu_vol_desc d;
+
+	if (!nu_wwid_unit(wwid))
+		return false;
+	for (unsigned i = 0; vol_desc(sv, i, &d); i++)
+		if (i != vol && !d.gone && !strcmp(d.wwid, wwid))
+			return false;
+	return true;
+}
+
+enum match { MATCH_NONE, MATCH_SAME, MATCH_CONFLICT };
+
+/*
+ * Whether b's volumes are sv's, index for index, by trusted identifiers,
+ * behind the same remote target (IQN or subsystem NQN): identifiers are
+ * not trusted across targets (tgtd makes its NAA from target and LUN
+ * number, so two tgtd instances give different disks the same one). One
+ * identity with another size or block size is a conflict: *vol says which.
+ */
+static enum match same_volumes(const struct served *b, const struct served *sv, unsigned *vol)
+{
+	unsigned n = b->tops->nr_vols(b->target);
+	struct nu_vol_desc x, y;
+	bool any = false;
+
+	if (b->ct.kind != sv->ct.kind || sv->tops->nr_vols(sv->target) != n ||
+	    strcmp(target_id(b), target_id(sv)))
+		return MATCH_NONE;
+	for (unsigned i = 0; i < n; i++) {
+		*vol = i;
+		if (!vol_desc(b, i, &x) || !vol_desc(sv, i, &y) || x.gone != y.gone)
+			return MATCH_NONE;
+		if (x.gone)
+			continue;
+		if (strcmp(x.wwid, y.wwid) || !wwid_trusted(b, i, x.wwid) ||
+		    !wwid_trusted(sv, i, y.wwid))
+			return MATCH_NONE;
+		if (x.geom->size != y.geom->size || x.geom->lbs != y.geom->lbs)
+			return MATCH_CONFLICT;
+		any = true;
+	}
+	return any ? MATCH_SAME : MATCH_NONE;
+}
+
+/* A served section whose volumes are sv's: sv's paths may join its devices. */
+static struct served *find_base(struct nu_manager *m, struct served *sv, int *ret)
+{
+	*ret = 0;
+	if (sv->ct.single_path || !sv->from_config)
+		return NULL;
+	for (unsigned h = 0; h < MAX_HOSTS; h++) {
+		struct served *b = &m->hosts[h];
+		unsigned vol = 0;
+		struct nu_vol_desc d;
+
+		if (b == sv || !b->in_use || !b->up || b->base || !b->tops || b->ct.single_path)
+			continue;
+		switch (same_volumes(b, sv, &vol)) {
+		case MATCH_NONE:
+			continue;
+		case MATCH_CONFLICT:
+			vol_desc(sv, vol, &d);
+			nu_err("target %s: %s %u is %s, as target %s's, but of another size or block "
+			       "size: refused",
+			       sv->ct.name, sv->tops->vol_word, d.id, d.wwid, b->ct.name);
+			*ret = -EINVAL;
+			return NULL;
+		case MATCH_SAME:
+			if (nu_mpath_of(b->tops, b->target))
+				return b;
+			nu_warn("target %s serves the volumes of target %s, which has multipath = "
+				"no: a second device for each",
+				sv->ct.name, b->ct.name);
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * sv's volumes are served already (another section, the same volumes by
+ * identity): its paths join those devices. True if sv is handled so.
+ */
+static bool join_base(struct nu_manager *m, struct served *sv, int *ret)
+{
+	struct served *b = find_base(m, sv, ret);
+	struct nu_mpath *bmp, *mp;
+	void *targets[NU_MPATH_MAX];
+	char names[NU_MPATH_MAX][128];
+	unsigned n;
+
+	if (!b)
+		return false;
+	bmp = nu_mpath_of(b->tops, b->target);
+	mp = nu_mpath_of(sv->tops, sv->target);
+	nu_info("target %s reaches the volumes of target %s (the same identifiers): its paths "
+		"join %s's devices, whose policy applies",
+		sv->ct.name, b->ct.name, b->ct.name);
+	if (mp) {
+		n = nu_mpath_release(mp, targets, names);
+	} else {
+		n = 1;
+		targets[0] = sv->target;
+		snprintf(names[0], sizeof(names[0]), "%.127s", target_addr(sv));
+	}
+	sv->tops = NULL;
+	sv->target = NULL;
+	sv->base = b;
+	sv->nr_joined = 0;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned idx = nu_mpath_nr_paths(bmp);
+
+		if (nu_mpath_add_path(bmp, b->host, targets[i], names[i]) == 0)
+			sv->joined[sv->nr_joined++] = idx;
+	}
+	return true;
+}
+
+/* sv's paths leave its base's devices (sv stopped); or, sv a base, its joiners start over. */
+static void unjoin(struct nu_manager *m, struct served *sv)
+{
+	if (sv->base) {
+		struct nu_mpath *bmp = nu_mpath_of(sv->base->tops, sv->base->target);
+
+		for (unsigned i = 0; bmp && i < sv->nr_joined; i++)
+			nu_mpath_remove_path(bmp, sv->base->host, sv->joined[i]);
+		sv->base = NULL;
+		sv->nr_joined = 0;
+		return;
+	}
+	for (unsigned h = 0; h < MAX_HOSTS; h++) {
+		struct served *j = &m->hosts[h];
+
+		if (!j->in_use || j->base != sv)
+			continue;
+		/* Its paths went with our multipath target: it connects again, on its own. */
+		late_join(j, false);
+		j->nr_late = 0;
+		j->base = NULL;
+		j->nr_joined = 0;
+		j->up = false;
+		j->retry_ms = 0;
+		j->retry_at_ns = 0;
+		nu_info("target %s: target %s, whose devices it served, stopped: connecting again",
+			j->ct.name, sv->ct.name);
+	}
+}
+
 /* A finished connect: devices up, or a retry later. Returns true if it came up. */
 static bool connect_finish(struct nu_manager *m, struct served *sv)
 {
+	int ret = 0;
+
 	connect_join(sv, true);
-	if (sv->conn_ret == 0 && host_up(m, sv) == 0) {
+	if (sv->conn_ret == 0 && join_base(m, sv, &ret)) {
+		sv->up = true;
+		sv->retry_ms = 0;
+		return true;
+	}
+	if (ret) {
+		sv->tops->destroy(sv->target);
+		sv->tops = NULL;
+		sv->target = NULL;
+	} else if (sv->conn_ret == 0 && host_up(m, sv) == 0) {
 		nu_info("target %s is up", sv->ct.name);
 		sv->retry_ms = 0;
 		return true;
@@ -685,19 +885,20 @@ static struct served *slot_free(struct nu_manager *m)
 	return NULL;
 }
 
-static void start_target(struct nu_manager *m, const struct nu_conf_target *t)
+/* A slot for a configured target; it connects once every new one has its slot (grouping). */
+static struct served *add_target(struct nu_manager *m, const struct nu_conf_target *t)
 {
 	struct served *sv = slot_free(m);
 
 	if (!sv) {
 		nu_err("target %s: no room (at most %d targets)", t->name, MAX_HOSTS);
-		return;
+		return NULL;
 	}
 	memset(sv, 0, sizeof(*sv));
 	sv->in_use = true;
 	sv->from_config = true;
 	sv->ct = *t;
-	connect_start(m, sv);
+	return sv;
 }
 
 static void forget(struct nu_manager *m, struct served *sv)
@@ -734,15 +935,20 @@ void nu_manager_apply(struct nu_manager *m, const struct nu_conf *conf)
 			sv->ct.line = t->line; /* untouched: keeps serving */
 		}
 	}
+	struct served *added[MAX_HOSTS];
+	unsigned nr_added = 0;
+
 	for (unsigned i = 0; i < conf->nr_targets; i++) {
 		bool have = false;
 
 		for (unsigned h = 0; h < MAX_HOSTS && !have; h++)
 			have = m->hosts[h].in_use && !strcmp(m->hosts[h].ct.name,
 							     conf->targets[i].name);
-		if (!have)
-			start_target(m, &conf->targets[i]);
+		if (!have && (added[nr_added] = add_target(m, &conf->targets[i])))
+			nr_added++;
 	}
+	for (unsigned i = 0; i < nr_added; i++)
+		connect_start(m, added[i]);
 	write_ready_file(m);
 }
 
@@ -758,8 +964,8 @@ int nu_manager_add_one(struct nu_manager *m, const struct nu_conf_target *t)
 		if (!sv->ct.name[0])
 			snprintf(sv->ct.name, sizeof(sv->ct.name), "%.63s", target_id(sv));
 	}
-	ret = t ? target_create(&sv->ct, &sv->tops, &sv->target, m->o.queues, m->o.data_mode,
-				sv->late, &sv->nr_late) :
+	ret = t ? target_create(&sv->ct, false, &sv->tops, &sv->target, m->o.queues,
+				m->o.data_mode, sv->late, &sv->nr_late) :
 		  0;
 	if (!ret)
 		ret = host_up(m, sv);
@@ -929,9 +1135,10 @@ static struct served *find_served(struct nu_manager *m, const char *what)
 
 		return h < 0 ? NULL : &m->hosts[h];
 	}
+	/* A section whose paths joined another's devices is managed through those. */
 	for (unsigned h = 0; h < MAX_HOSTS; h++)
 		if (m->hosts[h].in_use && !strcmp(m->hosts[h].ct.name, what))
-			return &m->hosts[h];
+			return owner(&m->hosts[h]);
 	return NULL;
 }
 
@@ -947,6 +1154,8 @@ static void path_list(const struct served *sv, const struct nu_mpath *mp, FILE *
 		unsigned conns = 0, up = 0;
 		uint64_t ios = 0, errors = 0;
 
+		if (!nu_mpath_path_name(mp, k))
+			continue; /* left with its section */
 		for (unsigned i = 0; i < n; i++) {
 			if (p[i].mpath != (int)k || !strcmp(p[i].role, "admin"))
 				continue;
@@ -1061,7 +1270,8 @@ void nu_manager_path(struct nu_manager *m, const char *args, FILE *out)
 		char idx[12];
 
 		snprintf(idx, sizeof(idx), "%u", path);
-		if (!strcmp(which, idx) || !strcmp(which, nu_mpath_path_name(mp, path)))
+		if (nu_mpath_path_name(mp, path) &&
+		    (!strcmp(which, idx) || !strcmp(which, nu_mpath_path_name(mp, path))))
 			break;
 	}
 	if (path == nu_mpath_nr_paths(mp)) {
@@ -1087,8 +1297,9 @@ void nu_manager_status(const struct nu_manager *m, FILE *out, bool json)
 		fprintf(out, "%-12s %-8s %-44s %s\n", "TARGET", "STATE", "IQN/NQN", "ADDRESS");
 	for (unsigned h = 0; h < MAX_HOSTS; h++) {
 		const struct served *sv = &m->hosts[h];
-		const char *state = sv->up ? "up" : sv->logged_out ? "logged-out" :
-					   sv->connecting ? "connecting" : "retrying";
+		const char *state = sv->base ? "joined" : sv->up ? "up" :
+				    sv->logged_out ? "logged-out" : sv->connecting ? "connecting" :
+				    "retrying";
 		bool first_d = true;
 
 		if (!sv->in_use)
@@ -1103,11 +1314,21 @@ void nu_manager_status(const struct nu_manager *m, FILE *out, bool json)
 			json_str(out, target_id(sv));
 			fprintf(out, ",\"portal\":");
 			json_str(out, target_addr(sv));
+			if (sv->base) {
+				fprintf(out, ",\"joined\":");
+				json_str(out, sv->base->ct.name);
+			}
 			status_paths(sv, out, true);
 			fprintf(out, ",\"devices\":[");
 		} else {
 			fprintf(out, "%-12s %-8s %-44s %s\n", sv->ct.name[0] ? sv->ct.name : "mem",
 				state, target_id(sv), target_addr(sv));
+			if (sv->base) {
+				fprintf(out, "  paths of %s's devices:", sv->base->ct.name);
+				for (unsigned k = 0; k < sv->nr_joined; k++)
+					fprintf(out, " path %u", sv->joined[k]);
+				fprintf(out, "\n");
+			}
 			status_paths(sv, out, false);
 		}
 		first_t = false;

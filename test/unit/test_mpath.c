@@ -35,6 +35,9 @@ struct fake_path {
 	struct nu_io *held[SIM_CMDS];
 	unsigned nr_held, submitted;
 	enum nu_path_state access;
+	unsigned vol_id;  /* the number this path's target gives the one volume */
+	const char *wwid; /* its identifier; NULL: naa.6001 */
+	unsigned destroyed;
 };
 
 static struct fake_path fakes[PATHS];
@@ -150,9 +153,15 @@ static int fake_submit(void *qpriv, struct nu_io *io)
 	return 0;
 }
 
+static void path_lost(unsigned p);
+
 static void fake_queue_stop(void *qpriv)
 {
-	(void)qpriv;
+	struct fake_path *f = qpriv;
+
+	/* As the supervisor does for a path that leaves a device that goes on. */
+	if (f->parent->leaving)
+		path_lost(f - fakes);
 }
 
 static void fake_cqe(void *qpriv, const struct io_uring_cqe *cqe)
@@ -181,8 +190,10 @@ static unsigned fake_nr_vols(const void *t)
 
 static bool fake_vol(const void *t, unsigned i, struct nu_vol_desc *d)
 {
-	(void)t;
-	*d = (struct nu_vol_desc){ .id = 0, .geom = &geom, .wwid = "naa.6001" };
+	const struct fake_path *f = t;
+
+	*d = (struct nu_vol_desc){ .id = f->vol_id, .geom = &geom,
+				   .wwid = f->wwid ? f->wwid : "naa.6001" };
 	return i == 0;
 }
 
@@ -193,7 +204,7 @@ static int fake_event_fd(const void *t)
 
 static void fake_destroy(void *t)
 {
-	(void)t;
+	((struct fake_path *)t)->destroyed++;
 }
 
 static const struct nu_target_ops fake_target = {
@@ -447,6 +458,55 @@ static void test_late_path(void **state)
 	rig_down(&r);
 }
 
+/* A path whose section went leaves the device; its commands go to the others, once. */
+static void test_remove_path(void **state)
+{
+	struct rig r;
+
+	(void)state;
+	rig_up(&r, NU_PS_ROUND_ROBIN, 0);
+	for (unsigned i = 0; i < 4; i++)
+		submit(&r, i);
+	assert_int_equal(fakes[1].nr_held, 2);
+	assert_int_equal(nu_mpath_remove_path(r.mp, NULL, 0), -EINVAL); /* its volumes are mp's */
+	assert_int_equal(nu_mpath_remove_path(r.mp, NULL, 1), 0);
+	assert_int_equal(fakes[1].destroyed, 1);
+	assert_null(nu_mpath_path_name(r.mp, 1));
+	assert_int_equal(fakes[0].nr_held, 4); /* handed over */
+	submit(&r, 4);
+	submit(&r, 5);
+	assert_int_equal(fakes[0].nr_held, 6); /* round-robin over the one left */
+	assert_int_equal(fakes[1].submitted, 2);
+	complete_all(0);
+	for (unsigned i = 0; i < 6; i++)
+		assert_int_equal(sim_completions[i], 1);
+	assert_int_equal(nu_mpath_remove_path(r.mp, NULL, 1), -EINVAL); /* gone already */
+	assert_int_equal(nu_mpath_set_enabled(r.mp, 1, true), -ENOENT);
+	rig_down(&r);
+	assert_int_equal(fakes[1].destroyed, 1); /* not twice */
+}
+
+/*
+ * Another target may number the same logical unit otherwise: a path joins
+ * on a trusted identifier, never on a weak one under another number.
+ */
+static void test_join_by_identifier(void **state)
+{
+	struct rig r;
+
+	(void)state;
+	rig_up_n(&r, NU_PS_FAILOVER, 0, 1);
+	fakes[1].vol_id = 7;
+	fakes[1].wwid = "t10.LIO-ORG__";
+	fakes[0].wwid = "t10.LIO-ORG__";
+	assert_int_equal(nu_mpath_add_path(r.mp, NULL, &fakes[1], "b"), -EINVAL);
+	assert_int_equal(fakes[1].destroyed, 1);
+	fakes[0].wwid = fakes[1].wwid = NULL; /* naa.6001 on both */
+	assert_int_equal(nu_mpath_add_path(r.mp, NULL, &fakes[1], "b"), 0);
+	assert_int_equal(nu_mpath_nr_paths(r.mp), 2);
+	rig_down(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +517,8 @@ int main(void)
 		cmocka_unit_test(test_failback_after_seconds),
 		cmocka_unit_test(test_failback_manual),
 		cmocka_unit_test(test_late_path),
+		cmocka_unit_test(test_remove_path),
+		cmocka_unit_test(test_join_by_identifier),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
