@@ -5,7 +5,8 @@
 # the carrier, not a timeout), I/O moves, no error; the link returns: the
 # path reconnects and serves again as the failback policy says: after it
 # stayed up for a time (iSCSI), or once reinstated by hand (NVMe). Then an
-# address and a route taken away and given back, one path each. Path 1 is
+# address and a route taken away and given back, one path each, and 5%
+# loss with 50 ms delay (netem) on the path in use. Path 1 is
 # down when netublkd starts, and joins when it comes up.
 modprobe ublk_drv
 . "$HERE/../../lio-lib.sh"
@@ -177,6 +178,23 @@ check "fio verify with the route gone" fio_verify $nv_dev 16k 8 8M
 ip -n $NS route add 10.77.1.0/24 dev nul1i
 check "... and put back, the path reconnects" sh -c "
 	$(declare -f paths wait_state); wait_state nv '$UP up'"
+# A bad link rather than a dead one: 5% loss and 50 ms each way on path 0,
+# which both devices use (every path reinstated: the route's removal left
+# iSCSI's waiting out its failback too): slower, no error, no failover
+# (the timeouts are far longer than TCP's retransmits).
+for t in lio nv; do for p in 0 1; do $BUILD/netublkctl path reinstate $t $p >/dev/null; done; done
+tc qdisc add dev nul1t root netem loss 5% delay 50ms
+ip netns exec $NS tc qdisc add dev nul1i root netem loss 5% delay 50ms
+before_l=$(paths lio ios | awk '{print $1}') before_n=$(paths nv ios | awk '{print $1}')
+check "fio verify over a lossy, slow path (iSCSI)" fio_verify $lio_dev 16k 8 2M
+check "fio verify over a lossy, slow path (NVMe)" fio_verify $nv_dev 16k 8 2M
+check "the lossy path carried that I/O, and stayed up" sh -c "
+	$(declare -f paths); BUILD=$BUILD
+	test \$(paths lio ios | awk '{print \$1}') -gt $before_l &&
+	test \$(paths nv ios | awk '{print \$1}') -gt $before_n &&
+	test \"\$(paths lio state) \$(paths nv state)\" = 'up up up up'"
+tc qdisc del dev nul1t root
+ip netns exec $NS tc qdisc del dev nul1i root
 same() { # same DEV FILE
 	dd if=$1 iflag=direct bs=1M 2>/dev/null | cmp - $2
 }
