@@ -209,6 +209,7 @@ void nu_queue_submit_io(struct nu_queue *q, struct nu_io *io)
 		io->done(io, -ESHUTDOWN);
 		return;
 	}
+	__atomic_fetch_add(&nu_host_vol_stats(q->host, io->vol)->started, 1, __ATOMIC_RELAXED);
 	if (nu_tagset_get(&q->tags, io) == 0)
 		dispatch(q, io);
 }
@@ -219,6 +220,7 @@ void nu_queue_complete(struct nu_queue *q, struct nu_io *io, int res)
 	struct nu_io *next;
 
 	nu_volume_stats_add(st, io->op, io->len, res);
+	nu_volume_stats_lat(st, io->op, nu_now_ns() - io->start_ns);
 	if (res < 0) {
 		uint64_t n = __atomic_load_n(&st->errors, __ATOMIC_RELAXED);
 

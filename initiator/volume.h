@@ -27,11 +27,46 @@ struct nu_volume_geom {
 	bool rotational;
 };
 
+/*
+ * Latency histogram: completions (errors too) by time from submission,
+ * per class (read, write, other), in buckets whose upper bounds are
+ * nu_lat_bound_us(b), the last one without a bound.
+ */
+#define NU_DEV_LAT_BUCKETS 17
+enum { NU_LAT_READ, NU_LAT_WRITE, NU_LAT_OTHER, NU_LAT_CLASSES };
+
+static inline uint32_t nu_lat_bound_us(unsigned b)
+{
+	static const uint32_t bound[NU_DEV_LAT_BUCKETS - 1] = {
+		25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000,
+		250000, 500000, 1000000, 5000000,
+	};
+
+	return b < NU_DEV_LAT_BUCKETS - 1 ? bound[b] : UINT32_MAX;
+}
+
+static inline unsigned nu_lat_bucket(uint64_t ns)
+{
+	unsigned b = 0;
+
+	while (b < NU_DEV_LAT_BUCKETS - 1 && ns > nu_lat_bound_us(b) * 1000ull)
+		b++;
+	return b;
+}
+
+static inline unsigned nu_lat_class(unsigned op)
+{
+	return op == NU_OP_READ ? NU_LAT_READ : op == NU_OP_WRITE ? NU_LAT_WRITE : NU_LAT_OTHER;
+}
+
 /* Per-volume counters, bumped by queue threads without locks. */
 struct nu_volume_stats {
 	uint64_t ops[NU_OP_COUNT];
 	uint64_t bytes[NU_OP_COUNT];
 	uint64_t errors;
+	uint64_t started; /* submitted; minus completed: in flight */
+	uint64_t lat[NU_LAT_CLASSES][NU_DEV_LAT_BUCKETS];
+	uint64_t lat_sum_ns[NU_LAT_CLASSES];
 };
 
 static inline void nu_volume_stats_add(struct nu_volume_stats *s, unsigned op, uint64_t bytes,
@@ -43,6 +78,14 @@ static inline void nu_volume_stats_add(struct nu_volume_stats *s, unsigned op, u
 	}
 	__atomic_fetch_add(&s->ops[op], 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&s->bytes[op], bytes, __ATOMIC_RELAXED);
+}
+
+static inline void nu_volume_stats_lat(struct nu_volume_stats *s, unsigned op, uint64_t ns)
+{
+	unsigned c = nu_lat_class(op);
+
+	__atomic_fetch_add(&s->lat[c][nu_lat_bucket(ns)], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&s->lat_sum_ns[c], ns, __ATOMIC_RELAXED);
 }
 
 #endif

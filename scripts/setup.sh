@@ -26,7 +26,23 @@ need_pinned=0
 dpkg --compare-versions "${have_uring:-0}" ge 2.5 || need_pinned=1
 dpkg --compare-versions "${have_hdrs:-0}" ge 6.16 || need_pinned=1
 
+# promtool checks the metrics' format in the tests: taken out of Debian's
+# prometheus package rather than installing it (that would add a service).
+PROMTOOL=/var/cache/netublk-tools/promtool
+need_promtool=0
+command -v promtool >/dev/null || [ -x $PROMTOOL ] || need_promtool=1
+get_promtool() {
+	local d
+	d=$(mktemp -d)
+	(cd "$d" && apt-get download -qq prometheus >/dev/null 2>&1 &&
+		dpkg-deb -x prometheus_*.deb x && mkdir -p "${PROMTOOL%/*}" &&
+		cp x/usr/bin/promtool $PROMTOOL) ||
+		echo "setup: no promtool (the metrics format check will be skipped)"
+	rm -rf "$d"
+}
+
 if [ -z "$missing" ] && [ $need_pinned = 0 ]; then
+	[ $need_promtool = 0 ] || get_promtool
 	echo "setup: all dependencies present"
 	exit 0
 fi
@@ -43,4 +59,5 @@ if [ $need_pinned = 1 ]; then
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $PINNED_PKGS >/dev/null
 fi
+[ $need_promtool = 0 ] || get_promtool
 echo "setup: done"

@@ -131,6 +131,8 @@ static void answer(struct ctl_client *cl, struct nu_manager *m, bool *reload)
 		discover(out, args);
 	} else if (r.cmd == NU_CTL_PATH) {
 		nu_manager_path(m, args, out);
+	} else if (r.cmd == NU_CTL_METRICS) {
+		nu_manager_metrics(m, out);
 	} else {
 		bool in = r.cmd == NU_CTL_LOGIN;
 		const char *cmd = in ? "login" : "logout";

@@ -7,7 +7,7 @@
 static const char *const cmds[] = {
 	[NU_CTL_STATUS] = "status", [NU_CTL_RESCAN] = "rescan", [NU_CTL_RELOAD] = "reload",
 	[NU_CTL_DISCOVER] = "discover", [NU_CTL_LOGIN] = "login", [NU_CTL_LOGOUT] = "logout",
-	[NU_CTL_PATH] = "path",
+	[NU_CTL_PATH] = "path", [NU_CTL_METRICS] = "metrics",
 };
 
 int nu_ctl_parse(const char *line, size_t len, struct nu_ctl_req *r, const char **why)
@@ -41,7 +41,7 @@ int nu_ctl_parse(const char *line, size_t len, struct nu_ctl_req *r, const char 
 		if (strlen(cmds[i]) == clen && !memcmp(p, cmds[i], clen))
 			break;
 	if (i == sizeof(cmds) / sizeof(cmds[0])) {
-		*why = "unknown command (status, rescan, reload, discover, login, logout, path)";
+		*why = "unknown command (status, rescan, reload, discover, login, logout, path, metrics)";
 		return -EINVAL;
 	}
 	r->cmd = i;

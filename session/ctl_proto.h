@@ -22,6 +22,7 @@ enum nu_ctl_cmd {
 	NU_CTL_LOGIN,
 	NU_CTL_LOGOUT,
 	NU_CTL_PATH,
+	NU_CTL_METRICS,
 };
 
 struct nu_ctl_req {

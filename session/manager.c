@@ -24,6 +24,7 @@
 #include "units.h"
 #include "tcp.h"
 #include "voltab.h"
+#include "metrics.h"
 
 #define MAX_HOSTS NU_CONF_MAX_TARGETS
 #define RETRY_FIRST_MS 1000
@@ -1377,6 +1378,234 @@ void nu_manager_status(const struct nu_manager *m, FILE *out, bool json)
 	}
 	if (json)
 		fprintf(out, "]}\n");
+}
+
+/* ---------------------------------------------------------------- metrics */
+
+static const char *transport_name(const struct served *sv)
+{
+	return sv->mem ? "memory" : sv->ct.kind == NU_TARGET_NVME ? "nvme-tcp" : "iscsi";
+}
+
+/* Device counters: which field of the volume's stats each family shows. */
+enum dev_field { DF_OPS, DF_BYTES, DF_ERRORS, DF_INFLIGHT };
+static const struct {
+	const char *name, *type, *help;
+	enum dev_field field;
+	int op;
+} dev_metrics[] = {
+	{ "netublk_device_reads_total", "counter", "Reads completed.", DF_OPS, NU_OP_READ },
+	{ "netublk_device_writes_total", "counter", "Writes completed.", DF_OPS, NU_OP_WRITE },
+	{ "netublk_device_read_bytes_total", "counter", "Bytes read.", DF_BYTES, NU_OP_READ },
+	{ "netublk_device_write_bytes_total", "counter", "Bytes written.", DF_BYTES, NU_OP_WRITE },
+	{ "netublk_device_flushes_total", "counter", "Cache flushes completed.", DF_OPS,
+	  NU_OP_FLUSH },
+	{ "netublk_device_discards_total", "counter", "Discards completed.", DF_OPS,
+	  NU_OP_DISCARD },
+	{ "netublk_device_discard_bytes_total", "counter", "Bytes discarded.", DF_BYTES,
+	  NU_OP_DISCARD },
+	{ "netublk_device_write_zeroes_total", "counter", "Write-zeroes completed.", DF_OPS,
+	  NU_OP_WRITE_ZEROES },
+	{ "netublk_device_errors_total", "counter", "Requests completed with an error.",
+	  DF_ERRORS, 0 },
+	{ "netublk_device_inflight", "gauge", "Requests submitted and not yet completed.",
+	  DF_INFLIGHT, 0 },
+};
+
+static uint64_t completed(const struct nu_volume_stats *st)
+{
+	uint64_t n = 0;
+
+	for (unsigned c = 0; c < NU_LAT_CLASSES; c++)
+		for (unsigned b = 0; b < NU_DEV_LAT_BUCKETS; b++)
+			n += __atomic_load_n(&st->lat[c][b], __ATOMIC_RELAXED);
+	return n;
+}
+
+static uint64_t dev_value(const struct nu_volume_stats *st, unsigned k)
+{
+	uint64_t started, done;
+
+	switch (dev_metrics[k].field) {
+	case DF_OPS:
+		return __atomic_load_n(&st->ops[dev_metrics[k].op], __ATOMIC_RELAXED);
+	case DF_BYTES:
+		return __atomic_load_n(&st->bytes[dev_metrics[k].op], __ATOMIC_RELAXED);
+	case DF_ERRORS:
+		return __atomic_load_n(&st->errors, __ATOMIC_RELAXED);
+	case DF_INFLIGHT:
+		/* Read unlocked: a completion may be counted before its submission is. */
+		done = completed(st);
+		started = __atomic_load_n(&st->started, __ATOMIC_RELAXED);
+		return started > done ? started - done : 0;
+	}
+	return 0;
+}
+
+/* Calls fn for every device we serve, with its labels. */
+static void each_device(const struct nu_manager *m, FILE *out,
+			void (*fn)(FILE *out, const char *labels, const struct nu_volume_stats *st,
+				   void *arg),
+			void *arg)
+{
+	for (unsigned h = 0; h < MAX_HOSTS; h++) {
+		const struct served *sv = &m->hosts[h];
+
+		for (unsigned i = 0; sv->in_use && i < sv->nr_vols; i++) {
+			char dev[32], labels[256];
+
+			if (!sv->devs[i])
+				continue;
+			snprintf(dev, sizeof(dev), "ublkb%d", ublk_dev_id(sv->devs[i]));
+			nu_metrics_labels(labels, sizeof(labels), "device", dev, "target",
+					  sv->ct.name[0] ? sv->ct.name : "mem", NULL);
+			fn(out, labels, nu_host_vol_stats(sv->host, i), arg);
+		}
+	}
+}
+
+static void dev_sample(FILE *out, const char *labels, const struct nu_volume_stats *st, void *arg)
+{
+	unsigned k = *(unsigned *)arg;
+
+	nu_metrics_sample(out, dev_metrics[k].name, labels, dev_value(st, k));
+}
+
+static void dev_latency(FILE *out, const char *labels, const struct nu_volume_stats *st, void *arg)
+{
+	static const char *const cls[NU_LAT_CLASSES] = { "read", "write", "other" };
+
+	(void)arg;
+	for (unsigned c = 0; c < NU_LAT_CLASSES; c++) {
+		uint64_t counts[NU_DEV_LAT_BUCKETS];
+		char l[320];
+
+		for (unsigned b = 0; b < NU_DEV_LAT_BUCKETS; b++)
+			counts[b] = __atomic_load_n(&st->lat[c][b], __ATOMIC_RELAXED);
+		snprintf(l, sizeof(l), "%s,op=\"%s\"", labels, cls[c]);
+		nu_metrics_histogram(out, "netublk_device_io_latency_seconds", l, counts,
+				     NU_DEV_LAT_BUCKETS, nu_lat_bound_us,
+				     __atomic_load_n(&st->lat_sum_ns[c], __ATOMIC_RELAXED));
+	}
+}
+
+enum conn_field { CF_UP, CF_IOS, CF_BYTES, CF_ERRORS, CF_RECONNECTS };
+static const struct {
+	const char *name, *type, *help;
+	enum conn_field field;
+} conn_metrics[] = {
+	{ "netublk_connection_up", "gauge", "1 if the connection is logged in and serving.",
+	  CF_UP },
+	{ "netublk_connection_ios_total", "counter", "Commands completed on the connection.",
+	  CF_IOS },
+	{ "netublk_connection_bytes_total", "counter", "Data bytes of those commands.",
+	  CF_BYTES },
+	{ "netublk_connection_errors_total", "counter", "Commands that ended in an error.",
+	  CF_ERRORS },
+	{ "netublk_connection_reconnects_total", "counter", "Returns after a loss.",
+	  CF_RECONNECTS },
+};
+
+static uint64_t conn_value(const struct nu_path_info *p, enum conn_field f)
+{
+	switch (f) {
+	case CF_UP:
+		return !strcmp(p->state, "up") || !strcmp(p->state, "failback-wait");
+	case CF_IOS:
+		return p->ios;
+	case CF_BYTES:
+		return p->bytes;
+	case CF_ERRORS:
+		return p->errors;
+	case CF_RECONNECTS:
+		return p->reconnects;
+	}
+	return 0;
+}
+
+static void conn_samples(const struct nu_manager *m, FILE *out, unsigned k)
+{
+	unsigned max = NU_MAX_PATHS * NU_MPATH_MAX;
+	struct nu_path_info *p = calloc(max, sizeof(*p));
+
+	for (unsigned h = 0; p && h < MAX_HOSTS; h++) {
+		const struct served *sv = &m->hosts[h];
+		unsigned n = 0;
+
+		if (sv->in_use && sv->up && sv->tops && sv->tops->paths)
+			n = sv->tops->paths(sv->target, nu_host_nr_queues(sv->host), p, max);
+		for (unsigned i = 0; i < n; i++) {
+			char q[12], path[12], labels[384];
+
+			snprintf(q, sizeof(q), "%d", p[i].queue);
+			snprintf(path, sizeof(path), "%d", p[i].mpath < 0 ? 0 : p[i].mpath);
+			nu_metrics_labels(labels, sizeof(labels), "target", sv->ct.name, "path", path,
+					  "queue", q, "role", p[i].role, "remote", p[i].remote,
+					  NULL);
+			nu_metrics_sample(out, conn_metrics[k].name, labels,
+					  conn_value(&p[i], conn_metrics[k].field));
+		}
+	}
+	free(p);
+}
+
+static void path_samples(const struct nu_manager *m, FILE *out, bool failovers)
+{
+	for (unsigned h = 0; h < MAX_HOSTS; h++) {
+		const struct served *sv = &m->hosts[h];
+		struct nu_mpath *mp = sv->in_use && sv->up ? nu_mpath_of(sv->tops, sv->target) : NULL;
+
+		for (unsigned k = 0; mp && k < nu_mpath_nr_paths(mp); k++) {
+			char path[12], labels[384];
+
+			if (!nu_mpath_path_name(mp, k))
+				continue;
+			snprintf(path, sizeof(path), "%u", k);
+			nu_metrics_labels(labels, sizeof(labels), "target", sv->ct.name, "path", path,
+					  "address", nu_mpath_path_name(mp, k), NULL);
+			nu_metrics_sample(out,
+					  failovers ? "netublk_path_failovers_total" :
+						      "netublk_path_enabled",
+					  labels,
+					  failovers ? nu_mpath_failovers(mp, k) :
+						      nu_mpath_enabled(mp, k));
+		}
+	}
+}
+
+void nu_manager_metrics(const struct nu_manager *m, FILE *out)
+{
+	nu_metrics_family(out, "netublk_target_up", "gauge",
+			  "1 if the target is served (its devices, or its paths in another's).");
+	for (unsigned h = 0; h < MAX_HOSTS; h++) {
+		const struct served *sv = &m->hosts[h];
+		char labels[256];
+
+		if (!sv->in_use)
+			continue;
+		nu_metrics_labels(labels, sizeof(labels), "target",
+				  sv->ct.name[0] ? sv->ct.name : "mem", "transport",
+				  transport_name(sv), NULL);
+		nu_metrics_sample(out, "netublk_target_up", labels, sv->up);
+	}
+	for (unsigned k = 0; k < sizeof(dev_metrics) / sizeof(dev_metrics[0]); k++) {
+		nu_metrics_family(out, dev_metrics[k].name, dev_metrics[k].type, dev_metrics[k].help);
+		each_device(m, out, dev_sample, &k);
+	}
+	nu_metrics_family(out, "netublk_device_io_latency_seconds", "histogram",
+			  "Time from submission to completion, errors included.");
+	each_device(m, out, dev_latency, NULL);
+	for (unsigned k = 0; k < sizeof(conn_metrics) / sizeof(conn_metrics[0]); k++) {
+		nu_metrics_family(out, conn_metrics[k].name, conn_metrics[k].type,
+				  conn_metrics[k].help);
+		conn_samples(m, out, k);
+	}
+	nu_metrics_family(out, "netublk_path_failovers_total", "counter",
+			  "Commands moved off a multipath path when it was lost or refused them.");
+	path_samples(m, out, true);
+	nu_metrics_family(out, "netublk_path_enabled", "gauge",
+			  "0 while a path is failed by hand (netublkctl path fail).");
+	path_samples(m, out, false);
 }
 
 unsigned nu_manager_nr_devices(const struct nu_manager *m)

@@ -56,6 +56,8 @@ int nu_manager_run(struct nu_manager *m, const struct pollfd *pfd, unsigned n);
 
 /* Targets, their state and their devices, as a table or as JSON. */
 void nu_manager_status(const struct nu_manager *m, FILE *out, bool json);
+/* Counters and histograms of every target, device and connection, in Prometheus text format. */
+void nu_manager_metrics(const struct nu_manager *m, FILE *out);
 /* Asks every host to read its LUN inventory again. */
 void nu_manager_rescan_all(struct nu_manager *m);
 

@@ -29,6 +29,7 @@ static void usage(FILE *f)
 		   "  path inject TARGET PATH drop         reset its connections\n"
 		   "  path inject TARGET PATH blackhole S  no byte in or out for S seconds\n"
 		   "  path inject TARGET PATH delay MS S   each send MS later, for S seconds\n"
+		   "  metrics                   counters and latency histograms (Prometheus text)\n"
 		   "\n"
 		   "  -s, --socket PATH   netublkd's control socket [" NU_CTL_DEFAULT_PATH "]\n"
 		   "  -j, --json          status as JSON\n");

@@ -97,6 +97,56 @@ check "SIGHUP: the iSCSI target removed, nv-b added" sh -c "grep -q 'target lio 
 check "target side: the removed iSCSI target has no session left" test "$(sessions 3260)" = 0
 wait $fio_pid; rc=$?
 check "fio verify on nv-a through the reload: exit 0, no error" sh -c "test $rc = 0 && grep -q 'err= 0' $LOGDIR/fio-mixed.out"
+# Metrics (Prometheus text): valid, and the same numbers as status.
+"$CTL" metrics >$LOGDIR/metrics.txt
+"$CTL" --json status >$LOGDIR/status.json
+PROMTOOL=$(command -v promtool || echo /var/cache/netublk-tools/promtool)
+if [ -x "$PROMTOOL" ]; then
+	check "netublkctl metrics: promtool check metrics finds nothing" \
+		sh -c "out=\$('$PROMTOOL' check metrics <$LOGDIR/metrics.txt 2>&1) && test -z \"\$out\" ||
+			{ echo \"\$out\"; exit 1; }"
+else
+	skip "netublkctl metrics: promtool check metrics (no promtool)"
+fi
+check "netublkctl metrics: families declared, counts as status says, histograms whole" python3 - \
+	$LOGDIR/metrics.txt $LOGDIR/status.json ${dev_a#/dev/} <<'PY'
+import json, re, sys
+text, status, dev = open(sys.argv[1]).read(), json.load(open(sys.argv[2])), sys.argv[3]
+types, samples = {}, {}
+for line in text.splitlines():
+    if line.startswith('# TYPE '):
+        _, _, name, kind = line.split()
+        types[name] = kind
+        continue
+    if line.startswith('#'):
+        continue
+    m = re.fullmatch(r'([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\} (\S+)', line)
+    assert m, f'bad sample line: {line}'
+    name, labels, value = m.groups()
+    family = re.sub(r'_(bucket|sum|count)$', '', name) if name not in types else name
+    assert family in types, f'{name}: no TYPE before it'
+    samples.setdefault(name, []).append((dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', labels)), float(value)))
+def one(name, **want):
+    hits = [v for l, v in samples.get(name, []) if all(l.get(k) == w for k, w in want.items())]
+    assert len(hits) == 1, f'{name} {want}: {len(hits)} samples'
+    return hits[0]
+d = [x for t in status['targets'] for x in t['devices'] if x['dev'] == '/dev/' + dev][0]
+assert one('netublk_device_writes_total', device=dev) == d['writes'] > 0, 'writes differ'
+assert one('netublk_device_reads_total', device=dev) == d['reads'] > 0, 'reads differ'
+assert one('netublk_device_errors_total', device=dev) == d['errors'] == 0
+assert one('netublk_device_write_bytes_total', device=dev) >= 4096 * d['writes']
+assert one('netublk_device_inflight', device=dev) == 0
+for op, n in (('read', d['reads']), ('write', d['writes'])):
+    assert one('netublk_device_io_latency_seconds_count', device=dev, op=op) == n, op
+    b = [v for l, v in samples['netublk_device_io_latency_seconds_bucket'] if l['device'] == dev and l['op'] == op]
+    assert b == sorted(b) and b[-1] == n, f'{op} buckets not cumulative up to the count'
+    assert one('netublk_device_io_latency_seconds_sum', device=dev, op=op) > 0
+conns = sum(len(t['paths']) for t in status['targets'])
+assert len(samples['netublk_connection_up']) == conns, 'one up sample per connection'
+assert all(v == 1 for _, v in samples['netublk_connection_up'])
+assert one('netublk_target_up', target='nv-a', transport='nvme-tcp') == 1
+print(len(samples), 'metric names,', sum(map(len, samples.values())), 'samples')
+PY
 
 out=$("$CTL" logout nv-b)
 check "netublkctl logout: devices removed" sh -c "echo '$out' | grep -q 'logged out' && test ! -e /run/netublk/by-id/nqn.2026-11.org.netublk:mix-b-ns2"
