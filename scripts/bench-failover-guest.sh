@@ -152,17 +152,27 @@ sleep 1
 subsys=$(grep -lx "$NQN" /sys/class/nvme-subsystem/*/subsysnqn | head -1 | xargs dirname)
 echo round-robin >"$subsys/iopolicy"
 kdev=/dev/$(basename "$(ls -d "$subsys"/nvme*n* | head -1)")
-for i in 1 2; do
-	ip netns exec nufo nvme connect -t tcp -a 10.78.$i.1 -s 4421 -n $KNQN -k 5 -c 1 >/dev/null
-done
-for _ in $(seq 100); do
-	ksubsys=$(grep -lx "$KNQN" /sys/class/nvme-subsystem/*/subsysnqn 2>/dev/null | head -1 || true)
-	[ -n "$ksubsys" ] && ls -d "$(dirname "$ksubsys")"/nvme*n* >/dev/null 2>&1 && break
-	sleep 0.2
-done
-ksubsys=$(dirname "$ksubsys")
-echo round-robin >"$ksubsys/iopolicy"
-klink_dev=/dev/$(basename "$(ls -d "$ksubsys"/nvme*n* | head -1)")
+# The kernel reconnects a lost nvme-tcp controller from a kworker, in the
+# initial network namespace (seen: src_addr 10.78.1.1, over loopback), so a
+# controller that came back no longer crosses the veth: each kernel-link
+# trial connects afresh from the namespace.
+klink_connect() { # sets ksubsys and klink_dev
+	nvme disconnect -n $KNQN >/dev/null 2>&1 || true
+	for i in 1 2; do
+		ip netns exec nufo nvme connect -t tcp -a 10.78.$i.1 -s 4421 -n $KNQN -k 5 -c 1 >/dev/null
+	done
+	for _ in $(seq 100); do
+		ksubsys=$(grep -lx "$KNQN" /sys/class/nvme-subsystem/*/subsysnqn 2>/dev/null | head -1 || true)
+		[ -n "$ksubsys" ] && ls -d "$(dirname "$ksubsys")"/nvme*n* >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	ksubsys=$(dirname "$ksubsys")
+	echo round-robin >"$ksubsys/iopolicy"
+	klink_dev=/dev/$(basename "$(ls -d "$ksubsys"/nvme*n* | head -1)")
+	grep -q 'src_addr=10.78.1.2' /sys/class/nvme/nvme*/address ||
+		echo "kernel-link: path 0 not from the namespace" >&2
+}
+klink_connect
 echo 30 >/sys/module/nvme_core/parameters/io_timeout 2>/dev/null || true
 echo "devices: netublk-link=$link_dev netublk-blackhole=$bh_dev kernel-blackhole=$kdev kernel-link=$klink_dev netublk-iscsi-blackhole=$ibh_dev dm-multipath-blackhole=$dm_dev; $(uname -r)"
 multipath -ll 2>/dev/null | sed 's/^/    /'
@@ -231,6 +241,7 @@ for t in $(seq "$TRIALS"); do
 	ms=$(trial kernel-blackhole $kdev 16 2 "hole on" "hole off")
 	printf '%s\tkernel-blackhole\t%s\n' "$t" "$ms" | tee -a $OUT
 	kernel_up "$subsys"
+	klink_connect
 	kernel_up "$ksubsys"
 	p0=$(path0_reads)
 	ms=$(trial kernel-link $klink_dev 16 2 "ip link set nuf1t down" "ip link set nuf1t up")
