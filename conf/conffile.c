@@ -10,6 +10,7 @@
 #include <ini.h>
 
 #include "conffile.h"
+#include "listen.h"
 #include "log.h"
 #include "target_spec.h"
 #include "ublk_features.h"
@@ -179,6 +180,20 @@ static int global_key(struct parse *p, const char *k, const char *v)
 		if (!getgrnam(v))
 			return fail_at(p, "control_group: there is no group '%s'", v);
 		snprintf(c->control_group, sizeof(c->control_group), "%s", v);
+		return 1;
+	}
+	if (!strcmp(k, "metrics_listen")) {
+		const char *why;
+		union nu_listen_addr a;
+		socklen_t len;
+
+		if (strlen(v) >= sizeof(c->metrics_listen) || nu_listen_parse(v, &a, &len, &why))
+			return fail_at(p, "%s, not '%s'",
+				       strlen(v) >= sizeof(c->metrics_listen) ?
+					       "metrics_listen is too long" :
+					       why,
+				       v);
+		snprintf(c->metrics_listen, sizeof(c->metrics_listen), "%s", v);
 		return 1;
 	}
 	if (!strcmp(k, "log_level")) {

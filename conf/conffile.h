@@ -48,6 +48,7 @@ struct nu_conf {
 	int log_level;
 	char secrets[256];
 	char control_group[64]; /* group that may use the control socket; "" root only */
+	char metrics_listen[128]; /* the metrics page's address (conf/listen.h); "" none */
 	struct nu_conf_target targets[NU_CONF_MAX_TARGETS];
 	unsigned nr_targets;
 };

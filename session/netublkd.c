@@ -22,6 +22,7 @@
 #include "target_spec.h"
 #include "conffile.h"
 #include "manager.h"
+#include "metrics_http.h"
 #include "notify.h"
 #include "ctl.h"
 #include "discovery.h"
@@ -261,6 +262,24 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+/* The metrics listener, as [global] metrics_listen says (started, moved or stopped). */
+static struct nu_metrics_http *metrics;
+static char metrics_where[128];
+
+static int metrics_apply(const struct nu_manager *m, const char *where)
+{
+	int ret = 0;
+
+	if (!strcmp(where, metrics_where))
+		return 0;
+	nu_metrics_http_stop(metrics);
+	metrics = NULL;
+	metrics_where[0] = '\0';
+	if (where[0] && !(ret = nu_metrics_http_start(where, m, &metrics)))
+		snprintf(metrics_where, sizeof(metrics_where), "%s", where);
+	return ret;
+}
+
 static void reload(struct nu_manager *m, const struct options *o)
 {
 	static struct nu_conf conf;
@@ -278,6 +297,7 @@ static void reload(struct nu_manager *m, const struct options *o)
 	nu_notify("RELOADING=1");
 	nu_conf_expand_discovery(&conf);
 	nu_manager_apply(m, &conf);
+	metrics_apply(m, conf.metrics_listen);
 	nu_notify("READY=1");
 }
 
@@ -288,7 +308,7 @@ static void reload(struct nu_manager *m, const struct options *o)
 static int serve(struct nu_manager *m, const struct options *o, const sigset_t *sigs,
 		 struct nu_ctl *ctl)
 {
-	struct pollfd pfd[1 + NU_CTL_POLLFDS + 1 + NU_CONF_MAX_TARGETS];
+	struct pollfd pfd[1 + NU_CTL_POLLFDS + 1 + NU_CONF_MAX_TARGETS + 1];
 	struct signalfd_siginfo si;
 	int sfd = signalfd(-1, sigs, SFD_CLOEXEC), timeout = nu_manager_run(m, NULL, 0);
 
@@ -297,12 +317,20 @@ static int serve(struct nu_manager *m, const struct options *o, const sigset_t *
 	for (;;) {
 		unsigned nc = nu_ctl_pollfds(ctl, pfd + 1, NU_CTL_POLLFDS);
 		unsigned n = nu_manager_pollfds(m, pfd + 1 + nc, 1 + NU_CONF_MAX_TARGETS);
+		struct pollfd *mp = &pfd[1 + nc + n];
 		bool want_reload = false;
-		int ctl_timeout;
+		int ctl_timeout, mt;
 
 		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		if (poll(pfd, 1 + nc + n, timeout) < 0 && errno != EINTR)
+		*mp = (struct pollfd){ .fd = metrics ? nu_metrics_http_fd(metrics) : -1,
+				       .events = POLLIN };
+		mt = metrics ? nu_metrics_http_timeout(metrics) : -1;
+		if (mt >= 0 && (timeout < 0 || mt < timeout))
+			timeout = mt;
+		if (poll(pfd, 1 + nc + n + 1, timeout) < 0 && errno != EINTR)
 			break;
+		if (metrics)
+			nu_metrics_http_run(metrics);
 		timeout = nu_manager_run(m, pfd + 1 + nc, n);
 		ctl_timeout = nu_ctl_run(ctl, pfd + 1, nc, m, &want_reload);
 		if (ctl_timeout >= 0 && (timeout < 0 || ctl_timeout < timeout))
@@ -438,6 +466,8 @@ int main(int argc, char **argv)
 					    strerror(-ret));
 		goto out;
 	}
+	if (metrics_apply(m, conf.metrics_listen) < 0)
+		goto out;
 	if (o.config) {
 		nu_conf_expand_discovery(&conf);
 		nu_manager_apply(m, &conf);
@@ -476,6 +506,7 @@ int main(int argc, char **argv)
 		_exit(status);
 	}
 out:
+	metrics_apply(m, "");
 	nu_ctl_close(ctl);
 	nu_manager_destroy(m);
 	ublk_ctrl_close(&ctrl);

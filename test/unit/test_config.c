@@ -47,6 +47,7 @@ static void test_good(void **state)
 			      "queues = 4\n"
 			      "data_mode = copy\n"
 			      "control_group = root\n"
+			      "metrics_listen = [::1]:9577\n"
 			      "\n"
 			      "[target lio]\n"
 			      "transport = iscsi\n"
@@ -67,6 +68,7 @@ static void test_good(void **state)
 	assert_int_equal(c.queues, 4);
 	assert_int_equal(c.data_mode, UBLK_DM_COPY);
 	assert_string_equal(c.control_group, "root");
+	assert_string_equal(c.metrics_listen, "[::1]:9577");
 	assert_string_equal(c.targets[0].name, "lio");
 	assert_true(c.targets[0].iscsi.header_digest);
 	assert_true(c.targets[0].read_only);
@@ -104,6 +106,15 @@ static void test_bad(void **state)
 		{ "[global]\nqueues = 2\n", "no [target NAME] section" },
 		{ "[global]\ncontrol_group = no-such-group-here\n",
 		  ":2: control_group: there is no group 'no-such-group-here'" },
+		{ "[global]\nmetrics_listen = 0.0.0.0:9577\n",
+		  ":2: metrics_listen must be a loopback address or a unix socket" },
+		{ "[global]\nmetrics_listen = [2001:db8::1]:9577\n",
+		  ":2: metrics_listen must be a loopback address" },
+		{ "[global]\nmetrics_listen = 127.0.0.1\n",
+		  ":2: metrics_listen is 127.0.0.1:PORT, [::1]:PORT or unix:/PATH, not '127.0.0.1'" },
+		{ "[global]\nmetrics_listen = 127.0.0.1:70000\n", ":2: metrics_listen is 127.0.0.1:PORT" },
+		{ "[global]\nmetrics_listen = unix:run/m.sock\n",
+		  ":2: a unix socket is unix:/ABSOLUTE/PATH" },
 		/* NVMe/TCP sections. */
 		{ "[target n]\ntransport = nvme-tcp\naddress = a\n",
 		  ":1: [target n]: address and subsystem (or discover = yes) are required" },

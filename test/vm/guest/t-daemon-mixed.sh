@@ -28,6 +28,7 @@ sessions() { # target-side TCP connections on port $1 (0 when nobody is logged i
 conf() { # conf [iscsi] NVME_LETTERS...: the config, with target 'late' (port 4425) always
 	{
 		printf '[global]\nqueues = 2\nhost_nqn = nqn.2026-11.org.netublk:host-mixed\n'
+		printf 'metrics_listen = %s\n' "$METRICS"
 		if [ "$1" = iscsi ]; then
 			printf '[target lio]\ntransport = iscsi\nportal = 127.0.0.1:3260\ntarget = %s\n' $IQN
 			shift
@@ -40,6 +41,7 @@ conf() { # conf [iscsi] NVME_LETTERS...: the config, with target 'late' (port 44
 		printf 'subsystem = nqn.2026-11.org.netublk:mix-c\nreconnect_delay = 1\n'
 	} >/tmp/mixed.conf
 }
+METRICS=unix:/tmp/nu-metrics.sock
 conf iscsi a
 if ! start_daemon mixed --config /tmp/mixed.conf; then
 	fail "netublkd starts with an iSCSI and two NVMe/TCP targets, one down"; nvmet_clear; return
@@ -89,7 +91,10 @@ fio --name=mixed --filename=$dev_a --ioengine=io_uring --direct=1 --rw=randwrite
 	--iodepth=8 --size=16M --verify=crc32c --do_verify=1 --verify_fatal=1 --loops=4 \
 	>"$LOGDIR/fio-mixed.out" 2>&1 &
 fio_pid=$!
+check "the metrics page on a unix socket (config): the targets' metrics" sh -c "
+	curl -sf --unix-socket /tmp/nu-metrics.sock http://x/metrics | grep -q '^netublk_target_up{target=\"lio\",transport=\"iscsi\"} 1'"
 sleep 1
+METRICS=127.0.0.1:9577 # the reload moves the page
 conf a b
 kill -HUP $DPID
 for _ in $(seq 100); do grep -q "target nv-b is up" "$DLOG" && break; sleep 0.2; done
@@ -108,6 +113,15 @@ if [ -x "$PROMTOOL" ]; then
 else
 	skip "netublkctl metrics: promtool check metrics (no promtool)"
 fi
+check "the metrics page moved on reload: served on 127.0.0.1:9577, its unix socket gone" sh -c "
+	curl -sf http://127.0.0.1:9577/metrics >$LOGDIR/metrics-http.txt && test ! -e /tmp/nu-metrics.sock"
+check "the page has what netublkctl metrics has" sh -c "
+	test \"\$(grep '^# TYPE' $LOGDIR/metrics-http.txt)\" = \"\$(grep '^# TYPE' $LOGDIR/metrics.txt)\" &&
+	grep -q '^netublk_device_writes_total{device=\"${dev_a#/dev/}\"' $LOGDIR/metrics-http.txt"
+check "the page: text/plain 0.0.4; other paths 404, other methods 405" sh -c "
+	curl -sfI http://127.0.0.1:9577/metrics | grep -qi '^content-type: text/plain; version=0.0.4' &&
+	test \$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9577/) = 404 &&
+	test \$(curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:9577/metrics) = 405"
 check "netublkctl metrics: families declared, counts as status says, histograms whole" python3 - \
 	$LOGDIR/metrics.txt $LOGDIR/status.json ${dev_a#/dev/} <<'PY'
 import json, re, sys
