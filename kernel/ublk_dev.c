@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ublk_dev.h"
+#include "ublk_node.h"
 #include "ublk_features.h"
 #include "ublk_params.h"
 #include "ublk_qdev.h"
@@ -20,6 +21,8 @@
 
 #define CDEV_WAIT_MS 3000
 #define CDEV_WAIT_UNPRIV_MS 15000
+#define CDEV_MKNOD_AFTER_MS 200
+#define BDEV_WAIT_MS 500
 #define STOP_WAIT_MS 30000
 
 struct ublk_dev {
@@ -30,6 +33,7 @@ struct ublk_dev {
 	int mode;
 	int cdev_fd;
 	bool added;
+	bool made_cdev, made_bdev; /* we made their nodes (no devtmpfs): we remove them */
 	unsigned nr_queues;
 	struct ublk_qdev **qdevs;
 	bool *attached;
@@ -88,6 +92,9 @@ static int open_cdev(struct ublk_dev *d)
 			return 0;
 		if (errno != ENOENT && errno != EACCES)
 			break;
+		/* devtmpfs makes it at ADD_DEV: still missing, this /dev has none (a container). */
+		if (errno == ENOENT && waited == CDEV_MKNOD_AFTER_MS && !d->made_cdev)
+			ublk_node_ensure(UBLK_NODE_CHAR, d->info.dev_id, &d->made_cdev);
 		usleep(10000);
 	}
 	if (errno == EACCES && d->ctrl->unprivileged)
@@ -97,6 +104,16 @@ static int open_cdev(struct ublk_dev *d)
 	else
 		nu_err("cannot open %s: %s", path, strerror(errno));
 	return -errno;
+}
+
+/* The block node, made if no devtmpfs shows it soon (a container's own /dev). */
+static void block_node(struct ublk_dev *d)
+{
+	int ret = ublk_node_wait(UBLK_NODE_BLOCK, d->info.dev_id, BDEV_WAIT_MS, &d->made_bdev);
+
+	if (ret)
+		nu_warn("/dev/ublkb%u is missing and cannot be made: %s", d->info.dev_id,
+			strerror(-ret));
 }
 
 /* Waits until every queue saw all its tags aborted, after STOP_DEV. */
@@ -153,6 +170,10 @@ static void teardown(struct ublk_dev *d, bool started)
 		ret = ublk_ctrl_del_dev(d->ctrl, d->info.dev_id);
 		if (ret < 0)
 			nu_err("ublk%u: DEL_DEV: %s", d->info.dev_id, strerror(-ret));
+		if (d->made_cdev)
+			ublk_node_remove(UBLK_NODE_CHAR, d->info.dev_id);
+		if (d->made_bdev)
+			ublk_node_remove(UBLK_NODE_BLOCK, d->info.dev_id);
 		else
 			nu_info("ublk%u: deleted", d->info.dev_id);
 	}
@@ -322,6 +343,7 @@ int ublk_dev_create(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol,
 		teardown(d, true);
 		return ret;
 	}
+	block_node(d);
 	nu_info("/dev/ublkb%u: volume %u of %s, %llu bytes, %u-byte blocks, %u queues x %u, "
 		"data mode %s",
 		d->info.dev_id, vol, nu_host_name(host), (unsigned long long)geom->size, geom->lbs,
@@ -382,6 +404,7 @@ int ublk_dev_recover(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol,
 		return ret;
 	}
 	d->added = true;
+	block_node(d);
 	nu_info("/dev/ublkb%d: recovered for volume %u of %s, data mode %s", dev_id, vol,
 		nu_host_name(host), ublk_data_mode_name(d->mode));
 	*out = d;
