@@ -3,8 +3,9 @@
 # build and this machine's Debian libraries only (no registry, no base
 # image): the two binaries, the shared libraries ldd names, the dynamic
 # loader, and an empty /etc/netublk, /run/netublk and /dev (netublkd makes
-# its devices' nodes itself). Tagged netublk:VERSION; prints its size.
-#   scripts/build-image.sh [BUILD_DIR]        (default: build)
+# its devices' nodes itself). Tagged netublk:VERSION in buildah's store and
+# written as an OCI archive (podman load -i / docker load -i); prints its size.
+#   scripts/build-image.sh [BUILD_DIR [ARCHIVE]]  (default: build, build/netublk-VERSION.tar)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${1:-build}
@@ -42,6 +43,10 @@ buildah run "$c" -- /usr/sbin/netublkd --help >/dev/null &&
 	buildah run "$c" -- /usr/bin/netublkctl --help >/dev/null ||
 	{ buildah rm "$c" >/dev/null; echo "build-image: the image's binaries do not start" >&2; exit 1; }
 buildah rm "$c" >/dev/null
+archive=${2:-$B/netublk-$VERSION.tar}
+rm -f "$archive"
+buildah push --quiet "netublk:$VERSION" "oci-archive:$archive:localhost/netublk:$VERSION" >/dev/null
 size=$(buildah images --format '{{.Size}}' "netublk:$VERSION")
 files=$(find "$root" -type f | wc -l)
-echo "netublk:$VERSION: $size, $files files (netublkd, netublkctl, $(ls "$root"/lib/x86_64-linux-gnu "$root"/usr/lib/x86_64-linux-gnu 2>/dev/null | grep -c '\.so') libraries)"
+echo "netublk:$VERSION: $size, $files files, archive $archive ($(du -h "$archive" | cut -f1))"
+echo "  (netublkd, netublkctl, $(ls "$root"/lib/x86_64-linux-gnu "$root"/usr/lib/x86_64-linux-gnu 2>/dev/null | grep -c '\.so') libraries)"

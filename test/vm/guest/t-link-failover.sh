@@ -182,7 +182,13 @@ check "... and put back, the path reconnects" sh -c "
 # which both devices use (every path reinstated: the route's removal left
 # iSCSI's waiting out its failback too): slower, no error, no failover
 # (the timeouts are far longer than TCP's retransmits).
-for t in lio nv; do for p in 0 1; do $BUILD/netublkctl path reinstate $t $p >/dev/null; done; done
+# The NVMe controller may be re-associated once more after the route's
+# return (a new return, a new wait): reinstate until all four serve.
+for _ in $(seq 10); do
+	for t in lio nv; do for p in 0 1; do $BUILD/netublkctl path reinstate $t $p >/dev/null; done; done
+	sleep 2
+	[ "$(paths lio state) $(paths nv state)" = "up up up up" ] && break
+done
 tc qdisc add dev nul1t root netem loss 5% delay 50ms
 ip netns exec $NS tc qdisc add dev nul1i root netem loss 5% delay 50ms
 before_l=$(paths lio ios | awk '{print $1}') before_n=$(paths nv ios | awk '{print $1}')
