@@ -92,8 +92,12 @@ int ublk_ctrl_open(struct ublk_ctrl *c)
 	ret = io_uring_queue_init(4, &c->ring, IORING_SETUP_SQE128);
 	if (ret < 0) {
 		nu_err("io_uring with 128-byte SQEs is unavailable (%s): ublk needs Linux 6.0 or "
-		       "newer with io_uring enabled",
-		       strerror(-ret));
+		       "newer with io_uring enabled%s",
+		       strerror(-ret),
+		       ret == -ENOSYS || ret == -EPERM ?
+			       "; in a container, its seccomp profile may refuse io_uring (podman "
+			       "and docker do by default: see the README's container section)" :
+			       "");
 		close(c->fd);
 		return ret;
 	}

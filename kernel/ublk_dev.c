@@ -85,6 +85,7 @@ static int open_cdev(struct ublk_dev *d)
 	 * relabelling it, or (unprivileged) giving it to us.
 	 */
 	int wait_ms = d->ctrl->unprivileged ? CDEV_WAIT_UNPRIV_MS : CDEV_WAIT_MS;
+	int made = 0; /* making the node: its result, once tried */
 
 	for (int waited = 0; waited < wait_ms; waited += 10) {
 		d->cdev_fd = open(path, O_RDWR | O_CLOEXEC);
@@ -93,17 +94,23 @@ static int open_cdev(struct ublk_dev *d)
 		if (errno != ENOENT && errno != EACCES)
 			break;
 		/* devtmpfs makes it at ADD_DEV: still missing, this /dev has none (a container). */
-		if (errno == ENOENT && waited == CDEV_MKNOD_AFTER_MS && !d->made_cdev)
-			ublk_node_ensure(UBLK_NODE_CHAR, d->info.dev_id, &d->made_cdev);
+		if (errno == ENOENT && waited == CDEV_MKNOD_AFTER_MS && !d->made_cdev) {
+			made = ublk_node_ensure(UBLK_NODE_CHAR, d->info.dev_id, &d->made_cdev);
+			errno = ENOENT;
+		}
 		usleep(10000);
 	}
 	if (errno == EACCES && d->ctrl->unprivileged)
 		nu_err("cannot open %s: permission denied: an unprivileged netublkd needs udev to "
 		       "give each device to its owner (install conf/90-netublk.rules)",
 		       path);
+	else if (made)
+		nu_err("cannot open %s: %s, and no devtmpfs made it: making it failed too: %s%s",
+		       path, strerror(ENOENT), strerror(-made),
+		       made == -EPERM ? " (CAP_MKNOD is needed: podman --cap-add MKNOD)" : "");
 	else
 		nu_err("cannot open %s: %s", path, strerror(errno));
-	return -errno;
+	return made ? made : -errno;
 }
 
 /* The block node, made if no devtmpfs shows it soon (a container's own /dev). */
