@@ -24,8 +24,8 @@ static int node_numbers(enum ublk_node kind, unsigned id, dev_t *dev)
 	int n;
 
 	snprintf(path, sizeof(path),
-		 kind == UBLK_NODE_CHAR ? "/sys/class/ublk-char/ublkc%u/dev" :
-					  "/sys/class/block/ublkb%u/dev",
+		 kind == UBLK_NODE_CHAR ? "/sys/class/ublk-char/ublkc%u/dev"
+					: "/sys/class/block/ublkb%u/dev",
 		 id);
 	f = fopen(path, "re");
 	if (!f)
@@ -56,8 +56,8 @@ int ublk_node_ensure(enum ublk_node kind, unsigned id, bool *made)
 	if (mknod(path, (chr ? S_IFCHR | 0600 : S_IFBLK | 0660), dev) < 0)
 		return errno == EEXIST ? 0 : -errno;
 	*made = true;
-	nu_info("made %s (%s %u:%u): no devtmpfs made it", path, chr ? "char" : "block",
-		major(dev), minor(dev));
+	nu_info("made %s (%s %u:%u): no devtmpfs made it", path, chr ? "char" : "block", major(dev),
+		minor(dev));
 	return 0;
 }
 

@@ -16,7 +16,10 @@ static size_t escape(char *dst, size_t room, const char *s)
 	size_t n = 0;
 
 	for (; *s; s++) {
-		const char *e = *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : *s == '\n' ? "\\n" : NULL;
+		const char *e = *s == '\\'   ? "\\\\"
+				: *s == '"'  ? "\\\""
+				: *s == '\n' ? "\\n"
+					     : NULL;
 		size_t k = e ? 2 : 1;
 
 		if (n + k >= room)
