@@ -750,6 +750,14 @@ static enum match same_volumes(const struct served *b, const struct served *sv, 
 	return any ? MATCH_SAME : MATCH_NONE;
 }
 
+/* What shapes a section's devices: joined sections must agree on it. */
+static bool same_options(const struct nu_conf_target *a, const struct nu_conf_target *b)
+{
+	return a->nr_luns == b->nr_luns &&
+	       !memcmp(a->luns, b->luns, sizeof(a->luns[0]) * a->nr_luns) &&
+	       a->read_only == b->read_only && a->discard == b->discard;
+}
+
 /* A served section whose volumes are sv's: sv's paths may join its devices. */
 static struct served *find_base(struct nu_manager *m, struct served *sv, int *ret)
 {
@@ -766,6 +774,13 @@ static struct served *find_base(struct nu_manager *m, struct served *sv, int *re
 		switch (same_volumes(b, sv, &vol)) {
 		case MATCH_NONE:
 			continue;
+		case MATCH_SAME:
+			if (same_options(&b->ct, &sv->ct))
+				break;
+			nu_warn("target %s reaches the volumes of target %s with other luns, "
+				"read_only or discard: not grouped, its devices are its own",
+				sv->ct.name, b->ct.name);
+			return NULL;
 		case MATCH_CONFLICT:
 			vol_desc(sv, vol, &d);
 			nu_err("target %s: %s %u is %s, as target %s's, but of another size or block "
@@ -773,14 +788,13 @@ static struct served *find_base(struct nu_manager *m, struct served *sv, int *re
 			       sv->ct.name, sv->tops->vol_word, d.id, d.wwid, b->ct.name);
 			*ret = -EINVAL;
 			return NULL;
-		case MATCH_SAME:
-			if (nu_mpath_of(b->tops, b->target))
-				return b;
-			nu_warn("target %s serves the volumes of target %s, which has multipath = "
-				"no: a second device for each",
-				sv->ct.name, b->ct.name);
-			return NULL;
 		}
+		if (nu_mpath_of(b->tops, b->target))
+			return b;
+		nu_warn("target %s serves the volumes of target %s, which is not served by "
+			"multipath (discover = yes?): a second device for each",
+			sv->ct.name, b->ct.name);
+		return NULL;
 	}
 	return NULL;
 }
