@@ -594,6 +594,7 @@ static void *late_thread(void *arg)
 static void late_join(struct served *sv, bool take)
 {
 	struct nu_mpath *mp;
+	unsigned idx;
 
 	if (!sv->late_busy)
 		return;
@@ -607,11 +608,10 @@ static void late_join(struct served *sv, bool take)
 		return;
 	}
 	/* Joined or refused, it is not tried again (a refusal says why). */
-	if (sv->base && sv->nr_joined < NU_MPATH_MAX)
-		sv->joined[sv->nr_joined++] = nu_mpath_nr_paths(mp);
-	if (nu_mpath_add_path(mp, owner(sv)->host, sv->late_target, sv->late[sv->late_next]) &&
+	idx = nu_mpath_nr_paths(mp);
+	if (!nu_mpath_add_path(mp, owner(sv)->host, sv->late_target, sv->late[sv->late_next]) &&
 	    sv->base)
-		sv->nr_joined--;
+		sv->joined[sv->nr_joined++] = idx;
 	memmove(sv->late[sv->late_next], sv->late[sv->late_next + 1],
 		(sv->nr_late - sv->late_next - 1) * sizeof(sv->late[0]));
 	sv->nr_late--;
