@@ -124,7 +124,9 @@ mount --move /proc /mnt/root/proc; mount --move /sys /mnt/root/sys; mount --move
 mount -t tmpfs tmpfs /mnt/root/tmp; mount -t tmpfs tmpfs /mnt/root/run
 REPO=$(sed -n 's/.*nu_repo=\([^ ]*\).*/\1/p' /mnt/root/proc/cmdline)
 if [ -n "$REPO" ]; then mkdir -p /mnt/root$REPO; mount -t 9p -o $O,ro repo /mnt/root$REPO; fi
-exec chroot /mnt/root /bin/sh -c '
+# switch_root, not chroot: the overlay becomes the root mount, as on a real
+# system (a container runtime's pivot_root and exec need that).
+exec switch_root /mnt/root /bin/sh -c '
 mkdir -p /dev/shm /dev/pts /run/lock; mount -t tmpfs tmpfs /dev/shm; mount -t devpts devpts /dev/pts
 modprobe configfs 2>/dev/null; mount -t configfs none /sys/kernel/config 2>/dev/null
 ip link set lo up
