@@ -107,7 +107,7 @@ static int open_cdev(struct ublk_dev *d)
 	else if (made)
 		nu_err("cannot open %s: %s, and no devtmpfs made it: making it failed too: %s%s",
 		       path, strerror(ENOENT), strerror(-made),
-		       made == -EPERM ? " (CAP_MKNOD is needed: podman --cap-add MKNOD)" : "");
+		       made == -EPERM ? ublk_node_eperm_hint() : "");
 	else
 		nu_err("cannot open %s: %s", path, strerror(errno));
 	return made ? made : -errno;
@@ -119,8 +119,8 @@ static void block_node(struct ublk_dev *d)
 	int ret = ublk_node_wait(UBLK_NODE_BLOCK, d->info.dev_id, BDEV_WAIT_MS, &d->made_bdev);
 
 	if (ret)
-		nu_warn("/dev/ublkb%u is missing and cannot be made: %s", d->info.dev_id,
-			strerror(-ret));
+		nu_warn("/dev/ublkb%u is missing and cannot be made: %s%s", d->info.dev_id,
+			strerror(-ret), ret == -EPERM ? ublk_node_eperm_hint() : "");
 }
 
 /* Waits until every queue saw all its tags aborted, after STOP_DEV. */

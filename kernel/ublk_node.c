@@ -61,6 +61,28 @@ int ublk_node_ensure(enum ublk_node kind, unsigned id, bool *made)
 	return 0;
 }
 
+/* Outside the initial user namespace no mknod of a device can succeed. */
+static bool in_user_namespace(void)
+{
+	unsigned inner, outer, count;
+	FILE *f = fopen("/proc/self/uid_map", "re");
+	int n;
+
+	if (!f)
+		return false;
+	n = fscanf(f, "%u %u %u", &inner, &outer, &count);
+	fclose(f);
+	return n == 3 && !(inner == 0 && outer == 0 && count == 4294967295U);
+}
+
+const char *ublk_node_eperm_hint(void)
+{
+	if (in_user_namespace())
+		return " (in a user namespace no device node can be made: the container needs the "
+		       "host's /dev/ublkcN and /dev/ublkbN nodes, e.g. -v /dev:/dev)";
+	return " (CAP_MKNOD is needed: podman --cap-add MKNOD)";
+}
+
 void ublk_node_remove(enum ublk_node kind, unsigned id)
 {
 	char path[64];

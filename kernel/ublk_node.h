@@ -20,5 +20,7 @@ int ublk_node_ensure(enum ublk_node kind, unsigned id, bool *made);
 void ublk_node_remove(enum ublk_node kind, unsigned id);
 /* Waits up to ms for the node to appear by itself, then makes it. */
 int ublk_node_wait(enum ublk_node kind, unsigned id, unsigned ms, bool *made);
+/* What to do when making a node failed with EPERM, for the error message. */
+const char *ublk_node_eperm_hint(void);
 
 #endif
