@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 BOOKWORM_PKGS="build-essential autoconf automake libtool pkg-config
  libiscsi-dev libnvme-dev libssl-dev libnl-3-dev libnl-route-3-dev libcmocka-dev libisal-dev libinih-dev libmicrohttpd-dev
  fio tgt libiscsi-bin open-iscsi nvme-cli e2fsprogs util-linux kmod iproute2 procps psmisc
- qemu-system-x86 qemu-utils busybox-static cpio xz-utils valgrind python3 curl"
+ qemu-system-x86 qemu-utils busybox-static cpio xz-utils valgrind python3 curl podman buildah"
 PINNED_PKGS="liburing-dev/sid liburing2/sid linux-libc-dev/sid"
 
 missing=""
