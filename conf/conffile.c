@@ -187,15 +187,20 @@ static int global_key(struct parse *p, const char *k, const char *v)
 		union nu_listen_addr a;
 		socklen_t len;
 
-		if (strlen(v) >= sizeof(c->metrics_listen) || nu_listen_parse(v, &a, &len, &why))
+		/* Loopback or not is checked once the whole file is read. */
+		if (strlen(v) >= sizeof(c->metrics_listen) ||
+		    nu_listen_parse(v, true, &a, &len, &why))
 			return fail_at(p, "%s, not '%s'",
 				       strlen(v) >= sizeof(c->metrics_listen) ?
 					       "metrics_listen is too long" :
 					       why,
 				       v);
 		snprintf(c->metrics_listen, sizeof(c->metrics_listen), "%s", v);
+		c->metrics_line = p->line;
 		return 1;
 	}
+	if (!strcmp(k, "metrics_listen_remote"))
+		return set_yes_no(p, k, v, &c->metrics_remote);
 	if (!strcmp(k, "log_level")) {
 		if (nu_log_level_parse(v, &level))
 			return fail_at(p, "log_level must be error, warn, info or debug");
@@ -369,6 +374,22 @@ static int check_secrets_file(const char *path, char *err, unsigned err_len)
 	return 0;
 }
 
+/* Off loopback only with metrics_listen_remote = yes, whichever line comes first. */
+static int check_metrics_listen(const struct nu_conf *c, const char *path, char *err,
+				unsigned err_len)
+{
+	union nu_listen_addr a;
+	const char *why;
+	socklen_t len;
+
+	if (!c->metrics_listen[0] ||
+	    !nu_listen_parse(c->metrics_listen, c->metrics_remote, &a, &len, &why))
+		return 0;
+	snprintf(err, err_len, "%s:%u: %s, not '%s'", path, c->metrics_line, why,
+		 c->metrics_listen);
+	return -EINVAL;
+}
+
 int nu_conf_load(const char *path, struct nu_conf *c, char *err, unsigned err_len)
 {
 	struct parse p = { .c = c, .err = err, .err_len = err_len };
@@ -382,6 +403,8 @@ int nu_conf_load(const char *path, struct nu_conf *c, char *err, unsigned err_le
 	c->log_level = NU_LOG_INFO;
 	snprintf(c->initiator, sizeof(c->initiator), "iqn.2026-11.org.netublk:initiator");
 	ret = parse_file(&p, path);
+	if (!ret)
+		ret = check_metrics_listen(c, path, err, err_len);
 	if (ret)
 		return ret;
 	if (c->secrets[0]) {

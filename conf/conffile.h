@@ -49,6 +49,8 @@ struct nu_conf {
 	char secrets[256];
 	char control_group[64]; /* group that may use the control socket; "" root only */
 	char metrics_listen[128]; /* the metrics page's address (conf/listen.h); "" none */
+	unsigned metrics_line;	  /* where metrics_listen was set */
+	bool metrics_remote;	  /* metrics_listen_remote: any address, not only loopback */
 	struct nu_conf_target targets[NU_CONF_MAX_TARGETS];
 	unsigned nr_targets;
 };

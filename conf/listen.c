@@ -7,7 +7,8 @@
 
 #include "listen.h"
 
-int nu_listen_parse(const char *where, union nu_listen_addr *a, socklen_t *len, const char **why)
+int nu_listen_parse(const char *where, bool allow_remote, union nu_listen_addr *a, socklen_t *len,
+		    const char **why)
 {
 	char host[64];
 	const char *colon;
@@ -40,7 +41,7 @@ int nu_listen_parse(const char *where, union nu_listen_addr *a, socklen_t *len, 
 		a->in6.sin6_family = AF_INET6;
 		a->in6.sin6_port = htons(port);
 		*len = sizeof(a->in6);
-		if (!IN6_IS_ADDR_LOOPBACK(&a->in6.sin6_addr))
+		if (!allow_remote && !IN6_IS_ADDR_LOOPBACK(&a->in6.sin6_addr))
 			goto remote;
 		return 0;
 	}
@@ -49,14 +50,15 @@ int nu_listen_parse(const char *where, union nu_listen_addr *a, socklen_t *len, 
 	a->in.sin_family = AF_INET;
 	a->in.sin_port = htons(port);
 	*len = sizeof(a->in);
-	if ((ntohl(a->in.sin_addr.s_addr) >> 24) != 127)
+	if (!allow_remote && (ntohl(a->in.sin_addr.s_addr) >> 24) != 127)
 		goto remote;
 	return 0;
 bad:
-	*why = "metrics_listen is 127.0.0.1:PORT, [::1]:PORT or unix:/PATH";
+	*why = "metrics_listen is 127.0.0.1:PORT, [::1]:PORT or unix:/PATH (another address: "
+	       "ADDRESS:PORT or [V6]:PORT, with metrics_listen_remote = yes)";
 	return -EINVAL;
 remote:
 	*why = "metrics_listen must be a loopback address or a unix socket (the page is not "
-	       "authenticated)";
+	       "authenticated; metrics_listen_remote = yes allows any address)";
 	return -EINVAL;
 }

@@ -5,9 +5,10 @@
 /*
  * Where a local-only service listens ([global] metrics_listen): a
  * loopback address with a port, "127.0.0.1:PORT" or "[::1]:PORT", or a
- * unix socket, "unix:/PATH". Anything else is refused: what is served
- * there is not authenticated.
+ * unix socket, "unix:/PATH". Other addresses only when the config says so
+ * explicitly (allow_remote): what is served there is not authenticated.
  */
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -20,6 +21,7 @@ union nu_listen_addr {
 };
 
 /* 0 with *a and *len, or -EINVAL with why (a sentence). */
-int nu_listen_parse(const char *where, union nu_listen_addr *a, socklen_t *len, const char **why);
+int nu_listen_parse(const char *where, bool allow_remote, union nu_listen_addr *a, socklen_t *len,
+		    const char **why);
 
 #endif

@@ -61,7 +61,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 	return ret;
 }
 
-int nu_metrics_http_start(const char *where, const struct nu_manager *m,
+int nu_metrics_http_start(const char *where, bool allow_remote, const struct nu_manager *m,
 			  struct nu_metrics_http **out)
 {
 	struct nu_metrics_http *h = calloc(1, sizeof(*h));
@@ -75,7 +75,7 @@ int nu_metrics_http_start(const char *where, const struct nu_manager *m,
 		return -ENOMEM;
 	h->m = m;
 	h->fd = -1;
-	ret = nu_listen_parse(where, &a, &len, &why);
+	ret = nu_listen_parse(where, allow_remote, &a, &len, &why);
 	if (ret) {
 		nu_err("metrics: %s: %s", where, why);
 		goto fail;

@@ -13,8 +13,8 @@
 struct nu_manager;
 struct nu_metrics_http;
 
-/* where: as conf/listen.h takes it (loopback or a unix socket). */
-int nu_metrics_http_start(const char *where, const struct nu_manager *m,
+/* where: as conf/listen.h takes it (loopback or a unix socket; any address if allow_remote). */
+int nu_metrics_http_start(const char *where, bool allow_remote, const struct nu_manager *m,
 			  struct nu_metrics_http **out);
 /* The fd to poll for reading, and the most poll may wait (ms, -1: no limit). */
 int nu_metrics_http_fd(const struct nu_metrics_http *h);

@@ -266,7 +266,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 static struct nu_metrics_http *metrics;
 static char metrics_where[128];
 
-static int metrics_apply(const struct nu_manager *m, const char *where)
+static int metrics_apply(const struct nu_manager *m, const char *where, bool allow_remote)
 {
 	int ret = 0;
 
@@ -275,7 +275,7 @@ static int metrics_apply(const struct nu_manager *m, const char *where)
 	nu_metrics_http_stop(metrics);
 	metrics = NULL;
 	metrics_where[0] = '\0';
-	if (where[0] && !(ret = nu_metrics_http_start(where, m, &metrics)))
+	if (where[0] && !(ret = nu_metrics_http_start(where, allow_remote, m, &metrics)))
 		snprintf(metrics_where, sizeof(metrics_where), "%s", where);
 	return ret;
 }
@@ -297,7 +297,7 @@ static void reload(struct nu_manager *m, const struct options *o)
 	nu_notify("RELOADING=1");
 	nu_conf_expand_discovery(&conf);
 	nu_manager_apply(m, &conf);
-	metrics_apply(m, conf.metrics_listen);
+	metrics_apply(m, conf.metrics_listen, conf.metrics_remote);
 	nu_notify("READY=1");
 }
 
@@ -466,7 +466,7 @@ int main(int argc, char **argv)
 					    strerror(-ret));
 		goto out;
 	}
-	if (metrics_apply(m, conf.metrics_listen) < 0)
+	if (metrics_apply(m, conf.metrics_listen, conf.metrics_remote) < 0)
 		goto out;
 	if (o.config) {
 		nu_conf_expand_discovery(&conf);
@@ -506,7 +506,7 @@ int main(int argc, char **argv)
 		_exit(status);
 	}
 out:
-	metrics_apply(m, "");
+	metrics_apply(m, "", false);
 	nu_ctl_close(ctl);
 	nu_manager_destroy(m);
 	ublk_ctrl_close(&ctrl);

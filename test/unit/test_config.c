@@ -111,7 +111,13 @@ static void test_bad(void **state)
 		{ "[global]\nmetrics_listen = [2001:db8::1]:9577\n",
 		  ":2: metrics_listen must be a loopback address" },
 		{ "[global]\nmetrics_listen = 127.0.0.1\n",
-		  ":2: metrics_listen is 127.0.0.1:PORT, [::1]:PORT or unix:/PATH, not '127.0.0.1'" },
+		  ":2: metrics_listen is 127.0.0.1:PORT, [::1]:PORT or unix:/PATH (another address: "
+		  "ADDRESS:PORT or [V6]:PORT, with metrics_listen_remote = yes), not '127.0.0.1'" },
+		{ "[global]\nmetrics_listen = 0.0.0.0:9577\nmetrics_listen_remote = no\n",
+		  ":2: metrics_listen must be a loopback address or a unix socket (the page is not "
+		  "authenticated; metrics_listen_remote = yes allows any address), not '0.0.0.0:9577'" },
+		{ "[global]\nmetrics_listen_remote = maybe\n",
+		  ":2: metrics_listen_remote must be yes or no" },
 		{ "[global]\nmetrics_listen = 127.0.0.1:70000\n", ":2: metrics_listen is 127.0.0.1:PORT" },
 		{ "[global]\nmetrics_listen = unix:run/m.sock\n",
 		  ":2: a unix socket is unix:/ABSOLUTE/PATH" },
@@ -157,6 +163,32 @@ static void test_bad(void **state)
 	}
 	assert_int_equal(nu_conf_load("/nonexistent/netublk.conf", &c, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "/nonexistent/netublk.conf"));
+}
+
+/* Any address, but only when the config says so, on either side of it. */
+static void test_metrics_remote(void **state)
+{
+	static const char *const good[] = {
+		"[global]\nmetrics_listen = 0.0.0.0:9577\nmetrics_listen_remote = yes\n",
+		"[global]\nmetrics_listen_remote = yes\nmetrics_listen = [2001:db8::1]:9577\n",
+		"[global]\nmetrics_listen_remote = yes\nmetrics_listen = 127.0.0.1:9577\n",
+	};
+	static struct nu_conf c;
+	char err[256], text[256];
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "%s[target a]\nportal = p\ntarget = t\n", good[i]);
+		err[0] = '\0';
+		assert_int_equal(load(text, &c, err), 0);
+		assert_true(c.metrics_remote);
+	}
+	assert_string_equal(c.metrics_listen, "127.0.0.1:9577");
+	assert_int_equal(load("[global]\nmetrics_listen = 127.0.0.1:9577\n"
+			      "[target a]\nportal = p\ntarget = t\n",
+			      &c, err),
+			 0);
+	assert_false(c.metrics_remote);
 }
 
 static void test_nvme(void **state)
@@ -337,6 +369,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_metrics_remote),
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_nvme),
 		cmocka_unit_test(test_portal_lists),

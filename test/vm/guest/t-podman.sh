@@ -155,6 +155,9 @@ check "the nodes are in the container's /dev, made by netublkd (no devtmpfs ther
 check "netublkctl inside the container: both targets up" sh -c "
 	podman exec nu /usr/bin/netublkctl status >$LOGDIR/ctr-status.out &&
 	grep -q '^lio  *up' $LOGDIR/ctr-status.out && grep -q '^nv  *up' $LOGDIR/ctr-status.out"
+check "no metrics listener unless configured: no TCP listener, one unix socket (control)" sh -c "
+	test -z \"\$(ip netns exec $NS ss -Hltn)\" &&
+	test \"\$(ip netns exec $NS ss -Hlx | grep -o '/[^ ]*' | sort -u)\" = /run/netublk/netublkd.sock"
 check "the kernel's initiators hold nothing: no session, no controller, no iscsid" sh -c "
 	test \"\$(cat /sys/module/iscsi_tcp/refcnt 2>/dev/null || echo 0)\" = 0 &&
 	test \"\$(cat /sys/module/nvme_tcp/refcnt 2>/dev/null || echo 0)\" = 0 &&
@@ -255,8 +258,16 @@ check "with podman's default seccomp profile: refused, naming seccomp" refused s
 check "without the device cgroup rules: refused, naming the node" refused cgroup '/dev/ublk[bc][0-9]'
 
 # Without CAP_SYS_ADMIN: unprivileged devices (UBLK_F_UNPRIVILEGED_DEV),
-# copy mode, no recovery; served and removed all the same.
+# copy mode, no recovery; served and removed all the same. Its metrics page
+# on the container's own address, said explicitly, scraped from outside.
+printf 'metrics_listen = 10.79.0.2:9100\n' >$CT/etc/metrics.conf
+sed -i '/^queues/r '$CT/etc/metrics.conf $CT/etc/netublk.conf
+check "metrics_listen on a non-loopback address without metrics_listen_remote: refused, file and line" sh -c "
+	timeout 20 '$BUILD/netublkd' --config $CT/etc/netublk.conf 2>&1 | grep -q 'netublk.conf:3: metrics_listen must be a loopback address'"
+sed -i 's/^metrics_listen = .*/&\nmetrics_listen_remote = yes/' $CT/etc/netublk.conf
 if run_netublkd nu-unpriv SYS_ADMIN && wait_ready nu-unpriv; then
+	check "metrics_listen_remote = yes: the page on the container's address, scraped from the VM" sh -c "
+		curl -sf http://10.79.0.2:9100/metrics | grep -q '^netublk_target_up{target=\"nv\",transport=\"nvme-tcp\"} 1'"
 	podman logs nu-unpriv >$LOGDIR/podman-unpriv.log 2>&1
 	dev_u=$(awk 'NR == 1 {print $1}' $STATE/ready)
 	check "without CAP_SYS_ADMIN: unprivileged devices, copy mode, said so" sh -c "
