@@ -279,13 +279,17 @@ static void on_handoff(void *ctx, unsigned path, struct nu_io *io)
 	reroute(mq, io);
 }
 
-/* Path p is back after a loss: with a failback policy, it waits before it is used as before. */
+/*
+ * Path p is back after a loss: with a failback policy, it waits before it
+ * is used as before; a path lost again while it waits starts over (a
+ * flapping path must stay up for the whole time, once).
+ */
 static void path_back(struct mp_queue *mq, unsigned p)
 {
 	struct mp_path *mpp = &mq->mp->paths[p];
 	int after = mq->mp->cfg.failback_s;
 
-	if (!after || __atomic_load_n(&mpp->failback_wait, __ATOMIC_RELAXED))
+	if (!after)
 		return;
 	__atomic_store_n(&mpp->back_ns, nu_now_ns(), __ATOMIC_RELAXED);
 	if (__atomic_exchange_n(&mpp->failback_wait, true, __ATOMIC_RELAXED))

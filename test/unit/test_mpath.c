@@ -413,6 +413,29 @@ static void test_failback_after_seconds(void **state)
 	rig_down(&r);
 }
 
+/* Lost again while it waits: the wait starts over from its latest return. */
+static void test_failback_flapping(void **state)
+{
+	struct rig r;
+
+	(void)state;
+	rig_up(&r, NU_PS_FAILOVER, 1);
+	path_lost(0);
+	path_back(0);
+	usleep(600 * 1000);
+	path_lost(0);
+	path_back(0);
+	usleep(600 * 1000);
+	submit(&r, 0);
+	assert_int_equal(fakes[1].submitted, 1); /* 1.2 s since its first return, 0.6 s up */
+	usleep(500 * 1000);
+	submit(&r, 1);
+	assert_int_equal(fakes[0].submitted, 1); /* up for 1 s in one piece: first again */
+	complete_all(0);
+	complete_all(1);
+	rig_down(&r);
+}
+
 static void test_failback_manual(void **state)
 {
 	struct rig r;
@@ -515,6 +538,7 @@ int main(void)
 		cmocka_unit_test(test_access_states),
 		cmocka_unit_test(test_no_path_waits),
 		cmocka_unit_test(test_failback_after_seconds),
+		cmocka_unit_test(test_failback_flapping),
 		cmocka_unit_test(test_failback_manual),
 		cmocka_unit_test(test_late_path),
 		cmocka_unit_test(test_remove_path),
