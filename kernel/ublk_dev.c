@@ -176,12 +176,16 @@ static void teardown(struct ublk_dev *d, bool started)
 	if (d->added) {
 		ret = ublk_ctrl_del_dev(d->ctrl, d->info.dev_id);
 		if (ret < 0)
-			nu_err("ublk%u: DEL_DEV: %s", d->info.dev_id, strerror(-ret));
+			nu_err("ublk%u: DEL_DEV: %s%s", d->info.dev_id, strerror(-ret),
+			       ret == -ENOENT && d->ctrl->unprivileged ?
+				       " (the kernel finds an unprivileged device by its "
+				       "/dev/ublkcN, which this /dev lacks)" :
+				       "");
 		if (d->made_cdev)
 			ublk_node_remove(UBLK_NODE_CHAR, d->info.dev_id);
 		if (d->made_bdev)
 			ublk_node_remove(UBLK_NODE_BLOCK, d->info.dev_id);
-		else
+		if (!ret)
 			nu_info("ublk%u: deleted", d->info.dev_id);
 	}
 	free(d->qdevs);
