@@ -12,6 +12,7 @@
 #include "conffile.h"
 #include "listen.h"
 #include "log.h"
+#include "queue.h"
 #include "target_spec.h"
 #include "ublk_features.h"
 #include "units.h"
@@ -169,6 +170,8 @@ static int global_key(struct parse *p, const char *k, const char *v)
 		return set_uint(p, k, v, 1, 4096, &c->queue_depth);
 	if (!strcmp(k, "backend_depth"))
 		return set_uint(p, k, v, 1, 4096, &c->backend_depth);
+	if (!strcmp(k, "coalesce_us"))
+		return set_uint(p, k, v, 0, 10000, &c->coalesce_us);
 	if (!strcmp(k, "data_mode")) {
 		if (ublk_data_mode_parse(v, &c->data_mode))
 			return fail_at(p, "data_mode must be auto, zero-copy, copy or user-copy");
@@ -399,6 +402,7 @@ int nu_conf_load(const char *path, struct nu_conf *c, char *err, unsigned err_le
 	c->queues = 2;
 	c->queue_depth = 64;
 	c->backend_depth = 64;
+	c->coalesce_us = NU_QUEUE_COALESCE_US;
 	c->data_mode = UBLK_DM_BEST;
 	c->log_level = NU_LOG_INFO;
 	snprintf(c->initiator, sizeof(c->initiator), "iqn.2026-11.org.netublk:initiator");

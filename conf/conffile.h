@@ -45,6 +45,7 @@ struct nu_conf {
 	char host_nqn[224], host_id[40]; /* NVMe; empty: /etc/nvme or derived */
 	unsigned queues, queue_depth, backend_depth;
 	int data_mode;
+	unsigned coalesce_us; /* completion coalescing (initiator/queue.h) */
 	int log_level;
 	char secrets[256];
 	char control_group[64]; /* group that may use the control socket; "" root only */

@@ -2,6 +2,7 @@
 #ifndef NETUBLK_QUEUE_H
 #define NETUBLK_QUEUE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <liburing.h>
 
@@ -17,6 +18,14 @@ struct nu_host;
 
 typedef void (*nu_queue_cqe_fn)(void *ctx, const struct io_uring_cqe *cqe);
 typedef int (*nu_queue_call_fn)(struct nu_queue *q, void *arg);
+
+/*
+ * Completion coalescing for every queue of the process: with many small
+ * I/Os in flight, wait up to us microseconds for a batch of completions
+ * (0: wake for each).
+ */
+#define NU_QUEUE_COALESCE_US 50
+void nu_queue_set_coalesce(unsigned us);
 
 struct nu_queue *nu_queue_create(struct nu_host *host, unsigned id, unsigned backend_depth);
 int nu_queue_start(struct nu_queue *q);
@@ -44,6 +53,13 @@ int nu_queue_file_add(struct nu_queue *q, int fd);
 void nu_queue_file_remove(struct nu_queue *q, int index);
 int nu_queue_bufs_alloc(struct nu_queue *q, unsigned n);
 void nu_queue_bufs_free(struct nu_queue *q, int base, unsigned n);
+
+/*
+ * A stream on this queue starts (on) or stops receiving step by step,
+ * each completion needed before the next receive: while any does, the
+ * queue wakes for every completion (no coalescing).
+ */
+void nu_queue_rx_serial(struct nu_queue *q, bool on);
 
 /* Frontend -> backend: waits for a tag if none is free. */
 void nu_queue_submit_io(struct nu_queue *q, struct nu_io *io);

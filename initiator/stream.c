@@ -9,6 +9,7 @@
 #include "stream.h"
 #include "log.h"
 #include "digest.h"
+#include "io.h"
 #include "queue.h"
 #include "udata.h"
 
@@ -96,30 +97,43 @@ int nu_stream_queue_fixed(struct nu_stream *s, uint16_t tag, const void *hdr, un
 	return 0;
 }
 
-/* The batch's headers, then the payload from the buffer table: linked, in order. */
-static void tx_submit_fixed(struct nu_stream *s, const struct nu_stream_item *it)
+/* The batch's segments: headers, then a payload from the buffer table, linked in order. */
+static void tx_submit_chain(struct nu_stream *s)
 {
 	struct io_uring *ring = nu_queue_ring(s->q);
-	struct io_uring_sqe *sqe;
+	unsigned need = 0, n = 0;
 
-	/* A chain must go to the kernel whole: room for both first. */
-	if (io_uring_sq_space_left(ring) < 2)
+	for (unsigned i = 0; i < s->tx_nseg; i++)
+		need += (s->tx_seg[i].expect ? 1 : 0) + (s->tx_seg[i].fixed ? 1 : 0);
+	/* A chain must go to the kernel whole: room for all of it first. */
+	if (io_uring_sq_space_left(ring) < need)
 		io_uring_submit(ring);
-	s->tx_expect = 0;
-	for (size_t i = 0; i < s->tx_msg.msg_iovlen; i++)
-		s->tx_expect += s->tx_msg.msg_iov[i].iov_len;
-	sqe = io_uring_get_sqe(ring);
-	io_uring_prep_sendmsg(sqe, s->fd, &s->tx_msg, MSG_NOSIGNAL | MSG_WAITALL);
-	sqe->flags |= IOSQE_IO_LINK;
-	io_uring_sqe_set_data64(sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_TX, 1));
-	sqe = io_uring_get_sqe(ring);
-	io_uring_prep_send(sqe, s->fd, (void *)(uintptr_t)it->fixed_off, it->fixed_len,
-			   MSG_NOSIGNAL | MSG_WAITALL);
-	sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
-	sqe->buf_index = it->fixed_index;
-	io_uring_sqe_set_data64(sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_TX, 2));
+	for (unsigned i = 0; i < s->tx_nseg; i++) {
+		const struct nu_stream_item *it = s->tx_seg[i].fixed;
+		struct io_uring_sqe *sqe;
+
+		if (s->tx_seg[i].expect) {
+			sqe = io_uring_get_sqe(ring);
+			io_uring_prep_sendmsg(sqe, s->fd, &s->tx_seg[i].msg,
+					      MSG_NOSIGNAL | MSG_WAITALL);
+			io_uring_sqe_set_data64(sqe,
+						nu_stream_ud(s->ud_path, NU_STREAM_UD_TX, 1 + 2 * i));
+			if (++n < need)
+				sqe->flags |= IOSQE_IO_LINK;
+		}
+		if (!it)
+			continue;
+		sqe = io_uring_get_sqe(ring);
+		io_uring_prep_send(sqe, s->fd, (void *)(uintptr_t)it->fixed_off, it->fixed_len,
+				   MSG_NOSIGNAL | MSG_WAITALL);
+		sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
+		sqe->buf_index = it->fixed_index;
+		io_uring_sqe_set_data64(sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_TX, 2 + 2 * i));
+		if (++n < need)
+			sqe->flags |= IOSQE_IO_LINK;
+	}
 	s->tx_busy = true;
-	s->tx_inflight = 2;
+	s->tx_inflight = need;
 	s->tx_failed = false;
 }
 
@@ -132,14 +146,31 @@ static void tx_submit(struct nu_stream *s)
 	s->tx_busy = true;
 }
 
+/* Closes the batch's current segment at iovec n (fixed: the payload that ends it). */
+static void tx_seg_close(struct nu_stream *s, unsigned *start, unsigned n,
+			 const struct nu_stream_item *fixed)
+{
+	struct msghdr *m = &s->tx_seg[s->tx_nseg].msg;
+
+	memset(m, 0, sizeof(*m));
+	m->msg_iov = s->tx_iov + *start;
+	m->msg_iovlen = n - *start;
+	s->tx_seg[s->tx_nseg].expect = 0;
+	for (unsigned i = *start; i < n; i++)
+		s->tx_seg[s->tx_nseg].expect += s->tx_iov[i].iov_len;
+	s->tx_seg[s->tx_nseg++].fixed = fixed;
+	*start = n;
+}
+
 void nu_stream_kick(struct nu_stream *s)
 {
-	unsigned n = 0;
+	unsigned n = 0, start = 0;
 
 	if (s->tx_busy || !s->up || !s->txq_head || s->held)
 		return;
-	s->tx_batch_n = 0;
-	while (s->txq_head && n + s->txq_head->niov <= NU_STREAM_TX_IOV) {
+	s->tx_batch_n = s->tx_nseg = 0;
+	while (s->txq_head && n + s->txq_head->niov <= NU_STREAM_TX_IOV &&
+	       s->tx_nseg < NU_STREAM_TX_SEGS) {
 		struct nu_stream_item *it = s->txq_head;
 
 		s->txq_head = it->next;
@@ -149,16 +180,15 @@ void nu_stream_kick(struct nu_stream *s)
 			s->tx_iov[n++] = it->iov[i];
 		s->tx_batch[s->tx_batch_n++] = it;
 		if (it->fixed)
-			break; /* its payload ends the batch */
+			tx_seg_close(s, &start, n, it);
 	}
-	memset(&s->tx_msg, 0, sizeof(s->tx_msg));
-	s->tx_msg.msg_iov = s->tx_iov;
-	s->tx_msg.msg_iovlen = n;
+	if (start < n)
+		tx_seg_close(s, &start, n, NULL);
 	if (s->tx_delayed) {
 		/* A timeout linked before the send (ETIME_SUCCESS keeps the link), one chain. */
 		struct io_uring_sqe *sqe;
 
-		if (io_uring_sq_space_left(nu_queue_ring(s->q)) < 3)
+		if (io_uring_sq_space_left(nu_queue_ring(s->q)) < 2 * NU_STREAM_TX_SEGS + 1)
 			io_uring_submit(nu_queue_ring(s->q));
 		sqe = nu_queue_get_sqe(s->q);
 
@@ -166,10 +196,12 @@ void nu_stream_kick(struct nu_stream *s)
 		sqe->flags |= IOSQE_IO_LINK;
 		io_uring_sqe_set_data64(sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_IGNORE, 0));
 	}
-	if (s->tx_batch[s->tx_batch_n - 1]->fixed)
-		tx_submit_fixed(s, s->tx_batch[s->tx_batch_n - 1]);
-	else
+	if (s->tx_nseg == 1 && !s->tx_seg[0].fixed) {
+		s->tx_msg = s->tx_seg[0].msg;
 		tx_submit(s);
+	} else {
+		tx_submit_chain(s);
+	}
 }
 
 void nu_stream_drop_tag(struct nu_stream *s, uint16_t tag)
@@ -203,11 +235,14 @@ static bool iov_advance(struct msghdr *m, size_t done)
 	return false;
 }
 
-/* One of a linked pair: both must move everything they were given. */
+/* One of a linked chain (1 + 2i: segment i's SENDMSG, 2 + 2i: its payload); each must move all. */
 static void tx_done_linked(struct nu_stream *s, unsigned which, int res)
 {
-	const struct nu_stream_item *it = s->tx_batch[s->tx_batch_n - 1];
-	size_t want = which == 1 ? s->tx_expect : it->fixed_len;
+	unsigned seg = (which - 1) / 2;
+	size_t want = seg >= s->tx_nseg ? 0 :
+		      which % 2	       ? s->tx_seg[seg].expect :
+		      s->tx_seg[seg].fixed ? s->tx_seg[seg].fixed->fixed_len :
+					     0;
 
 	if (res < 0 || (size_t)res != want)
 		s->tx_failed = true;
@@ -242,6 +277,17 @@ static void tx_done(struct nu_stream *s, int res)
 }
 
 /* ---------------------------------------------------------------- rx */
+
+void nu_frame_dest(struct nu_frame *f, const struct nu_buf *b, uint32_t off)
+{
+	if (b->fixed_index >= 0) {
+		f->dest_fixed = true;
+		f->dest_index = b->fixed_index;
+		f->dest_off = off;
+	} else {
+		f->dest = (uint8_t *)b->addr + off;
+	}
+}
 
 static void rx_submit(struct nu_stream *s)
 {
@@ -522,6 +568,10 @@ int nu_stream_attach(struct nu_stream *s, int fd, size_t rx_cap, unsigned exact_
 	s->rx_len = s->rx_off = 0;
 	s->rx_framed = s->rx_direct = false;
 	s->exact_head = exact_head;
+	if (!!exact_head != s->rx_serial) {
+		s->rx_serial = exact_head;
+		nu_queue_rx_serial(s->q, s->rx_serial);
+	}
 	s->rx_exact = RX_EXACT_HEAD;
 	s->up = true;
 	s->held = s->rx_held = false;
@@ -650,6 +700,9 @@ bool nu_stream_drain(struct nu_stream *s, unsigned ms, bool *timer_armed)
 
 void nu_stream_destroy(struct nu_stream *s)
 {
+	if (s->rx_serial)
+		nu_queue_rx_serial(s->q, false);
+	s->rx_serial = false;
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;

@@ -15,7 +15,8 @@
  * Zero copy: a payload may live in an entry of the ring's buffer table
  * (a ublk request's pages, registered by the kernel), which only io_uring
  * can reach: it is sent with a fixed-buffer SEND linked behind the SENDMSG
- * of its header, and received with a fixed-buffer RECV. To receive into
+ * of the headers before it (a batch is one chain of up to
+ * NU_STREAM_TX_SEGS such pairs), and received with a fixed-buffer RECV. To receive into
  * one, the stream must never read past a header: in exact mode it reads
  * each PDU's header by itself, then its payload (two steps per PDU).
  */
@@ -34,6 +35,7 @@ struct io_uring_cqe;
 #define NU_STREAM_NO_TAG 0xffff
 #define NU_STREAM_HDR_MAX 128
 #define NU_STREAM_TX_IOV 64
+#define NU_STREAM_TX_SEGS 8
 
 /* Where one received PDU's parts are, as the protocol reads its header. */
 struct nu_frame {
@@ -46,6 +48,10 @@ struct nu_frame {
 	uint16_t dest_index;
 	uint32_t dest_off;
 };
+
+struct nu_buf;
+/* Sets f's destination: offset off of buffer b (plain memory or buffer-table entry). */
+void nu_frame_dest(struct nu_frame *f, const struct nu_buf *b, uint32_t off);
 
 struct nu_stream_ops {
 	/*
@@ -92,14 +98,26 @@ struct nu_stream {
 	struct nu_stream_item *tx_batch[NU_STREAM_TX_IOV];
 	unsigned tx_batch_n;
 	struct iovec tx_iov[NU_STREAM_TX_IOV];
-	struct msghdr tx_msg;
+	/*
+	 * The batch: segments of headers (and in-memory payloads), each but
+	 * the last ended by a fixed-buffer payload. One segment without one
+	 * is a plain SENDMSG (short sends continued); otherwise all go as one
+	 * linked chain, each SQE moving all it was given.
+	 */
+	struct {
+		struct msghdr msg;
+		size_t expect; /* bytes of msg */
+		const struct nu_stream_item *fixed; /* its payload follows, or NULL */
+	} tx_seg[NU_STREAM_TX_SEGS];
+	unsigned tx_nseg;
+	struct msghdr tx_msg; /* the plain SENDMSG's (tx_seg[0]'s, advanced by short sends) */
 	bool tx_busy;
-	uint8_t tx_inflight;  /* completions still due for the batch (2 with a fixed SEND) */
+	uint8_t tx_inflight;  /* completions still due for the chain */
 	bool tx_failed;
-	size_t tx_expect;     /* bytes the batch's SENDMSG must move (exact when linked) */
 
 	bool rx_busy, rx_direct, rx_framed;
 	unsigned exact_head; /* exact mode: header bytes read first; 0: buffered mode */
+	bool rx_serial;	     /* told the queue that it receives step by step (exact mode) */
 	enum { RX_EXACT_HEAD, RX_EXACT_PAYLOAD, RX_EXACT_FIXED } rx_exact;
 	struct nu_frame rf;
 	uint8_t *rx_buf;

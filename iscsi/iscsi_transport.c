@@ -424,18 +424,12 @@ static int rx_frame(void *ctx, const uint8_t *b, size_t avail, struct nu_frame *
 			nu_stream_fail(&iq->s, "Data-In outside the command's buffer");
 			return -EPROTO;
 		}
-		if (t->base.io->buf.fixed_index >= 0) {
-			/* Zero copy: straight into the request's pages, no digest or padding. */
-			if (f->tail) {
-				nu_stream_fail(&iq->s, "Data-In with padding or digest in zero copy");
-				return -EPROTO;
-			}
-			f->dest_fixed = true;
-			f->dest_index = t->base.io->buf.fixed_index;
-			f->dest_off = hdr_buffer_offset(h);
-		} else {
-			f->dest = (uint8_t *)t->base.io->buf.addr + hdr_buffer_offset(h);
+		/* Zero copy: into the request's pages, no digest or padding. */
+		if (t->base.io->buf.fixed_index >= 0 && f->tail) {
+			nu_stream_fail(&iq->s, "Data-In with padding or digest in zero copy");
+			return -EPROTO;
 		}
+		nu_frame_dest(f, &t->base.io->buf, hdr_buffer_offset(h));
 	}
 	return 0;
 }

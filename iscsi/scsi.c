@@ -17,6 +17,24 @@ static int take_cdb(struct scsi_task *t, struct scsi_cmd *cmd)
 	return 0;
 }
 
+/*
+ * READ(16) / WRITE(16) (SBC-4 5.16, 5.40) written in place: these two are
+ * every data I/O, and libiscsi's builders allocate and free a task per
+ * call. test_scsi checks them byte for byte against libiscsi's.
+ */
+static void rw16(struct scsi_cmd *cmd, uint8_t opcode, uint64_t lba, uint32_t blocks, bool fua)
+{
+	uint8_t *c = cmd->cdb;
+
+	c[0] = opcode;
+	c[1] = fua ? 0x08 : 0;
+	for (int i = 0; i < 8; i++)
+		c[2 + i] = lba >> (56 - 8 * i);
+	for (int i = 0; i < 4; i++)
+		c[10 + i] = blocks >> (24 - 8 * i);
+	cmd->cdb_len = 16;
+}
+
 int scsi_build(const struct nu_io *io, uint32_t lbs, struct scsi_cmd *cmd)
 {
 	uint64_t lba = io->offset / lbs;
@@ -30,11 +48,13 @@ int scsi_build(const struct nu_io *io, uint32_t lbs, struct scsi_cmd *cmd)
 	case NU_OP_READ:
 		cmd->dir = SCSI_DIR_READ;
 		cmd->xfer_len = io->len;
-		return take_cdb(scsi_cdb_read16(lba, io->len, lbs, 0, 0, fua, 0, 0), cmd);
+		rw16(cmd, SCSI_OPCODE_READ16, lba, blocks, fua);
+		return 0;
 	case NU_OP_WRITE:
 		cmd->dir = SCSI_DIR_WRITE;
 		cmd->xfer_len = io->len;
-		return take_cdb(scsi_cdb_write16(lba, io->len, lbs, 0, 0, fua, 0, 0), cmd);
+		rw16(cmd, SCSI_OPCODE_WRITE16, lba, blocks, fua);
+		return 0;
 	case NU_OP_FLUSH:
 		cmd->dir = SCSI_DIR_NONE;
 		return take_cdb(scsi_cdb_synchronizecache16(0, 0, 0, 0), cmd);

@@ -22,7 +22,7 @@ struct scsi_cmd {
 	bool zero_block; /* data-out is one block of zeroes */
 };
 
-/* Builds the command for io on a LUN with lbs-byte blocks (CDBs from libiscsi). */
+/* Builds the command for io on a LUN with lbs-byte blocks (READ/WRITE(16) here, the rest from libiscsi). */
 int scsi_build(const struct nu_io *io, uint32_t lbs, struct scsi_cmd *cmd);
 
 /*

@@ -49,7 +49,7 @@ struct nvme_queue {
 	unsigned depth, tag_bits;
 	uint16_t cid_gen;
 	uint32_t incapsule_max;
-	unsigned rx_head; /* header bytes of the PDU being received */
+	struct nvme_tcp_hdr rh; /* the PDU being received, as its frame decoded it */
 	struct nvme_task *tasks;
 	char name[16]; /* "nvme qN" */
 	/* ANA groups a command just failed on, until the host reads the ANA log again. */
@@ -218,13 +218,7 @@ static int q_frame(void *ctx, const uint8_t *p, size_t avail, struct nu_frame *f
 		f->dlen = h.len;
 		f->ddgst = nq->p.ddgst;
 		f->tail = nq->p.ddgst ? NVME_TCP_DGST_LEN : 0;
-		if (t->base.io->buf.fixed_index >= 0) {
-			f->dest_fixed = true;
-			f->dest_index = t->base.io->buf.fixed_index;
-			f->dest_off = h.off;
-		} else {
-			f->dest = (uint8_t *)t->base.io->buf.addr + h.off;
-		}
+		nu_frame_dest(f, &t->base.io->buf, h.off);
 		break;
 	case NVME_TCP_C2H_TERM:
 		f->head = NVME_TCP_TERM_HLEN;
@@ -234,21 +228,19 @@ static int q_frame(void *ctx, const uint8_t *p, size_t avail, struct nu_frame *f
 		f->head = h.hlen + hd;
 		break;
 	}
-	nq->rx_head = f->head;
+	nq->rh = h;
 	return 0;
 }
 
 static int q_pdu(void *ctx, const uint8_t *hdr, const uint8_t *data, uint32_t dlen)
 {
 	struct nvme_queue *nq = ctx;
-	struct nvme_tcp_hdr h;
+	struct nvme_tcp_hdr h = nq->rh; /* checked and decoded by q_frame */
 	struct nvme_task *t;
 	struct nvme_cqe cqe;
-	const char *why;
 
-	/* Checked in q_frame already; decoded again where the bytes are now. */
-	if (nvme_tcp_parse_hdr(hdr, nq->rx_head, &nq->p, 1u << 30, &h, &why))
-		return proto_error(nq, why);
+	if (h.cqe)
+		h.cqe = hdr + NVME_TCP_CH_LEN; /* where the header's bytes are now */
 	switch (h.type) {
 	case NVME_TCP_C2H_DATA:
 		t = task_by_cid(nq, h.cid);

@@ -13,11 +13,12 @@ bench_fio() {
 		--output-format=terse --terse-version=3)
 	[ -n "$pid" ] && c1=$(cpu_ticks "$pid")
 	echo "$r" | awk -F';' -v rep="$rep" -v job="$job" -v dev="$name" -v cpu=$((c1 - c0)) -v secs="$secs" \
-		'{printf "%s\t%s\t%s\t%d\t%.1f\t%.2f\t%d\n", rep, job, dev, $8, $7/1024, cpu/100, secs}' >>"$out"
+		'{printf "%s\t%s\t%s\t%d\t%.1f\t%.2f\t%d\n", rep, job, dev, $8 + $49, ($7 + $48)/1024, cpu/100, secs}' >>"$out"
 	tail -n 1 "$out"
 }
 
-# The standard jobs (4k random read QD32, 128k sequential read QD16, 4k QD1),
+# The standard jobs (4k random read QD32, 128k and 1M sequential reads at
+# QD16 and QD4, 4k QD1, 4k random write QD32),
 # each repetition running every device back to back, into OUT (with header).
 #   bench_rounds OUT REPS SECS SIZE_MB "DEV NAME PID" ...   (PID "" for a kernel initiator)
 bench_rounds() {
@@ -26,7 +27,8 @@ bench_rounds() {
 	devs=("$@")
 	echo -e "rep\tjob\tdevice\tiops\tMBps\tcpu_s\tsecs" >"$out"
 	for rep in $(seq 1 "$reps"); do
-		for job in "rr4k-qd32 randread 4k 32" "seq128k-qd16 read 128k 16" "rr4k-qd1 randread 4k 1"; do
+		for job in "rr4k-qd32 randread 4k 32" "seq128k-qd16 read 128k 16" \
+			"seq1m-qd4 read 1M 4" "rr4k-qd1 randread 4k 1" "rw4k-qd32 randwrite 4k 32"; do
 			for d in "${devs[@]}"; do
 				# shellcheck disable=SC2086
 				set -- $job $d

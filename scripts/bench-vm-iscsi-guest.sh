@@ -1,7 +1,7 @@
 #!/bin/bash
 # Guest side of bench-vm-iscsi.sh.
 set -euo pipefail
-B=$1 REPS=$2 SECS=$3
+B=$1 REPS=$2 SECS=$3 BASE=${4:-}
 SIZE_MB=512
 modprobe ublk_drv
 . "$(dirname "$0")/../test/lio-lib.sh"
@@ -24,6 +24,14 @@ best_pid=$!
 "$B/netublkd" --iscsi "$SPEC" --queues 2 --data-mode copy --ready-file /tmp/r-cp --log-level warn \
 	--control /tmp/cp.sock --by-id /tmp/by-id-cp &
 cp_pid=$!
+before=()
+if [ -n "$BASE" ]; then
+	"$BASE/netublkd" --iscsi "$SPEC" --queues 2 --ready-file /tmp/r-base --log-level warn \
+		--control /tmp/base.sock --by-id /tmp/by-id-base &
+	base_pid=$!
+	for _ in $(seq 300); do [ -f /tmp/r-base ] && break; sleep 0.1; done
+	before=("$(awk '{print $1}' /tmp/r-base) netublk-before $base_pid")
+fi
 for _ in $(seq 300); do [ -f /tmp/r-best ] && [ -f /tmp/r-cp ] && break; sleep 0.1; done
 best=$(awk '{print $1}' /tmp/r-best); best_mode=$(awk '{print $2}' /tmp/r-best)
 cp=$(awk '{print $1}' /tmp/r-cp)
@@ -34,7 +42,7 @@ if [ "$best_mode" = copy ]; then
 	bench_rounds /share/bench.tsv "$REPS" "$SECS" $SIZE_MB "$sd kernel-iscsi" "$cp netublk-copy $cp_pid"
 else
 	bench_rounds /share/bench.tsv "$REPS" "$SECS" $SIZE_MB "$sd kernel-iscsi" \
-		"$best netublk-$best_mode $best_pid" "$cp netublk-copy $cp_pid"
+		"$best netublk-$best_mode $best_pid" "$cp netublk-copy $cp_pid" "${before[@]}"
 fi
-kill -TERM $best_pid $cp_pid; wait $best_pid $cp_pid
+kill -TERM $best_pid $cp_pid ${base_pid:-}; wait $best_pid $cp_pid ${base_pid:-}
 kernel_logout $IQN 3260

@@ -9,7 +9,8 @@ modprobe null_blk nr_devices=1 memory_backed=1 gb=1 bs=512 submit_queues=2 queue
 	--ready-file /tmp/r-zc --log-level warn &
 zc_pid=$!
 "$B/netublkd" --mem ${SIZE_MB}M --queues 2 --depth 64 --backend-depth 64 \
-	--data-mode user-copy --ready-file /tmp/r-uc --log-level warn &
+	--data-mode user-copy --ready-file /tmp/r-uc --log-level warn \
+	--control /tmp/uc.sock --by-id /tmp/by-id-uc &
 uc_pid=$!
 for _ in $(seq 300); do [ -f /tmp/r-zc ] && [ -f /tmp/r-uc ] && break; sleep 0.1; done
 zc=$(awk '{print $1}' /tmp/r-zc); uc=$(awk '{print $1}' /tmp/r-uc)

@@ -16,6 +16,7 @@
 #include <sys/signalfd.h>
 
 #include "log.h"
+#include "queue.h"
 #include "ublk_ctrl.h"
 #include "ublk_features.h"
 #include "units.h"
@@ -48,6 +49,7 @@ struct options {
 	unsigned block_size;
 	uint64_t max_io;
 	int data_mode;
+	unsigned coalesce_us;
 	const char *ready_file;
 	bool remove_busy;
 	bool features;
@@ -80,6 +82,8 @@ static void usage(FILE *f)
 		"  --block-size N        logical block size, 512 or 4096 [512]\n"
 		"  --max-io SIZE         largest request [512k]\n"
 		"  --data-mode MODE      auto, zero-copy, user-copy or copy [auto]\n"
+		"  --coalesce US         with many small I/Os in flight, wait up to US\n"
+		"                        microseconds for a batch of completions; 0: off [50]\n"
 		"  --ready-file PATH     write the device names there once they are up\n"
 		"  --control PATH        control socket for netublkctl [" NU_CTL_DEFAULT_PATH "]\n"
 		"  --control-group GROUP members of GROUP may use the control socket too\n"
@@ -110,6 +114,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "block-size", required_argument, NULL, 's' },
 		{ "max-io", required_argument, NULL, 'x' },
 		{ "data-mode", required_argument, NULL, 'D' },
+		{ "coalesce", required_argument, NULL, 'W' },
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "remove-busy", no_argument, NULL, 'R' },
@@ -124,7 +129,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	*o = (struct options){ .control = NU_CTL_DEFAULT_PATH, .by_id = "/run/netublk/by-id",
 			       .queues = 2, .depth = 64, .backend_depth = 64, .block_size = 512,
-			       .max_io = 512 * 1024, .data_mode = UBLK_DM_BEST };
+			       .max_io = 512 * 1024, .data_mode = UBLK_DM_BEST,
+			       .coalesce_us = NU_QUEUE_COALESCE_US };
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
@@ -175,6 +181,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'G':
 			o->control_group = optarg;
+			break;
+		case 'W':
+			if (nu_parse_uint(optarg, 0, 10000, &o->coalesce_us)) {
+				fprintf(stderr, "netublkd: --coalesce must be 0..10000 (microseconds)\n");
+				return -EINVAL;
+			}
 			break;
 		case 'q':
 			if (nu_parse_uint(optarg, 1, 64, &o->queues)) {
@@ -425,6 +437,7 @@ int main(int argc, char **argv)
 		o.depth = conf.queue_depth;
 		o.backend_depth = conf.backend_depth;
 		o.data_mode = conf.data_mode;
+		o.coalesce_us = conf.coalesce_us;
 		if (!o.log_level_given)
 			nu_log_set_level(conf.log_level);
 	}
@@ -439,6 +452,7 @@ int main(int argc, char **argv)
 
 	if (ublk_ctrl_open(&ctrl) < 0)
 		return 1;
+	nu_queue_set_coalesce(o.coalesce_us);
 	mo = (struct nu_manager_options){
 		.queues = o.queues,
 		.depth = o.depth,

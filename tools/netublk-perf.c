@@ -243,6 +243,7 @@ static void usage(FILE *f)
 		   "  --queues N          queue threads [1]\n"
 		   "  --qd N              I/Os in flight per queue [32]\n"
 		   "  --backend-depth N   backend tags per queue [qd]\n"
+		   "  --coalesce US       completion coalescing, as netublkd's [50]\n"
 		   "  --bs SIZE           block size [4k]\n"
 		   "  --rw MODE           randread, randwrite, randrw, read, write, rw [randread]\n"
 		   "  --read-pct N        reads in percent for randrw and rw [50]\n"
@@ -284,6 +285,7 @@ int main(int argc, char **argv)
 		{ "queues", required_argument, NULL, 'q' },
 		{ "qd", required_argument, NULL, 'Q' },
 		{ "backend-depth", required_argument, NULL, 'b' },
+		{ "coalesce", required_argument, NULL, 'W' },
 		{ "bs", required_argument, NULL, 's' },
 		{ "rw", required_argument, NULL, 'w' },
 		{ "read-pct", required_argument, NULL, 'p' },
@@ -293,6 +295,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	unsigned coalesce_us;
 	struct perf_opts o = { .queues = 1, .qd = 32, .bs = 4096, .pattern = PAT_RAND,
 			       .read_pct = 100, .seconds = 10 };
 	const char *rw = "randread";
@@ -337,6 +340,11 @@ int main(int argc, char **argv)
 		case 'b':
 			if (nu_parse_uint(optarg, 1, 4096, &o.backend_depth))
 				goto bad;
+			break;
+		case 'W':
+			if (nu_parse_uint(optarg, 0, 10000, &coalesce_us))
+				goto bad;
+			nu_queue_set_coalesce(coalesce_us);
 			break;
 		case 's':
 			if (nu_parse_size(optarg, &o.bs) || o.bs < 512 || o.bs > (32u << 20) ||

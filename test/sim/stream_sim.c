@@ -386,6 +386,17 @@ static uint8_t *table(struct sim_wire *sm, unsigned index, uint64_t off, uint32_
 	return sm->table[index].buf + off;
 }
 
+/* What the stream sent, kept in order when asked to. */
+static void record_sent(struct sim_wire *sm, const uint8_t *p, size_t n)
+{
+	if (!sm->sent)
+		return;
+	if (n > sm->sent_cap - sm->sent_len)
+		abort();
+	memcpy(sm->sent + sm->sent_len, p, n);
+	sm->sent_len += n;
+}
+
 /* The result of one SQE, or 1 for one that never completes (a timeout). */
 static int complete(struct sim_wire *sm, const struct io_uring_sqe *sqe, bool *never)
 {
@@ -396,6 +407,7 @@ static int complete(struct sim_wire *sm, const struct io_uring_sqe *sqe, bool *n
 	volatile uint8_t sink = 0;
 	size_t n, total = 0;
 
+	sm->linked += !!(sqe->flags & IOSQE_IO_LINK);
 	switch (sqe->opcode) {
 	case IORING_OP_RECV:
 		if (fixed)
@@ -433,6 +445,7 @@ static int complete(struct sim_wire *sm, const struct io_uring_sqe *sqe, bool *n
 				memcpy(scratch, b + k, c);
 				sink ^= scratch[0] ^ scratch[c - 1];
 			}
+			record_sent(sm, b, m->msg_iov[i].iov_len);
 			total += m->msg_iov[i].iov_len;
 		}
 		return total;
@@ -441,6 +454,7 @@ static int complete(struct sim_wire *sm, const struct io_uring_sqe *sqe, bool *n
 			abort();
 		p = table(sm, sqe->buf_index, sqe->addr, sqe->len);
 		sink ^= p[0];
+		record_sent(sm, p, sqe->len);
 		return sqe->len;
 	case IORING_OP_TIMEOUT:
 	case IORING_OP_TIMEOUT_REMOVE:
@@ -503,8 +517,8 @@ int sim_init(struct sim *sm, const struct sim_cfg *cfg, const uint32_t *task_len
 	return 0;
 }
 
-void sim_run(struct sim *sm, const uint8_t *wire, size_t len, const uint16_t *splits,
-	     unsigned nsplits)
+void sim_attach(struct sim *sm, const uint8_t *wire, size_t len, const uint16_t *splits,
+		unsigned nsplits)
 {
 	unsigned hd = sm->cfg.hdgst ? 4 : 0;
 
@@ -515,6 +529,12 @@ void sim_run(struct sim *sm, const uint8_t *wire, size_t len, const uint16_t *sp
 	if (nu_stream_attach(&sm->s, -1, SIM_RX_CAP,
 			     sm->cfg.exact ? (sm->cfg.nvme ? 24 : 48) + hd : 0))
 		abort();
+}
+
+void sim_run(struct sim *sm, const uint8_t *wire, size_t len, const uint16_t *splits,
+	     unsigned nsplits)
+{
+	sim_attach(sm, wire, len, splits, nsplits);
 	sim_queue_run(sm->q, &sm->s);
 	if (!sm->failed)
 		abort(); /* the wire ends in EOF: the stream must have said so */
@@ -606,6 +626,11 @@ void sim_cmds_free(struct sim_cmds *c)
 
 unsigned sim_completions[SIM_CMDS];
 uint32_t (*sim_read_filled)(unsigned tag);
+
+void nu_queue_rx_serial(struct nu_queue *q, bool on)
+{
+	(void)q, (void)on; /* the simulated ring waits for nothing */
+}
 
 void nu_queue_serve_cqe(struct nu_queue *q, const struct io_uring_cqe *cqe)
 {

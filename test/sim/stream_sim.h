@@ -52,6 +52,9 @@ struct sim_wire {
 		uint8_t *buf;
 		uint32_t len;
 	} table[SIM_TABLE];
+	uint8_t *sent; /* if set: every byte the stream sends, in wire order (sent_cap at most) */
+	size_t sent_len, sent_cap;
+	unsigned linked; /* SQEs completed that were linked to the next */
 };
 
 /* A queue whose ring is simulated over w. */
@@ -118,6 +121,9 @@ size_t sim_put_other(const struct sim_cfg *c, uint8_t *w, size_t len, size_t cap
 
 /* Sets up sm (tasks of the given lengths) and a simulated queue. */
 int sim_init(struct sim *sm, const struct sim_cfg *cfg, const uint32_t *task_len);
+/* Attaches the stream to a wire (reading starts; nothing completes until sim_queue_run). */
+void sim_attach(struct sim *sm, const uint8_t *wire, size_t len, const uint16_t *splits,
+		unsigned nsplits);
 /* Attaches the stream and runs until it fails (the wire's end is EOF). */
 void sim_run(struct sim *sm, const uint8_t *wire, size_t len, const uint16_t *splits,
 	     unsigned nsplits);

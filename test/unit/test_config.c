@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
+#include "queue.h"
 #include "conffile.h"
 #include "ublk_features.h"
 #include "target_spec.h"
@@ -46,6 +47,7 @@ static void test_good(void **state)
 			      "initiator = iqn.2026-11.org.example:host\n"
 			      "queues = 4\n"
 			      "data_mode = copy\n"
+			      "coalesce_us = 0\n"
 			      "control_group = root\n"
 			      "metrics_listen = [::1]:9577\n"
 			      "\n"
@@ -67,6 +69,7 @@ static void test_good(void **state)
 	assert_int_equal(c.nr_targets, 2);
 	assert_int_equal(c.queues, 4);
 	assert_int_equal(c.data_mode, UBLK_DM_COPY);
+	assert_int_equal(c.coalesce_us, 0);
 	assert_string_equal(c.control_group, "root");
 	assert_string_equal(c.metrics_listen, "[::1]:9577");
 	assert_string_equal(c.targets[0].name, "lio");
@@ -88,6 +91,8 @@ static void test_bad(void **state)
 		const char *text, *want;
 	} v[] = {
 		{ "[global]\nqueues = 0\n", ":2: queues must be a number from 1 to 64" },
+		{ "[global]\n\ncoalesce_us = 20ms\n",
+		  ":3: coalesce_us must be a number from 0 to 10000, not '20ms'" },
 		{ "[global]\nbogus = 1\n", ":2: unknown key 'bogus' in [global]" },
 		{ "[tgt x]\nportal = a\n", ":2: unknown section [tgt x]" },
 		{ "portal = a\n", ":1: 'portal' outside any section" },
@@ -206,6 +211,7 @@ static void test_nvme(void **state)
 			      &c, err),
 			 0);
 	assert_int_equal(c.nr_targets, 3);
+	assert_int_equal(c.coalesce_us, NU_QUEUE_COALESCE_US); /* not set: the default */
 	assert_int_equal(c.targets[0].kind, NU_TARGET_ISCSI);
 	assert_int_equal(c.targets[1].kind, NU_TARGET_NVME);
 	assert_string_equal(c.targets[1].nvme.address, "10.0.0.1");

@@ -9,6 +9,9 @@
 
 #include <stdlib.h>
 
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+
 #include "scsi.h"
 #include "scsi_geom.h"
 #include "voltab.h"
@@ -158,6 +161,37 @@ static void test_cdbs(void **state)
 	assert_int_equal(c.cdb[1] & 0x08, 0);
 	io = (struct nu_io){ .op = NU_OP_READ, .offset = 100, .len = 512 };
 	assert_int_equal(scsi_build(&io, 512, &c), -EINVAL); /* unaligned */
+}
+
+/* READ/WRITE(16) as written here, byte for byte as libiscsi builds them. */
+static void test_rw16_as_libiscsi(void **state)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	(void)state;
+	for (int i = 0; i < 2000; i++) {
+		uint32_t lbs = i & 1 ? 4096 : 512;
+		struct nu_io io = { .op = i & 2 ? NU_OP_WRITE : NU_OP_READ,
+				    .flags = i & 4 ? NU_IO_FUA : 0 };
+		struct scsi_task *t;
+		struct scsi_cmd c;
+		uint64_t lba;
+		uint32_t blocks;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		lba = i % 5 ? x >> (i % 40) : x; /* small and huge, up to 2^64 - 1 blocks */
+		blocks = 1 + (x >> 40) % (i % 3 ? 64 : 1u << 19); /* io.len fits 32 bits */
+		io.offset = lba * lbs; /* wraps for huge LBAs: the byte offset mod 2^64 is what matters */
+		lba = io.offset / lbs;
+		io.len = blocks * lbs;
+		assert_int_equal(scsi_build(&io, lbs, &c), 0);
+		t = io.op == NU_OP_WRITE ? scsi_cdb_write16(lba, io.len, lbs, 0, 0, !!io.flags, 0, 0) :
+					   scsi_cdb_read16(lba, io.len, lbs, 0, 0, !!io.flags, 0, 0);
+		assert_non_null(t);
+		assert_int_equal(c.cdb_len, t->cdb_size);
+		assert_memory_equal(c.cdb, t->cdb, t->cdb_size);
+		scsi_free_scsi_task(t);
+	}
 }
 
 static void test_target_spec(void **state)
@@ -313,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_sense_mapping),
 		cmocka_unit_test(test_inventory_changes),
 		cmocka_unit_test(test_cdbs),
+		cmocka_unit_test(test_rw16_as_libiscsi),
 		cmocka_unit_test(test_target_spec),
 		cmocka_unit_test(test_geometry),
 		cmocka_unit_test(test_short_vpd),

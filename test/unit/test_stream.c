@@ -153,6 +153,59 @@ static void test_bad_data_digest(void **state)
 	free(w);
 }
 
+/*
+ * Zero-copy sends: headers and payloads from the buffer table, several
+ * in one batch, reach the wire in the order they were queued, as one
+ * linked chain (SENDMSG, fixed SEND, SENDMSG, ...).
+ */
+static void test_tx_chain(void **state)
+{
+	struct sim_cfg c = { .exact = true, .fixed = true };
+	uint32_t lens[SIM_TASKS] = { 4096, 4096, 4096, 4096 };
+	static uint8_t sent[1 << 16], want[1 << 16];
+	static const uint8_t wire[1] = { 0 };
+	uint8_t hdr[48], small[10][100]; /* a queued payload is sent from where it is */
+	size_t n = 0;
+	struct sim sm;
+
+	(void)state;
+	assert_int_equal(sim_init(&sm, &c, lens), 0);
+	sm.w.sent = sent;
+	sm.w.sent_cap = sizeof(sent);
+	for (unsigned t = 0; t < SIM_TASKS; t++)
+		memset(sm.tasks[t].buf, 0x10 + t, lens[t]);
+	sim_attach(&sm, wire, sizeof(wire), NULL, 0);
+	/* 10 PDUs: 8 with fixed payloads of 1, 2 or 4 KiB (a whole chain), 2 plain between. */
+	for (unsigned i = 0; i < 10; i++) {
+		uint32_t len = 1024 << (i % 3);
+
+		memset(hdr, i, sizeof(hdr));
+		memcpy(want + n, hdr, sizeof(hdr));
+		n += sizeof(hdr);
+		if (i % 4 == 3) {
+			memset(small[i], 0x80 + i, sizeof(small[i]));
+			assert_int_equal(nu_stream_queue(&sm.s, i, hdr, sizeof(hdr), small[i],
+							 sizeof(small[i]), 0, false),
+					 0);
+			memcpy(want + n, small[i], sizeof(small[i]));
+			n += sizeof(small[i]);
+			continue;
+		}
+		assert_int_equal(nu_stream_queue_fixed(&sm.s, i, hdr, sizeof(hdr), i % SIM_TASKS,
+						       0, len),
+				 0);
+		memset(want + n, 0x10 + i % SIM_TASKS, len);
+		n += len;
+	}
+	nu_stream_kick(&sm.s);
+	sim_queue_run(sm.q, &sm.s);
+	assert_int_equal(sm.w.sent_len, n);
+	assert_memory_equal(sent, want, n);
+	/* 8 fixed payloads, each behind a SENDMSG of what came before: 16 SQEs, 15 links. */
+	assert_int_equal(sm.w.linked, 15);
+	sim_destroy(&sm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_trailer_cut_nvme),
 		cmocka_unit_test(test_random_splits),
 		cmocka_unit_test(test_bad_data_digest),
+		cmocka_unit_test(test_tx_chain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
