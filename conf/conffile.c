@@ -260,9 +260,10 @@ static int target_key(struct parse *p, const char *k, const char *v)
 	bool nvme = t->kind == NU_TARGET_NVME;
 	char err[200];
 
-	if (p->secrets_only && strcmp(k, "chap_secret") && strcmp(k, "mutual_secret"))
-		return fail_at(p, "only chap_secret and mutual_secret belong in a secrets file, "
-				  "not '%s'",
+	if (p->secrets_only && strcmp(k, "chap_secret") && strcmp(k, "mutual_secret") &&
+	    strcmp(k, "dhchap_secret") && strcmp(k, "dhchap_ctrl_secret"))
+		return fail_at(p, "only chap_secret, mutual_secret, dhchap_secret and "
+				  "dhchap_ctrl_secret belong in a secrets file, not '%s'",
 			       k);
 	if (!strcmp(k, "transport")) {
 		if (!strcmp(v, "iscsi"))

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "target_spec.h"
+#include "dhchap.h"
 #include "tcp.h"
 #include "units.h"
 
@@ -231,6 +232,25 @@ static int set_secs(unsigned *dst, const char *val, const char *key, unsigned ma
 	return 0;
 }
 
+/* A DHHC-1 secret, checked here so that a bad one is an error at its line; never echoed. */
+static int set_dhchap_key(struct nvme_target_config *t, const char *k, const char *v,
+			  char *err, unsigned err_len)
+{
+	char *dst = strcmp(k, "dhchap_secret") ? t->dhchap_ctrl_secret : t->dhchap_secret;
+	struct dhchap_key key;
+	const char *why;
+	int ret;
+
+	if (strlen(v) >= sizeof(t->dhchap_secret) || dhchap_key_parse(v, &key, &why)) {
+		snprintf(err, err_len, "%s: %s", k,
+			 strlen(v) >= sizeof(t->dhchap_secret) ? "too long for a DHHC-1 secret" : why);
+		return -EINVAL;
+	}
+	ret = set_str(dst, sizeof(t->dhchap_secret), v, k, err, err_len);
+	memset(&key, 0, sizeof(key));
+	return ret;
+}
+
 int nu_nvme_key_set(struct nvme_target_config *t, const char *k, const char *v, char *err,
 		    unsigned err_len)
 {
@@ -263,6 +283,20 @@ int nu_nvme_key_set(struct nvme_target_config *t, const char *k, const char *v, 
 		return set_secs(&t->reconnect_delay_s, v, k, 3600, err, err_len);
 	if (!strcmp(k, "command_timeout"))
 		return set_secs(&t->command_timeout_s, v, k, 3600, err, err_len);
+	if (!strcmp(k, "dhchap_secret") || !strcmp(k, "dhchap_ctrl_secret"))
+		return set_dhchap_key(t, k, v, err, err_len);
+	if (!strcmp(k, "dhchap_hashes") && nvme_auth_hashes_parse(v, &t->dhchap_hashes)) {
+		snprintf(err, err_len, "dhchap_hashes is a list of sha256, sha384, sha512, not '%s'",
+			 v);
+		return -EINVAL;
+	}
+	if (!strcmp(k, "dhchap_dhgroups") && nvme_auth_groups_parse(v, &t->dhchap_groups)) {
+		snprintf(err, err_len, "dhchap_dhgroups is a list of null, ffdhe2048, ffdhe3072, "
+			 "ffdhe4096, ffdhe6144, ffdhe8192, not '%s'", v);
+		return -EINVAL;
+	}
+	if (!strcmp(k, "dhchap_hashes") || !strcmp(k, "dhchap_dhgroups"))
+		return 0;
 	if (!strcmp(k, "queue_size")) {
 		if (nu_parse_uint(v, 2, 1024, &t->queue_size)) {
 			snprintf(err, err_len, "queue_size is 2 to 1024 entries, not '%s'", v);
@@ -278,6 +312,14 @@ int nu_nvme_check(const struct nvme_target_config *t, char *err, unsigned err_le
 {
 	if (!t->address[0] || (!t->subnqn[0] && !t->discover_all)) {
 		snprintf(err, err_len, "address and subsystem (or discover = yes) are required");
+		return -EINVAL;
+	}
+	if (t->dhchap_ctrl_secret[0] && !t->dhchap_secret[0]) {
+		snprintf(err, err_len, "dhchap_ctrl_secret needs dhchap_secret too");
+		return -EINVAL;
+	}
+	if (t->dhchap_ctrl_secret[0] && !strcmp(t->dhchap_secret, t->dhchap_ctrl_secret)) {
+		snprintf(err, err_len, "dhchap_ctrl_secret must differ from dhchap_secret");
 		return -EINVAL;
 	}
 	if (t->subnqn[0] && t->discover_all) {

@@ -42,7 +42,7 @@ void nu_sockaddr_format(const void *sa, char *buf, size_t len)
 	}
 }
 
-void nu_path_up(struct nu_path *p, int fd, const char *id)
+void nu_path_up(struct nu_path *p, int fd, const char *id, const char *security)
 {
 	struct sockaddr_storage local = { 0 }, remote = { 0 };
 	socklen_t ll = sizeof(local), rl = sizeof(remote);
@@ -53,6 +53,7 @@ void nu_path_up(struct nu_path *p, int fd, const char *id)
 	nu_sockaddr_format(&local, p->info.local, sizeof(p->info.local));
 	nu_sockaddr_format(&remote, p->info.remote, sizeof(p->info.remote));
 	snprintf(p->info.id, sizeof(p->info.id), "%s", id);
+	snprintf(p->info.security, sizeof(p->info.security), "%s", security ? security : "");
 	p->info.state = "up";
 	if (p->ups++)
 		p->info.reconnects++;

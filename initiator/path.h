@@ -20,6 +20,7 @@ struct nu_path_info {
 	char local[64];	    /* addr:port of our end, "" when down */
 	char remote[64];    /* addr:port of the target's */
 	char id[48];	    /* ISID/TSIH, controller ID and queue ID */
+	char security[64];  /* how it is authenticated and encrypted, "" for not */
 	uint64_t reconnects; /* times it came back after a loss */
 	uint64_t ios, bytes, errors; /* commands completed on it */
 	int mpath;		     /* multipath: the path's index; -1 for none */
@@ -34,8 +35,8 @@ struct nu_path {
 
 void nu_path_init(struct nu_path *p, int queue, const char *role);
 void nu_path_destroy(struct nu_path *p);
-/* Connected on fd; id says which session or queue it is. */
-void nu_path_up(struct nu_path *p, int fd, const char *id);
+/* Connected on fd; id says which session or queue it is, security how it is secured (or NULL). */
+void nu_path_up(struct nu_path *p, int fd, const char *id, const char *security);
 /* state is a string literal: "reconnecting", "failed", "closed". */
 void nu_path_down(struct nu_path *p, const char *state);
 void nu_path_get(struct nu_path *p, struct nu_path_info *out);

@@ -47,6 +47,13 @@ struct nu_target_ops {
 	const char *(*vol_access)(const void *t, unsigned vol);
 	/* Asks the target for its volumes again (netublkctl rescan). */
 	void (*request_rescan)(void *t);
+	/*
+	 * The target's config (its protocol's) changed only in its credentials,
+	 * keys rotated: take them and authenticate every connection again,
+	 * devices untouched. 0, or negative when it must be reconnected instead.
+	 * NULL: any change reconnects.
+	 */
+	int (*rekey)(void *t, const void *cfg);
 	void (*destroy)(void *t);
 };
 

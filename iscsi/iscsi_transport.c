@@ -672,7 +672,7 @@ static int conn_attach(void *ctx, void *result)
 	iq->ping_sent_ns = 0;
 	snprintf(id, sizeof(id), "isid %02x%02x%02x%02x%02x%02x tsih %u", isid[0], isid[1], isid[2],
 		 isid[3], isid[4], isid[5], iq->p.tsih);
-	nu_path_up(&iq->h->paths[iq->qid], r->fd, id);
+	nu_path_up(&iq->h->paths[iq->qid], r->fd, id, NULL);
 	return 0;
 }
 

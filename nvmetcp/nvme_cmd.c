@@ -84,6 +84,16 @@ int nvme_build_connect_data(uint8_t out[1024], const uint8_t hostid[16], uint16_
 	return 0;
 }
 
+void nvme_build_auth(uint8_t sqe[NVME_SQE_LEN], bool send, uint32_t len)
+{
+	fabrics_init(sqe, send ? nvme_fabrics_type_auth_send : nvme_fabrics_type_auth_receive);
+	nvme_sqe_set_data(sqe, send ? NVME_SGL_INCAPSULE : NVME_SGL_TRANSPORT, len);
+	sqe[41] = 0x01; /* SPSP0, SPSP1 */
+	sqe[42] = 0x01;
+	sqe[43] = 0xe9; /* SECP: DH-HMAC-CHAP */
+	nu_put_le32(sqe + 44, len); /* TL (send) or AL (receive) */
+}
+
 void nvme_build_prop_get(uint8_t sqe[NVME_SQE_LEN], uint32_t offset, bool eight)
 {
 	fabrics_init(sqe, nvme_fabrics_type_property_get);

@@ -35,6 +35,8 @@ void nvme_build_connect(uint8_t sqe[NVME_SQE_LEN], uint16_t qid, uint16_t sqsize
 /* The 1024-byte Connect data: host ID, controller ID, subsystem and host NQNs. */
 int nvme_build_connect_data(uint8_t out[1024], const uint8_t hostid[16], uint16_t cntlid,
 			    const char *subnqn, const char *hostnqn);
+/* Authentication Send (len bytes in the capsule) or Receive (up to len bytes) of DH-HMAC-CHAP. */
+void nvme_build_auth(uint8_t sqe[NVME_SQE_LEN], bool send, uint32_t len);
 void nvme_build_prop_get(uint8_t sqe[NVME_SQE_LEN], uint32_t offset, bool eight);
 void nvme_build_prop_set(uint8_t sqe[NVME_SQE_LEN], uint32_t offset, uint64_t value);
 

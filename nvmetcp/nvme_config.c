@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "nvme_config.h"
+#include "nvme_auth_msg.h"
 #include "nvme_conn.h"
 
 void nvme_target_config_defaults(struct nvme_target_config *t)
@@ -13,6 +14,94 @@ void nvme_target_config_defaults(struct nvme_target_config *t)
 	t->ctrl_loss_tmo_s = 600;
 	t->reconnect_delay_s = 10;
 	t->command_timeout_s = 30;
+	t->dhchap_hashes = NVME_AUTH_HASHES_ALL;
+	t->dhchap_groups = NVME_AUTH_GROUPS_ALL;
+}
+
+/* A comma-separated list of names, each found by name_of(id) for ids 0..max. */
+static int names_parse(const char *s, unsigned max, const char *(*name_of)(uint8_t),
+		       const char *prefix, unsigned *mask)
+{
+	unsigned m = 0;
+
+	for (const char *p = s; *p;) {
+		size_t w = strcspn(p, ", "), plen = strlen(prefix);
+		const char *name = p;
+		bool found = false;
+
+		if (w > plen + 1 && !strncmp(p, prefix, plen) && p[w - 1] == ')') {
+			name += plen; /* "hmac(sha256)" */
+			w -= plen + 1;
+		}
+		for (unsigned id = 0; id <= max && w; id++) {
+			const char *n = name_of((uint8_t)id);
+
+			if (strlen(n) == w && !strncmp(n, name, w)) {
+				m |= 1u << id;
+				found = true;
+			}
+		}
+		if (!found)
+			return -EINVAL;
+		p += strcspn(p, ", ");
+		p += strspn(p, ", ");
+	}
+	*mask = m;
+	return m ? 0 : -EINVAL;
+}
+
+void nvme_config_copy_auth(struct nvme_target_config *dst, const struct nvme_target_config *src)
+{
+	memcpy(dst->dhchap_secret, src->dhchap_secret, sizeof(dst->dhchap_secret));
+	memcpy(dst->dhchap_ctrl_secret, src->dhchap_ctrl_secret, sizeof(dst->dhchap_ctrl_secret));
+	dst->dhchap_hashes = src->dhchap_hashes;
+	dst->dhchap_groups = src->dhchap_groups;
+}
+
+bool nvme_config_only_auth_differs(const struct nvme_target_config *a,
+				   const struct nvme_target_config *b)
+{
+	struct nvme_target_config tmp = *b;
+	bool same_rest;
+
+	nvme_config_copy_auth(&tmp, a);
+	same_rest = !memcmp(&tmp, a, sizeof(tmp));
+	memset(&tmp, 0, sizeof(tmp));
+	return same_rest && memcmp(a, b, sizeof(*a));
+}
+
+int nvme_auth_hashes_parse(const char *s, unsigned *mask)
+{
+	return names_parse(s, NVME_AUTH_SHA512, nvme_auth_hash_name, "hmac(", mask);
+}
+
+int nvme_auth_groups_parse(const char *s, unsigned *mask)
+{
+	return names_parse(s, NVME_AUTH_FFDHE8192, nvme_auth_group_name, "", mask);
+}
+
+static int auth_load(const struct nvme_target_config *t, struct nvme_auth_cfg *a, char *err,
+		     unsigned err_len)
+{
+	const char *why;
+
+	a->hashes = t->dhchap_hashes;
+	a->groups = t->dhchap_groups;
+	if (t->dhchap_secret[0]) {
+		if (dhchap_key_parse(t->dhchap_secret, &a->host_key, &why)) {
+			snprintf(err, err_len, "dhchap_secret: %s", why);
+			return -EINVAL;
+		}
+		a->host_key_set = true;
+	}
+	if (t->dhchap_ctrl_secret[0]) {
+		if (dhchap_key_parse(t->dhchap_ctrl_secret, &a->ctrl_key, &why)) {
+			snprintf(err, err_len, "dhchap_ctrl_secret: %s", why);
+			return -EINVAL;
+		}
+		a->ctrl_key_set = true;
+	}
+	return 0;
 }
 
 static int parse_uuid(const char *s, uint8_t out[16])
@@ -75,5 +164,5 @@ int nvme_host_ids_load(const struct nvme_target_config *t, struct nvme_host_ids 
 	if (!ids->hostnqn[0])
 		snprintf(ids->hostnqn, sizeof(ids->hostnqn), "nqn.2014-08.org.nvmexpress:uuid:%s",
 			 id);
-	return 0;
+	return auth_load(t, &ids->auth, err, err_len);
 }

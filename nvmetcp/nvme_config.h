@@ -20,13 +20,29 @@ struct nvme_target_config {
 	bool discover_all;	     /* address is a discovery controller: serve all it lists */
 	bool zero_copy;		     /* the caller's wish (ublk zero copy); granted on Linux 7.2
 				      * without a data digest */
+	/* DH-HMAC-CHAP, as nvme-cli's --dhchap-secret and --dhchap-ctrl-secret. */
+	char dhchap_secret[128];      /* DHHC-1 host key; empty: none */
+	char dhchap_ctrl_secret[128]; /* DHHC-1 controller key: bidirectional */
+	unsigned dhchap_hashes;	      /* offered hash functions, bit (1 << id) */
+	unsigned dhchap_groups;	      /* offered DH groups */
 };
 
 /* The kernel's nvme-tcp defaults. */
 void nvme_target_config_defaults(struct nvme_target_config *t);
 
+/* "sha256,sha384" / "null,ffdhe2048" (also as nvmet names them, "hmac(sha256)") as masks. */
+int nvme_auth_hashes_parse(const char *s, unsigned *mask);
+/* a and b differ, and only in their DH-HMAC-CHAP settings; copying those from src to dst. */
+bool nvme_config_only_auth_differs(const struct nvme_target_config *a,
+				   const struct nvme_target_config *b);
+void nvme_config_copy_auth(struct nvme_target_config *dst, const struct nvme_target_config *src);
+int nvme_auth_groups_parse(const char *s, unsigned *mask);
+
 struct nvme_host_ids;
-/* Host NQN and ID from the config, /etc/nvme, or made up stably for this machine. */
+/*
+ * Host NQN and ID from the config, /etc/nvme, or made up stably for this
+ * machine; the DH-HMAC-CHAP keys decoded.
+ */
 int nvme_host_ids_load(const struct nvme_target_config *t, struct nvme_host_ids *ids, char *err,
 		       unsigned err_len);
 

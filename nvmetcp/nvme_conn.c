@@ -173,6 +173,37 @@ int nvme_conn_exec(struct nvme_conn *c, uint8_t sqe[NVME_SQE_LEN], const void *o
 	return cqe->status ? -EIO : 0;
 }
 
+/* Connect's AUTHREQ: authentication required (ATR), secure channel concatenation (ASCR). */
+#define CONNECT_ATR (1u << 17)
+#define CONNECT_ASCR (1u << 18)
+
+static int connect_auth(struct nvme_conn *c, uint32_t dw0, const struct nvme_host_ids *ids,
+			const char *subnqn, char *err, size_t err_len)
+{
+	char why[200];
+	int ret;
+
+	memset(&c->auth, 0, sizeof(c->auth));
+	if (dw0 & CONNECT_ASCR) {
+		snprintf(err, err_len, "queue %u: the controller requires secure channel "
+			 "concatenation, which netublk does not offer", c->qid);
+		return -EOPNOTSUPP;
+	}
+	if (!(dw0 & CONNECT_ATR)) {
+		/* I/O queues join the admin queue's association, authenticated or refused there. */
+		if (!ids->auth.ctrl_key_set || c->qid)
+			return 0;
+		/* Asked to check the controller, which does not take part: do not trust it. */
+		snprintf(err, err_len, "dhchap_ctrl_secret is set but the controller does not ask "
+			 "for DH-HMAC-CHAP");
+		return -EACCES;
+	}
+	ret = nvme_auth_run(c, &ids->auth, ids->hostnqn, subnqn, &c->auth, why, sizeof(why));
+	if (ret)
+		snprintf(err, err_len, "queue %u: %s", c->qid, why);
+	return ret;
+}
+
 int nvme_conn_connect(struct nvme_conn *c, uint16_t qid, uint16_t sqsize, uint32_t kato_ms,
 		      const struct nvme_host_ids *ids, const char *subnqn, uint16_t *cntlid,
 		      char *err, size_t err_len)
@@ -208,7 +239,7 @@ int nvme_conn_connect(struct nvme_conn *c, uint16_t qid, uint16_t sqsize, uint32
 	}
 	if (!qid)
 		*cntlid = cqe.dw0 & 0xffff;
-	return 0;
+	return connect_auth(c, cqe.dw0, ids, subnqn, err, err_len);
 }
 
 static int prop_get(struct nvme_conn *c, uint32_t off, bool eight, uint64_t *val)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nvme_auth.h"
 #include "nvme_cmd.h"
 #include "nvme_pdu.h"
 
@@ -20,6 +21,8 @@ struct nvme_conn {
 	int timeout_ms;
 	uint16_t qid;
 	uint16_t next_cid;
+	uint16_t auth_tid;	    /* the next DH-HMAC-CHAP transaction's ID */
+	struct nvme_auth_info auth; /* how Connect authenticated this queue */
 };
 
 /* A cid nvme_conn never hands out: nvme_conn_wait() returns after one unsolicited completion. */
@@ -33,10 +36,14 @@ int nvme_conn_open(struct nvme_conn *c, const char *address, bool hdgst, bool dd
 		   int timeout_ms, char *err, size_t err_len);
 void nvme_conn_close(struct nvme_conn *c);
 
-/* Fabrics Connect of queue qid; the admin queue (qid 0) learns its controller ID. */
+/*
+ * Fabrics Connect of queue qid; the admin queue (qid 0) learns its controller
+ * ID. A controller that asks for it gets DH-HMAC-CHAP with ids' credentials.
+ */
 struct nvme_host_ids {
 	uint8_t hostid[16];
 	char hostnqn[224];
+	struct nvme_auth_cfg auth;
 };
 int nvme_conn_connect(struct nvme_conn *c, uint16_t qid, uint16_t sqsize, uint32_t kato_ms,
 		      const struct nvme_host_ids *ids, const char *subnqn, uint16_t *cntlid,

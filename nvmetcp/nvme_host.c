@@ -132,6 +132,7 @@ static int associate(struct nvme_host *h, unsigned nr_queues, bool first, char *
 	struct nvme_target_config *cfg = &h->cfg;
 	struct nvme_conn *c = &h->admin;
 	uint8_t *buf = malloc(ID_LEN);
+	struct nvme_host_ids ids;
 	unsigned mqes;
 	uint32_t granted = 0;
 	uint16_t cntlid = 0;
@@ -145,8 +146,10 @@ static int associate(struct nvme_host *h, unsigned nr_queues, bool first, char *
 		goto out;
 	/* Keep Alive goes every KATO/2 and must be answered in as long: loss shows within KATO. */
 	c->timeout_ms = cfg->kato_s * 500 < 1000 ? 1000 : cfg->kato_s * 500;
-	ret = nvme_conn_connect(c, 0, 0, cfg->kato_s * 1000, &h->ids, cfg->subnqn, &cntlid, err,
+	nvme_host_ids_get(h, &ids);
+	ret = nvme_conn_connect(c, 0, 0, cfg->kato_s * 1000, &ids, cfg->subnqn, &cntlid, err,
 				err_len);
+	explicit_bzero(&ids, sizeof(ids));
 	if (!ret)
 		ret = nvme_conn_enable(c, &h->cap, err, err_len);
 	if (ret)
@@ -178,12 +181,16 @@ static int associate(struct nvme_host *h, unsigned nr_queues, bool first, char *
 	h->io_queue_size = cfg->queue_size ? cfg->queue_size : 128;
 	if (h->io_queue_size > mqes)
 		h->io_queue_size = mqes;
-	if (first)
+	if (first) {
+		char sec[64];
+
+		nvme_auth_describe(&c->auth, sec, sizeof(sec));
 		nu_info("nvme: %s at %s: controller %u, %s %s, MDTS %u KiB, IOCCSZ %u, %u-entry "
-			"I/O queues, digests %s/%s",
+			"I/O queues, digests %s/%s, authentication %s",
 			cfg->subnqn, cfg->address, cntlid, h->ci.mn, h->ci.sn,
 			h->ci.max_transfer >> 10, h->ci.ioccsz, h->io_queue_size,
-			cfg->header_digest ? "on" : "off", cfg->data_digest ? "on" : "off");
+			cfg->header_digest ? "on" : "off", cfg->data_digest ? "on" : "off", sec);
+	}
 	__atomic_store_n(&h->cntlid, cntlid, __ATOMIC_RELEASE);
 	ret = 0;
 	goto out;
@@ -196,10 +203,14 @@ out:
 
 static void publish_association(struct nvme_host *h)
 {
-	char id[48];
+	char id[48], sec[64];
 
 	snprintf(id, sizeof(id), "cntlid %u qid 0", h->cntlid);
-	nu_path_up(&h->paths[0], h->admin.fd, id);
+	nvme_auth_describe(&h->admin.auth, sec, sizeof(sec));
+	pthread_mutex_lock(&h->lock);
+	snprintf(h->assoc_auth, sizeof(h->assoc_auth), "%s", h->admin.auth.done ? sec : "");
+	pthread_mutex_unlock(&h->lock);
+	nu_path_up(&h->paths[0], h->admin.fd, id, h->admin.auth.done ? sec : NULL);
 	__atomic_add_fetch(&h->ctrl_gen, 1, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&h->admin_up, true, __ATOMIC_RELEASE);
 }
@@ -649,6 +660,49 @@ static unsigned host_paths(const void *t, unsigned nr_queues, struct nu_path_inf
 	return n;
 }
 
+/* New DH-HMAC-CHAP keys: the next association and I/O queue connects use them. */
+static int host_rekey(void *t, const void *cfg)
+{
+	const struct nvme_target_config *c = cfg;
+	struct nvme_host *h = t;
+	struct nvme_host_ids ids;
+	char err[256];
+
+	/* The caller checked that nothing else changed (h->cfg has the data mode in too). */
+	if (nvme_host_ids_load(c, &ids, err, sizeof(err))) {
+		nu_err("nvme: %s: %s", h->cfg.subnqn, err);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&h->lock);
+	nvme_config_copy_auth(&h->cfg, c);
+	h->ids.auth = ids.auth;
+	pthread_mutex_unlock(&h->lock);
+	explicit_bzero(&ids, sizeof(ids));
+	nvme_host_request_reset(h, "DH-HMAC-CHAP keys changed: authenticating again");
+	return 0;
+}
+
+void nvme_host_security(struct nvme_host *h, const struct nvme_conn *c, char *out, size_t len)
+{
+	char own[64];
+
+	if (c->auth.done) {
+		nvme_auth_describe(&c->auth, own, sizeof(own));
+		snprintf(out, len, "%s", own);
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	snprintf(out, len, "%s%s", h->assoc_auth[0] ? "association: " : "", h->assoc_auth);
+	pthread_mutex_unlock(&h->lock);
+}
+
+void nvme_host_ids_get(struct nvme_host *h, struct nvme_host_ids *ids)
+{
+	pthread_mutex_lock(&h->lock);
+	*ids = h->ids;
+	pthread_mutex_unlock(&h->lock);
+}
+
 const struct nu_target_ops nu_nvme_target = {
 	.kind = "nvme",
 	.vol_word = "ns",
@@ -660,6 +714,7 @@ const struct nu_target_ops nu_nvme_target = {
 	.vol_access = host_vol_access,
 	.paths = host_paths,
 	.request_rescan = host_request_rescan,
+	.rekey = host_rekey,
 	.destroy = host_destroy,
 };
 

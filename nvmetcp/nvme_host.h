@@ -49,11 +49,19 @@ struct nvme_host {
 		uint16_t sqid, cid;
 	} aborts[64];
 	unsigned nr_aborts;
+	char assoc_auth[64]; /* how the association authenticated, "" if not */
 };
 
 /* From queue threads: ask the admin thread for an Abort, or a controller reset. */
 void nvme_host_request_abort(struct nvme_host *h, uint16_t sqid, uint16_t cid);
 void nvme_host_request_reset(struct nvme_host *h, const char *why);
+/*
+ * How an I/O queue is secured, for status: its own DH-HMAC-CHAP if the
+ * controller asked for it, else the association's (admin queue).
+ */
+void nvme_host_security(struct nvme_host *h, const struct nvme_conn *c, char *out, size_t len);
+/* A copy of the host's identity and credentials (which a reload may change). */
+void nvme_host_ids_get(struct nvme_host *h, struct nvme_host_ids *ids);
 /* From queue threads: a command met an ANA error; read the ANA log again. */
 void nvme_host_request_ana(struct nvme_host *h);
 

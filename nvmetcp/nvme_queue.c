@@ -131,13 +131,22 @@ static void ana_block(struct nvme_queue *nq, unsigned vol)
 	nvme_host_request_ana(nq->h);
 }
 
+/* Authentication Required (SCT 1, SC 91h): the controller wants the queue authenticated again. */
+#define NVME_STATUS_AUTH_REQUIRED 0x191
+
 static void handle_completion(struct nvme_queue *nq, struct nvme_task *t, uint16_t status)
 {
 	struct nu_io *io = t->base.io;
 	bool retry;
 	char desc[128];
-	int res = nvme_status_result(status, &retry, desc, sizeof(desc));
+	int res;
 
+	if ((status & 0x7ff) == NVME_STATUS_AUTH_REQUIRED) {
+		/* Connecting again authenticates; the command, still in flight, is resent. */
+		nu_stream_fail(&nq->s, "the controller asks for authentication again");
+		return;
+	}
+	res = nvme_status_result(status, &retry, desc, sizeof(desc));
 	if (!res && io->op == NU_OP_READ && t->data_in != io->len) {
 		/* Never hand back a buffer the controller did not fill. */
 		task_retry_or_fail(nq, t, -EIO, "short read");
@@ -307,6 +316,7 @@ static int queue_connect(void *ctx, void *result)
 	struct nvme_host *h = nq->h;
 	struct nvme_target_config *cfg = &h->cfg;
 	struct nvme_conn *c = result;
+	struct nvme_host_ids ids;
 	char err[256];
 	uint32_t gen;
 	uint16_t cntlid;
@@ -316,11 +326,13 @@ static int queue_connect(void *ctx, void *result)
 		return -EAGAIN;
 	gen = __atomic_load_n(&h->ctrl_gen, __ATOMIC_ACQUIRE);
 	cntlid = __atomic_load_n(&h->cntlid, __ATOMIC_ACQUIRE);
+	nvme_host_ids_get(h, &ids);
 	ret = nvme_conn_open(c, cfg->address, cfg->header_digest, cfg->data_digest, 5000, err,
 			     sizeof(err));
 	if (!ret)
-		ret = nvme_conn_connect(c, nq->sqid, h->io_queue_size - 1, 0, &h->ids, cfg->subnqn,
+		ret = nvme_conn_connect(c, nq->sqid, h->io_queue_size - 1, 0, &ids, cfg->subnqn,
 					&cntlid, err, sizeof(err));
+	explicit_bzero(&ids, sizeof(ids));
 	if (ret) {
 		nu_warn("%s: %s", nq->name, err);
 		nvme_conn_close(c);
@@ -341,7 +353,7 @@ static int queue_attach(void *ctx, void *result)
 	struct nvme_queue *nq = ctx;
 	struct nvme_host *h = nq->h;
 	struct nvme_conn *c = result;
-	char id[48];
+	char id[48], sec[64];
 	int ret;
 
 	nq->p = c->p;
@@ -355,7 +367,8 @@ static int queue_attach(void *ctx, void *result)
 	}
 	snprintf(id, sizeof(id), "cntlid %u qid %u", __atomic_load_n(&h->cntlid, __ATOMIC_ACQUIRE),
 		 nq->sqid);
-	nu_path_up(&h->paths[nq->sqid], c->fd, id);
+	nvme_host_security(h, c, sec, sizeof(sec));
+	nu_path_up(&h->paths[nq->sqid], c->fd, id, sec);
 	return 0;
 }
 

@@ -44,7 +44,8 @@ sources() {
 	case $1 in
 	fuzz_stream) echo test/sim/stream_sim.c initiator/stream.c initiator/digest.c initiator/log.c ;;
 	fuzz_iscsi) echo iscsi/pdu.c iscsi/text.c iscsi/chap.c iscsi/login.c iscsi/scsi.c initiator/io.c initiator/log.c ;;
-	fuzz_nvme) echo nvmetcp/nvme_pdu.c nvmetcp/nvme_cmd.c nvmetcp/nvme_conn.c initiator/tcp.c initiator/io.c initiator/digest.c initiator/log.c ;;
+	fuzz_nvme) echo nvmetcp/nvme_pdu.c nvmetcp/nvme_cmd.c nvmetcp/nvme_conn.c nvmetcp/nvme_auth.c \
+		nvmetcp/nvme_auth_msg.c nvmetcp/dhchap.c initiator/tcp.c initiator/io.c initiator/digest.c initiator/log.c ;;
 	fuzz_scsi) echo iscsi/scsi.c iscsi/scsi_geom.c initiator/io.c initiator/log.c ;;
 	fuzz_ctl) echo session/ctl_proto.c ;;
 	fuzz_iscsi_rx) echo test/sim/stream_sim.c initiator/stream.c initiator/digest.c initiator/log.c \
@@ -52,7 +53,7 @@ sources() {
 		iscsi/pdu.c iscsi/scsi.c iscsi/scsi_geom.c iscsi/discover.c iscsi/conn.c ;;
 	fuzz_nvme_rx) echo test/sim/stream_sim.c initiator/stream.c initiator/digest.c initiator/log.c \
 		initiator/supervisor.c initiator/netmon.c initiator/voltab.c initiator/path.c initiator/tcp.c initiator/io.c nvmetcp/nvme_pdu.c nvmetcp/nvme_cmd.c \
-		nvmetcp/nvme_conn.c ;;
+		nvmetcp/nvme_conn.c nvmetcp/nvme_auth.c nvmetcp/nvme_auth_msg.c nvmetcp/dhchap.c ;;
 	*) echo "fuzz.sh: unknown target $1" >&2; exit 2 ;;
 	esac
 }
@@ -61,7 +62,8 @@ parsers() {
 	case $1 in
 	fuzz_stream) echo initiator/stream.c ;;
 	fuzz_iscsi) echo iscsi/pdu.c iscsi/text.c iscsi/login.c iscsi/chap.c iscsi/scsi.c ;;
-	fuzz_nvme) echo nvmetcp/nvme_pdu.c nvmetcp/nvme_cmd.c nvmetcp/nvme_conn.c ;;
+	fuzz_nvme) echo nvmetcp/nvme_pdu.c nvmetcp/nvme_cmd.c nvmetcp/nvme_conn.c nvmetcp/nvme_auth.c \
+		nvmetcp/nvme_auth_msg.c ;;
 	fuzz_scsi) echo iscsi/scsi_geom.c iscsi/scsi.c ;;
 	fuzz_ctl) echo session/ctl_proto.c ;;
 	fuzz_iscsi_rx) echo iscsi/iscsi_transport.c initiator/supervisor.c initiator/stream.c ;;

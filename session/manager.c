@@ -923,6 +923,24 @@ static void forget(struct nu_manager *m, struct served *sv)
 	memset(sv, 0, sizeof(*sv));
 }
 
+/* Only keys rotated (an nvme-tcp target's DH-HMAC-CHAP): authenticate again, devices stay. */
+static bool try_rekey(struct served *sv, const struct nu_conf_target *t)
+{
+	if (t->kind != NU_TARGET_NVME || sv->ct.kind != NU_TARGET_NVME || !sv->up || !sv->tops ||
+	    !sv->tops->rekey || memcmp(&t->iscsi, &sv->ct.iscsi, sizeof(t->iscsi)) ||
+	    t->nr_luns != sv->ct.nr_luns ||
+	    memcmp(t->luns, sv->ct.luns, sizeof(t->luns[0]) * t->nr_luns) ||
+	    t->read_only != sv->ct.read_only || t->discard != sv->ct.discard ||
+	    !nvme_config_only_auth_differs(&sv->ct.nvme, &t->nvme) ||
+	    sv->tops->rekey(sv->target, &t->nvme))
+		return false;
+	nu_info("target %s: DH-HMAC-CHAP keys changed: authenticating its connections again",
+		sv->ct.name);
+	nvme_config_copy_auth(&sv->ct.nvme, &t->nvme);
+	sv->ct.line = t->line;
+	return true;
+}
+
 void nu_manager_apply(struct nu_manager *m, const struct nu_conf *conf)
 {
 	/* Gone or changed targets first, so their devices are out of the way. */
@@ -944,6 +962,8 @@ void nu_manager_apply(struct nu_manager *m, const struct nu_conf *conf)
 			   t->nr_luns != sv->ct.nr_luns ||
 			   memcmp(t->luns, sv->ct.luns, sizeof(t->luns[0]) * t->nr_luns) ||
 			   t->read_only != sv->ct.read_only || t->discard != sv->ct.discard) {
+			if (try_rekey(sv, t))
+				continue;
 			nu_info("target %s changed: reconnecting it", sv->ct.name);
 			forget(m, sv);
 		} else {
@@ -1111,10 +1131,11 @@ static void status_paths(const struct served *sv, FILE *out, bool json)
 			if (p[i].mpath >= 0)
 				snprintf(mp, sizeof(mp), "path %d ", p[i].mpath);
 			fprintf(out,
-				"  %s%-7s q%-3d %-12s %-22s -> %-22s %s, reconnects %llu, ios %llu, "
+				"  %s%-7s q%-3d %-12s %-22s -> %-22s %s%s%s, reconnects %llu, ios %llu, "
 				"errors %llu\n",
 				mp, p[i].role, p[i].queue, p[i].state, p[i].local[0] ? p[i].local : "-",
 				p[i].remote[0] ? p[i].remote : "-", p[i].id[0] ? p[i].id : "-",
+				p[i].security[0] ? ", " : "", p[i].security,
 				(unsigned long long)p[i].reconnects, (unsigned long long)p[i].ios,
 				(unsigned long long)p[i].errors);
 			continue;
@@ -1126,6 +1147,8 @@ static void status_paths(const struct served *sv, FILE *out, bool json)
 		json_str(out, p[i].remote);
 		fprintf(out, ",\"id\":");
 		json_str(out, p[i].id);
+		fprintf(out, ",\"security\":");
+		json_str(out, p[i].security[0] ? p[i].security : "none");
 		fprintf(out,
 			",\"reconnects\":%llu,\"path\":%d,\"ios\":%llu,\"bytes\":%llu,"
 			"\"errors\":%llu}",

@@ -8,6 +8,9 @@
 #   nvmet_ns NQN NSID SIZE_MB [BS]     namespace on a loop device of BS-byte sectors [512]
 #   nvmet_ns_remove NQN NSID
 #   nvmet_link NQN ID                  offer the subsystem on port ID
+#   nvmet_auth_host NQN HOSTNQN KEY [CTRLKEY [HASH [DHGROUP]]]
+#                                      only HOSTNQN may connect, with DH-HMAC-CHAP
+#                                      (HASH "hmac(sha256)", DHGROUP "ffdhe2048"...)
 #   nvmet_clear                        everything above undone
 #   nvme_kernel_connect NQN PORT [ADDR] kernel initiator (ADDR 127.0.0.1); sets KDEVS
 #   nvme_kernel_disconnect NQN
@@ -45,9 +48,24 @@ nvmet_ns_remove() {
 nvmet_link() {
 	ln -s "$NVMET/subsystems/$1" "$NVMET/ports/$2/subsystems/$1"
 }
+nvmet_auth_host() {
+	local h=$NVMET/hosts/$2 a=$NVMET/subsystems/$1/allowed_hosts/$2
+	[ -L "$a" ] && rm -f "$a"
+	[ -d "$h" ] && rmdir "$h"
+	mkdir "$h" || return 1
+	echo 0 >"$NVMET/subsystems/$1/attr_allow_any_host"
+	echo "$3" >"$h/dhchap_key" || return 1
+	[ -n "${4:-}" ] && { echo "$4" >"$h/dhchap_ctrl_key" || return 1; }
+	[ -n "${5:-}" ] && { echo "$5" >"$h/dhchap_hash" || return 1; }
+	[ -n "${6:-}" ] && { echo "$6" >"$h/dhchap_dhgroup" || return 1; }
+	ln -s "$h" "$a"
+}
 nvmet_clear() {
-	local l s n
-	for l in "$NVMET"/ports/*/subsystems/*; do [ -L "$l" ] && rm -f "$l"; done
+	local l s n h
+	for l in "$NVMET"/ports/*/subsystems/* "$NVMET"/subsystems/*/allowed_hosts/*; do
+		[ -L "$l" ] && rm -f "$l"
+	done
+	for h in "$NVMET"/hosts/*; do [ -d "$h" ] && rmdir "$h"; done
 	for s in "$NVMET"/subsystems/*; do
 		[ -d "$s" ] || continue
 		for n in "$s"/namespaces/*; do [ -d "$n" ] && nvmet_ns_remove "$(basename "$s")" "$(basename "$n")"; done

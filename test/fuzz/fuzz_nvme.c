@@ -3,15 +3,18 @@
  * Fuzz target for everything that parses bytes from an NVMe/TCP
  * controller: PDU headers (with and without digests), ICResp, completion
  * entries and status, Identify Controller and Namespace data, namespace
- * lists and identification descriptors, discovery log pages, and the admin
- * queue's blocking receive (nvme_conn_wait, fed over a socketpair). The
+ * lists and identification descriptors, discovery log pages, the admin
+ * queue's blocking receive (nvme_conn_wait, fed over a socketpair), the
+ * DH-HMAC-CHAP messages (Challenge, Success1, Failure1) and a whole
+ * authentication transaction whose controller side is the input. The
  * first input byte picks the negotiated digests (bits 0-1) and whether the
- * bytes also go to the admin receive (bit 2); the rest is what the
- * controller sent. Build with
+ * bytes also go to the admin receive (bit 2) or the transaction (bit 3);
+ * the rest is what the controller sent. Build with
  * libFuzzer:
  *   clang -g -fsanitize=fuzzer,address,undefined -Invmetcp -Iinitiator \
- *     test/fuzz/fuzz_nvme.c nvmetcp/nvme_{pdu,cmd}.c initiator/{io,digest}.c \
- *     $(pkg-config --cflags --libs libisal) -o fuzz_nvme
+ *     test/fuzz/fuzz_nvme.c nvmetcp/{nvme_pdu,nvme_cmd,nvme_conn,nvme_auth,nvme_auth_msg,dhchap}.c \
+ *     initiator/{io,digest,tcp,log}.c $(pkg-config --cflags --libs libisal libcrypto) -o fuzz_nvme
+ * (scripts/fuzz.sh does that).
  * test/unit/test_fuzz_smoke.c runs it over a fixed corpus in every build.
  */
 #include <stdint.h>
@@ -21,6 +24,7 @@
 #include <sys/socket.h>
 
 #include "digest.h"
+#include "nvme_auth_msg.h"
 #include "nvme_cmd.h"
 #include "nvme_conn.h"
 #include "nvme_pdu.h"
@@ -34,6 +38,29 @@ static void unsolicited(void *ctx, const struct nvme_cqe *cqe)
 	++*(unsigned *)ctx;
 }
 
+/*
+ * Fills a socketpair with the bytes and ends them (EOF after); returns the
+ * end to read, *peer the other, which takes what the host sends.
+ */
+static int feed(const uint8_t *data, size_t size, int *peer)
+{
+	int sv[2];
+
+	/* What fits in the socket buffer at once (the writer is this thread). */
+	if (size > 32768)
+		size = 32768;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return -1;
+	if (write(sv[1], data, size) != (ssize_t)size) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	shutdown(sv[1], SHUT_WR);
+	*peer = sv[1];
+	return sv[0];
+}
+
 /* The bytes as an admin queue's stream: completions and C2HData for command 1. */
 static void admin_receive(const struct nvme_tcp_params *p, const uint8_t *data, size_t size)
 {
@@ -41,26 +68,41 @@ static void admin_receive(const struct nvme_tcp_params *p, const uint8_t *data, 
 	struct nvme_cqe cqe;
 	unsigned events = 0;
 	uint8_t *in;
-	int sv[2];
+	int peer;
 
-	/* What fits in the socket buffer at once (the writer is this thread). */
-	if (size > 32768)
-		size = 32768;
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+	c.fd = feed(data, size, &peer);
+	if (c.fd < 0)
 		return;
-	if (write(sv[1], data, size) != (ssize_t)size) {
-		close(sv[0]);
-		close(sv[1]);
-		return;
-	}
-	close(sv[1]);
-	c.fd = sv[0];
 	in = malloc(4096); /* exactly the buffer the command offered */
 	for (int i = 0; in && i < 32; i++)
 		if (nvme_conn_wait(&c, 1, in, 4096, &cqe, 50, unsolicited, &events))
 			break;
 	free(in);
 	nvme_conn_close(&c);
+	close(peer);
+}
+
+/* A DH-HMAC-CHAP transaction, both ways, whose controller answers with the bytes. */
+static void auth_transaction(const struct nvme_tcp_params *p, const uint8_t *data, size_t size)
+{
+	struct nvme_conn c = { .p = *p, .timeout_ms = 50 };
+	struct nvme_auth_cfg cfg = { .host_key_set = true, .ctrl_key_set = true,
+				     .host_key = { .len = 32, .hash = 1 },
+				     .ctrl_key = { .len = 48, .hash = 2 },
+				     .hashes = NVME_AUTH_HASHES_ALL,
+				     .groups = 1u << NVME_AUTH_DH_NULL | 1u << NVME_AUTH_FFDHE2048 };
+	struct nvme_auth_info ai;
+	char err[256];
+	int peer;
+
+	c.fd = feed(data, size, &peer);
+	if (c.fd < 0)
+		return;
+	/* What the host sends goes nowhere: the peer has gone, sends fail or fill the buffer. */
+	nvme_auth_run(&c, &cfg, "nqn.2014-08.org.nvmexpress:uuid:fuzz", "nqn.fuzz:sub", &ai, err,
+		      sizeof(err));
+	nvme_conn_close(&c);
+	close(peer);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -83,6 +125,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.ddgst = data[0] & 2;
 	if (data[0] & 4)
 		admin_receive(&p, data + 1, size - 1);
+	if (data[0] & 8)
+		auth_transaction(&p, data + 1, size - 1);
 	data++;
 	size--;
 	/* Exactly the bytes there: ASan sees any read past them. */
@@ -105,6 +149,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nvme_parse_id_ns(copy, size, &ci, &ns);
 	nvme_ns_wwid(copy, size, NULL, &ci, 1, wwid, sizeof(wwid));
 	nvme_parse_disc_log(copy, size, disc, 8);
+	{
+		struct nvme_auth_msg m;
+		uint8_t reason;
+
+		/* Offered hashes and groups from the transaction ID, so that all are tried. */
+		if (size >= 6)
+			nvme_auth_parse(copy, size, (uint16_t)(copy[4] | copy[5] << 8), copy[4],
+					copy[5], &m, &reason, &why);
+	}
 	{
 		uint8_t states[NVME_ANA_GROUPS];
 
@@ -199,6 +252,33 @@ size_t fuzz_seed(unsigned i, uint8_t *buf, size_t cap)
 		p[32] = 1;
 		nu_put_le32(p + 40, 64);
 		n = 48 + 64;
+		break;
+	case 10: /* DH-HMAC-CHAP: Send accepted, Challenge (SHA-256, null group), Success1 */
+		buf[0] = 8;
+		n = 0;
+		for (uint16_t cid = 0; cid < 5; cid++) {
+			uint8_t *q = p + n;
+
+			if (cid % 2 == 0) { /* completion of an Authentication Send */
+				q[0] = NVME_TCP_RSP;
+				q[2] = q[4] = 24;
+				q[8 + 12] = (uint8_t)cid;
+				n += 24;
+				continue;
+			}
+			q[0] = NVME_TCP_C2H_DATA;
+			q[1] = NVME_TCP_F_LAST | NVME_TCP_F_SUCCESS;
+			q[2] = q[3] = 24;
+			nu_put_le32(q + 4, 24 + 48);
+			q[8] = (uint8_t)cid;
+			nu_put_le32(q + 16, 48);
+			q[24] = 1;			/* DH-HMAC-CHAP message */
+			q[25] = cid == 1 ? 1 : 3;	/* Challenge, Success1 */
+			q[30] = 32;			/* hl */
+			q[32] = cid == 1 ? 1 : 1;	/* SHA-256 / RVALID */
+			memset(q + 40, 0x5a, 32);
+			n += 24 + 48;
+		}
 		break;
 	default:
 		if (i == 9 && cap >= 1 + 3072) { /* discovery log: two TCP records */

@@ -55,6 +55,17 @@ void nvme_host_request_ana(struct nvme_host *h)
 	(void)h;
 }
 
+void nvme_host_ids_get(struct nvme_host *h, struct nvme_host_ids *ids)
+{
+	*ids = h->ids;
+}
+
+void nvme_host_security(struct nvme_host *h, const struct nvme_conn *c, char *out, size_t len)
+{
+	(void)h;
+	nvme_auth_describe(&c->auth, out, len);
+}
+
 static struct nvme_queue *cur;
 
 static uint32_t read_filled(unsigned tag)

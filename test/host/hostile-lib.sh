@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared by the hostile-target host tests.
-#   hostile_start SCRIPT MODE        the target on a free port: sets port, tpid,
+#   hostile_start SCRIPT MODE [ARGS] the target on a free port: sets port, tpid,
 #                                    hostile_log (what it printed)
 #   hostile_stop                     kills it
 #   hostile_recovered NAME RC OUT    ok when the run exited 0, the connection
@@ -17,7 +17,7 @@ hostile_start() {
 		port=$((30000 + RANDOM % 2700))
 		ss -tan | grep -q ":$port " && continue
 		hostile_log=${TMPDIR:-/tmp}/hostile-$port.log
-		python3 "$1" --port $port --mode "$2" --after 30 --bad-conns 2 >"$hostile_log" 2>&1 &
+		python3 "$1" --port $port --mode "$2" --after 30 --bad-conns 2 "${@:3}" >"$hostile_log" 2>&1 &
 		tpid=$!
 		for _ in $(seq 50); do
 			ss -ltn | grep -q ":$port " && return 0

@@ -7,15 +7,22 @@ namespace, active list, descriptors), Set Features, Keep Alive,
 Asynchronous Event Requests (held), Get Log Page, Abort; Read (C2HData
 with SUCCESS, split in two), Write (in-capsule up to 8 KiB, R2T beyond,
 H2CData in chunks of at most MAXH2CDATA), Flush, Dataset Management and
-Write Zeroes. With --mode it breaks the protocol once on each of the first
+Write Zeroes; DH-HMAC-CHAP on every queue with --dhchap-key (computed by
+dhchap.py, independently of netublk). With --mode it breaks the protocol once on each of the first
 --bad-conns I/O connections, after --after commands: the initiator must
 tear the connection down, reconnect and resend, never crash and never
 complete I/O with wrong data. Data survives across connections.
 
     hostile_nvmet.py --port N --mode MODE [--after K] [--bad-conns C]
+        [--dhchap-key K [--dhchap-ctrl-key K] [--dhchap-hash ID] [--dhchap-group ID]]
+
+The auth-* modes break DH-HMAC-CHAP instead, on every queue: the host
+must refuse, say why, and never crash; except auth-expire, which asks the
+bad I/O connections to authenticate again (status Authentication Required).
 """
 import argparse
 import os
+import secrets
 import socket
 import struct
 import sys
@@ -23,6 +30,7 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hostile_target import crc32c, recv_all, send_split  # noqa: E402  (the iSCSI one's helpers)
+import dhchap  # noqa: E402
 
 NS_SIZE = 16 << 20
 BS = 512
@@ -35,7 +43,9 @@ held = {}  # (sqid, cid) -> Conn: commands the target sits on (ignore-cmd)
 
 MODES = ["none", "wrong-type", "oversized", "unknown-cid", "beyond-buffer",
          "bad-header-digest", "bad-data-digest", "truncated", "short-read", "bad-r2t",
-         "c2h-term", "ignore-cmd", "silent", "die", "split-digest"]
+         "c2h-term", "ignore-cmd", "silent", "die", "split-digest",
+         "auth-bad-ctrl-resp", "auth-no-ctrl-resp", "auth-wrong-tid", "auth-bad-dh",
+         "auth-long-dh", "auth-skip-challenge", "auth-garbage", "auth-expire"]
 
 SUBNQN = "nqn.2026-11.org.netublk:hostile"
 NGUID = bytes(range(1, 17))
@@ -85,6 +95,8 @@ class Conn:
         self.tripped = False
         self.bad_assoc = False
         self.wlock = threading.Lock()
+        self.authed = False
+        self.auth_out = b""  # what the next Authentication Receive returns
 
     # ---- sending
     def send(self, ptype, flags, hdr_rest, data=b"", corrupt_hd=False, corrupt_dd=False,
@@ -186,6 +198,8 @@ class Conn:
         cdw = struct.unpack_from("<6I", sqe, 40)
         if opcode == 0x7F:
             return self.fabrics(sqe, cid, data)
+        if self.args.dhchap_key and not self.authed:
+            return self.respond(cid, status=0x191)  # Authentication Required
         if self.qid == 0:
             return self.admin(opcode, cid, nsid, cdw)
         # Each way of misbehaving waits for a command it applies to.
@@ -196,6 +210,9 @@ class Conn:
         slba = cdw[0] | cdw[1] << 32
         nlb = (cdw[2] & 0xFFFF) + 1
         off, length = slba * BS, nlb * BS
+        if mode == "auth-expire":  # from now on this queue needs authenticating again
+            self.authed = False
+            return self.respond(cid, status=0x191)
         if mode == "ignore-cmd":
             held[(self.qid, cid)] = self
             return
@@ -270,7 +287,19 @@ class Conn:
                     state["io_conns"] += 1
                     self.bad = state["io_conns"] <= self.args.bad_conns
             self.bad_assoc = True
-            return self.respond(cid, dw0=state["cntlid"])
+            self.hostnqn = data[512:768].rstrip(b"\0").decode()
+            self.subnqn = data[256:512].rstrip(b"\0").decode()
+            atr = 1 << 17 if self.args.dhchap_key else 0
+            return self.respond(cid, dw0=state["cntlid"] | atr)
+        if fctype in (0x05, 0x06) and tuple(sqe[41:44]) != (1, 1, 0xE9):
+            return self.respond(cid, status=0x002)  # SPSP0, SPSP1, SECP as nvmet checks them
+        if fctype == 0x05:  # authentication send
+            self.auth_send(data)
+            return self.respond(cid)
+        if fctype == 0x06:  # authentication receive
+            al = struct.unpack_from("<I", sqe, 44)[0]
+            out, self.auth_out = self.auth_out, b""
+            return self.c2h(cid, 0, (out + bytes(al))[:al], True, True)
         if fctype == 0x04:  # property get
             offset = struct.unpack_from("<I", sqe, 44)[0]
             if offset == 0x00:  # CAP: MQES 127, CQR, TO 1 (500 ms)
@@ -281,6 +310,70 @@ class Conn:
                 v = 0
             return self.respond(cid, dw0=v & 0xFFFFFFFF)
         return self.respond(cid)  # property set and anything else: fine
+
+    # ---- DH-HMAC-CHAP, the controller's side
+    def auth_send(self, d):
+        a = self.args
+        mode = a.mode
+        if d[0] == 0 and d[1] == 0:  # negotiate
+            self.tid = struct.unpack_from("<H", d, 4)[0]
+            hashes, groups = d[12:12 + d[10]], d[42:42 + d[11]]
+            if a.dhchap_hash not in hashes or a.dhchap_group not in groups:
+                self.auth_out = self.failure1(4 if a.dhchap_hash not in hashes else 5)
+                return
+            h, g = a.dhchap_hash, a.dhchap_group
+            hl = 16 + 16 * h
+            self.c1, self.s1 = secrets.token_bytes(hl), secrets.randbits(32)
+            self.priv = secrets.randbits(512)
+            dhv = dhchap.dh_public(g, self.priv) if g else b""
+            if mode == "auth-bad-dh":
+                dhv = bytes(len(dhv) - 1) + b"\1"
+            dl = len(dhv) + (8 if mode == "auth-long-dh" else 0)
+            tid = self.tid ^ 1 if mode == "auth-wrong-tid" else self.tid
+            self.auth_out = struct.pack("<BBHHBBBBHI", 1, 1, 0, tid, hl, 0, h, g, dl,
+                                        self.s1) + self.c1 + dhv
+            if mode == "auth-skip-challenge":
+                self.auth_out = struct.pack("<BBHHBBB7x", 1, 3, 0, self.tid, hl, 0, 0)
+            if mode == "auth-garbage":
+                self.auth_out = secrets.token_bytes(40)
+        elif d[0] == 1 and d[1] == 2:  # reply
+            h, g, hl = a.dhchap_hash, a.dhchap_group, d[6]
+            cvalid, dl = d[8], struct.unpack_from("<H", d, 10)[0]
+            s2 = struct.unpack_from("<I", d, 12)[0]
+            rval, c2 = d[16:16 + hl], d[16 + hl:16 + 2 * hl]
+            sess = dhchap.dh_shared(g, self.priv, d[16 + 2 * hl:16 + 2 * hl + dl]) if g else b""
+            aug = (lambda c: dhchap.augment(h, sess, c)) if g else (lambda c: c)
+            key, kh = dhchap.key_parse(a.dhchap_key)
+            want = dhchap.response(h, dhchap.transform(key, kh, self.hostnqn), aug(self.c1),
+                                   self.s1, self.tid, self.hostnqn, self.subnqn, False)
+            if rval != want:
+                print("auth qid %d: host response mismatch" % self.qid, flush=True)
+                self.auth_out = self.failure1(1)
+                return
+            rv = b""
+            if cvalid and a.dhchap_ctrl_key and mode != "auth-no-ctrl-resp":
+                ck, ckh = dhchap.key_parse(a.dhchap_ctrl_key)
+                rv = dhchap.response(h, dhchap.transform(ck, ckh, self.subnqn), aug(c2), s2,
+                                     self.tid, self.hostnqn, self.subnqn, True)
+                if mode == "auth-bad-ctrl-resp":
+                    rv = bytes([rv[0] ^ 1]) + rv[1:]
+            self.auth_out = struct.pack("<BBHHBBB7x", 1, 3, 0, self.tid, hl, 0,
+                                        1 if rv else 0) + rv
+            if not cvalid:
+                self.auth_done(h, g, False)
+        elif d[0] == 1 and d[1] == 4:  # success2
+            self.auth_done(a.dhchap_hash, a.dhchap_group, True)
+        elif d[0] == 0 and d[1] == 0xF0:  # failure2
+            print("auth qid %d: host sent failure2, reason %d" % (self.qid, d[7]), flush=True)
+
+    def auth_done(self, h, g, bidi):
+        self.authed = True
+        print("auth qid %d: authenticated %s group %d %s" % (
+            self.qid, dhchap.HASHES[h], g, "bidirectional" if bidi else "unidirectional"),
+            flush=True)
+
+    def failure1(self, why):
+        return struct.pack("<BBHHBB", 0, 0xF1, 0, self.tid, 1, why)
 
     def admin(self, opcode, cid, nsid, cdw):
         if opcode == 0x06:  # identify
@@ -320,6 +413,10 @@ def main():
     ap.add_argument("--mode", choices=MODES, default="none")
     ap.add_argument("--after", type=int, default=20)
     ap.add_argument("--bad-conns", type=int, default=2)
+    ap.add_argument("--dhchap-key")
+    ap.add_argument("--dhchap-ctrl-key")
+    ap.add_argument("--dhchap-hash", type=int, default=1)
+    ap.add_argument("--dhchap-group", type=int, default=0)
     args = ap.parse_args()
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

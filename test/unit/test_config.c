@@ -326,6 +326,57 @@ static void test_portal_lists(void **state)
 	assert_non_null(strstr(err, ":2: [target a]: portal needs an address"));
 }
 
+/* Two DHHC-1 secrets (test/tools/dhchap.py's KAT keys), and the first with one character changed. */
+#define KEY1 "DHHC-1:01:AQgPFh0kKzI5QEdOVVxjanF4f4aNlJuiqbC3vsXM09pl1OOC:"
+#define KEY1_BAD_CRC "DHHC-1:01:AQgPFh0kKzI5QEdOVVxjanF4f4aNlJuiqbC3vsXM09pl1OOD:"
+#define KEY2 "DHHC-1:00:paanqKmqq6ytrq+wsbKztLW2t7i5uru8vb6/wMHCw8RflKDP:"
+
+static void test_dhchap(void **state)
+{
+	static struct nu_conf c;
+	char err[256] = "";
+	const char *base = "[target n]\ntransport = nvme-tcp\naddress = a\nsubsystem = s\n";
+	char text[1024];
+
+	(void)state;
+	snprintf(text, sizeof(text), "%sdhchap_secret = %s\ndhchap_ctrl_secret = %s\n"
+		 "dhchap_hashes = sha384\ndhchap_dhgroups = ffdhe2048, ffdhe4096\n", base, KEY1, KEY2);
+	assert_int_equal(load(text, &c, err), 0);
+	assert_string_equal(c.targets[0].nvme.dhchap_secret, KEY1);
+	assert_int_equal(c.targets[0].nvme.dhchap_hashes, 1u << 2);
+	assert_int_equal(c.targets[0].nvme.dhchap_groups, 1u << 1 | 1u << 3);
+	/* Not set: every hash and group is offered. */
+	assert_int_equal(load(base, &c, err), 0);
+	assert_int_equal(c.targets[0].nvme.dhchap_hashes, 0x0e);
+	assert_int_equal(c.targets[0].nvme.dhchap_groups, 0x3f);
+	/* A bad key names its line and never shows the key. */
+	snprintf(text, sizeof(text), "%sdhchap_secret = %s\n", base, KEY1_BAD_CRC);
+	assert_int_equal(load(text, &c, err), -EINVAL);
+	assert_non_null(strstr(err, ":5: [target n]: dhchap_secret: DHHC-1 secret fails its CRC"));
+	assert_null(strstr(err, "AQgP"));
+	snprintf(text, sizeof(text), "%sdhchap_secret = hunter2\n", base);
+	assert_int_equal(load(text, &c, err), -EINVAL);
+	assert_non_null(strstr(err, ":5: [target n]: dhchap_secret: not a DHHC-1:0N: secret"));
+	assert_null(strstr(err, "hunter2"));
+	snprintf(text, sizeof(text), "%sdhchap_ctrl_secret = %s\n", base, KEY2);
+	assert_int_equal(load(text, &c, err), -EINVAL);
+	assert_non_null(strstr(err, "dhchap_ctrl_secret needs dhchap_secret too"));
+	snprintf(text, sizeof(text), "%sdhchap_secret = %s\ndhchap_ctrl_secret = %s\n", base, KEY1,
+		 KEY1);
+	assert_int_equal(load(text, &c, err), -EINVAL);
+	assert_non_null(strstr(err, "dhchap_ctrl_secret must differ from dhchap_secret"));
+	snprintf(text, sizeof(text), "%sdhchap_dhgroups = ffdhe1024\n", base);
+	assert_int_equal(load(text, &c, err), -EINVAL);
+	assert_non_null(strstr(err, ":5: [target n]: dhchap_dhgroups is a list of"));
+	snprintf(text, sizeof(text), "%sdhchap_hashes = md5\n", base);
+	assert_int_equal(load(text, &c, err), -EINVAL);
+	assert_non_null(strstr(err, ":5: [target n]: dhchap_hashes is a list of"));
+	/* An iSCSI target has no such key. */
+	assert_int_equal(load("[target a]\nportal = p\ntarget = t\ndhchap_secret = x\n", &c, err),
+			 -EINVAL);
+	assert_non_null(strstr(err, "unknown key 'dhchap_secret' for an iscsi target"));
+}
+
 static void test_secrets(void **state)
 {
 	static struct nu_conf c;
@@ -348,6 +399,20 @@ static void test_secrets(void **state)
 	assert_int_equal(load(conf, &c, err), -EINVAL);
 	assert_non_null(strstr(err, spath));
 	assert_non_null(strstr(err, ":2: only chap_secret"));
+	/* DH-HMAC-CHAP keys too, for an nvme-tcp target. */
+	snprintf(conf, sizeof(conf),
+		 "[global]\nsecrets = %s\n[target n]\ntransport = nvme-tcp\naddress = a\n"
+		 "subsystem = s\n",
+		 spath);
+	write_file(spath, "[target n]\ndhchap_secret = " KEY1 "\ndhchap_ctrl_secret = " KEY2 "\n",
+		   0600);
+	assert_int_equal(load(conf, &c, err), 0);
+	assert_string_equal(c.targets[0].nvme.dhchap_secret, KEY1);
+	assert_string_equal(c.targets[0].nvme.dhchap_ctrl_secret, KEY2);
+	write_file(spath, "[target n]\ndhchap_secret = " KEY1_BAD_CRC "\n", 0600);
+	assert_int_equal(load(conf, &c, err), -EINVAL);
+	assert_non_null(strstr(err, ":2: [target n]: dhchap_secret: DHHC-1 secret fails its CRC"));
+	assert_null(strstr(err, "AQgP"));
 	write_file(spath, "[target b]\nchap_secret = x\n", 0600);
 	assert_int_equal(load(conf, &c, err), -EINVAL);
 	assert_non_null(strstr(err, "which the config does not have"));
@@ -377,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_metrics_remote),
 		cmocka_unit_test(test_secrets),
+		cmocka_unit_test(test_dhchap),
 		cmocka_unit_test(test_nvme),
 		cmocka_unit_test(test_portal_lists),
 		cmocka_unit_test(test_example),

@@ -17,6 +17,26 @@ static uint32_t cdw(const uint8_t *sqe, unsigned n)
 	return nu_get_le32(sqe + 4 * n);
 }
 
+static void test_auth_commands(void **state)
+{
+	uint8_t sqe[64];
+
+	(void)state;
+	nvme_build_auth(sqe, true, 72);
+	assert_int_equal(sqe[0], 0x7f);
+	assert_int_equal(sqe[4], 0x05); /* Authentication Send */
+	assert_int_equal(sqe[39], 0x01); /* data block, offset: in the capsule */
+	assert_int_equal(nu_get_le32(sqe + 32), 72);
+	assert_int_equal(sqe[41], 0x01); /* SPSP0 */
+	assert_int_equal(sqe[42], 0x01); /* SPSP1 */
+	assert_int_equal(sqe[43], 0xe9); /* SECP: DH-HMAC-CHAP */
+	assert_int_equal(nu_get_le32(sqe + 44), 72); /* TL */
+	nvme_build_auth(sqe, false, 4096);
+	assert_int_equal(sqe[4], 0x06); /* Authentication Receive */
+	assert_int_equal(sqe[39], 0x5a); /* transport data block */
+	assert_int_equal(nu_get_le32(sqe + 44), 4096); /* AL */
+}
+
 static void test_io_commands(void **state)
 {
 	uint8_t sqe[64], range[16];
@@ -236,6 +256,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_io_commands),
+		cmocka_unit_test(test_auth_commands),
 		cmocka_unit_test(test_admin_commands),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_identify),

@@ -94,7 +94,7 @@ static int toy_attach(void *ctx, void *result)
 
 	assert_int_equal(*(int *)result, 1);
 	t->attaches++;
-	nu_path_up(&t->path, -1, "toy");
+	nu_path_up(&t->path, -1, "toy", NULL);
 	/* fd -1: the simulated wire; its end (EOF) is a connection loss. */
 	return nu_stream_attach(&t->s, -1, 4096, 0);
 }

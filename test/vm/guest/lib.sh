@@ -120,7 +120,7 @@ crash_recover() {
 PRELOAD_MODULES="ublk_drv loop configfs target_core_mod target_core_iblock target_core_file
 	iscsi_target_mod iscsi_tcp libiscsi_tcp sd_mod nvme_core nvme_fabrics nvme_tcp nvmet
 	nvmet_tcp veth sch_netem tls ext4 inet_diag tcp_diag udp_diag unix_diag crc32c_generic crc32c_intel md5 sha1 sha256
-	sha512 sha3_generic sha3 libsha3 hmac cbc ecb ghash_generic gcm aes_generic dm_mod af_packet
+	sha512 sha3_generic sha3 libsha3 hmac cbc ecb ghash_generic gcm aes_generic crypto_null dm_mod af_packet
 	ipv6 nf_conntrack bridge mptcp_diag raw_diag target_core_pscsi target_core_user uio"
 MODPROBE_LOG=/share/modprobe.log
 preload_modules() {
