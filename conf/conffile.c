@@ -171,7 +171,7 @@ static int global_key(struct parse *p, const char *k, const char *v)
 	if (!strcmp(k, "backend_depth"))
 		return set_uint(p, k, v, 1, 4096, &c->backend_depth);
 	if (!strcmp(k, "coalesce_us"))
-		return set_uint(p, k, v, 0, 10000, &c->coalesce_us);
+		return set_uint(p, k, v, 0, NU_QUEUE_COALESCE_US_MAX, &c->coalesce_us);
 	if (!strcmp(k, "data_mode")) {
 		if (ublk_data_mode_parse(v, &c->data_mode))
 			return fail_at(p, "data_mode must be auto, zero-copy, copy or user-copy");

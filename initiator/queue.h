@@ -25,6 +25,7 @@ typedef int (*nu_queue_call_fn)(struct nu_queue *q, void *arg);
  * (0: wake for each).
  */
 #define NU_QUEUE_COALESCE_US 50
+#define NU_QUEUE_COALESCE_US_MAX 10000
 void nu_queue_set_coalesce(unsigned us);
 
 struct nu_queue *nu_queue_create(struct nu_host *host, unsigned id, unsigned backend_depth);

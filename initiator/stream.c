@@ -553,6 +553,15 @@ static void rx_done(struct nu_stream *s, int res)
 
 /* ---------------------------------------------------------------- life */
 
+/* Tells the queue whether this stream reads each PDU header alone (no coalescing then). */
+static void rx_serial_set(struct nu_stream *s, bool on)
+{
+	if (on == s->rx_serial)
+		return;
+	s->rx_serial = on;
+	nu_queue_rx_serial(s->q, on);
+}
+
 int nu_stream_attach(struct nu_stream *s, int fd, size_t rx_cap, unsigned exact_head)
 {
 	if (rx_cap != s->rx_cap || !s->rx_buf) {
@@ -568,10 +577,7 @@ int nu_stream_attach(struct nu_stream *s, int fd, size_t rx_cap, unsigned exact_
 	s->rx_len = s->rx_off = 0;
 	s->rx_framed = s->rx_direct = false;
 	s->exact_head = exact_head;
-	if (!!exact_head != s->rx_serial) {
-		s->rx_serial = exact_head;
-		nu_queue_rx_serial(s->q, s->rx_serial);
-	}
+	rx_serial_set(s, exact_head);
 	s->rx_exact = RX_EXACT_HEAD;
 	s->up = true;
 	s->held = s->rx_held = false;
@@ -611,6 +617,7 @@ void nu_stream_fail(struct nu_stream *s, const char *why)
 
 void nu_stream_close(struct nu_stream *s)
 {
+	rx_serial_set(s, false); /* a closed connection receives nothing, serially or not */
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
@@ -700,9 +707,7 @@ bool nu_stream_drain(struct nu_stream *s, unsigned ms, bool *timer_armed)
 
 void nu_stream_destroy(struct nu_stream *s)
 {
-	if (s->rx_serial)
-		nu_queue_rx_serial(s->q, false);
-	s->rx_serial = false;
+	rx_serial_set(s, false);
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;

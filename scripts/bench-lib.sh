@@ -17,6 +17,41 @@ bench_fio() {
 	tail -n 1 "$out"
 }
 
+# bench_netublkd NAME BIN ARGS...: a netublkd (BIN) in the background with
+# its own ready file, control socket and by-id directory, so that several
+# run side by side; its PID in BENCH_PID[NAME]. bench_ready NAME...: waits
+# for theirs; then bench_dev NAME and bench_mode NAME say its device and
+# data mode, bench_entry NAME LABEL the "DEV LABEL PID" that bench_rounds takes.
+declare -A BENCH_PID
+bench_netublkd() {
+	local name=$1 bin=$2
+	shift 2
+	rm -f "/tmp/r-$name"
+	"$bin" "$@" --ready-file "/tmp/r-$name" --control "/tmp/$name.sock" \
+		--by-id "/tmp/by-id-$name" --log-level warn &
+	BENCH_PID[$name]=$!
+}
+bench_ready() {
+	local n ok
+	for _ in $(seq 300); do
+		ok=1
+		for n in "$@"; do [ -f "/tmp/r-$n" ] || ok=0; done
+		[ $ok = 1 ] && return 0
+		sleep 0.1
+	done
+	echo "bench: netublkd $* not ready" >&2
+	return 1
+}
+bench_dev() { awk '{print $1}' "/tmp/r-$1"; }
+bench_mode() { awk '{print $2}' "/tmp/r-$1"; }
+bench_entry() { echo "$(bench_dev "$1") $2 ${BENCH_PID[$1]}"; }
+bench_stop() { # bench_stop NAME...: SIGTERM, wait
+	local n pids=()
+	for n in "$@"; do pids+=("${BENCH_PID[$n]}"); done
+	kill -TERM "${pids[@]}"
+	wait "${pids[@]}"
+}
+
 # The standard jobs (4k random read QD32, 128k and 1M sequential reads at
 # QD16 and QD4, 4k QD1, 4k random write QD32),
 # each repetition running every device back to back, into OUT (with header).

@@ -18,31 +18,20 @@ sd=$KDEV
 dd if=/dev/urandom of=$sd bs=1M count=$SIZE_MB oflag=direct status=none # precondition
 
 SPEC=portal=127.0.0.1:3260,target=$IQN
-# The best mode (zero copy on Linux 7.2) and copy, side by side.
-"$B/netublkd" --iscsi "$SPEC" --queues 2 --ready-file /tmp/r-best --log-level warn &
-best_pid=$!
-"$B/netublkd" --iscsi "$SPEC" --queues 2 --data-mode copy --ready-file /tmp/r-cp --log-level warn \
-	--control /tmp/cp.sock --by-id /tmp/by-id-cp &
-cp_pid=$!
-before=()
-if [ -n "$BASE" ]; then
-	"$BASE/netublkd" --iscsi "$SPEC" --queues 2 --ready-file /tmp/r-base --log-level warn \
-		--control /tmp/base.sock --by-id /tmp/by-id-base &
-	base_pid=$!
-	for _ in $(seq 300); do [ -f /tmp/r-base ] && break; sleep 0.1; done
-	before=("$(awk '{print $1}' /tmp/r-base) netublk-before $base_pid")
-fi
-for _ in $(seq 300); do [ -f /tmp/r-best ] && [ -f /tmp/r-cp ] && break; sleep 0.1; done
-best=$(awk '{print $1}' /tmp/r-best); best_mode=$(awk '{print $2}' /tmp/r-best)
-cp=$(awk '{print $1}' /tmp/r-cp)
-sleep 1
-echo "devices: kernel=$sd netublk-$best_mode=$best netublk-copy=$cp; $(uname -r)"
 . "$(dirname "$0")/bench-lib.sh"
-if [ "$best_mode" = copy ]; then
-	bench_rounds /share/bench.tsv "$REPS" "$SECS" $SIZE_MB "$sd kernel-iscsi" "$cp netublk-copy $cp_pid"
-else
-	bench_rounds /share/bench.tsv "$REPS" "$SECS" $SIZE_MB "$sd kernel-iscsi" \
-		"$best netublk-$best_mode $best_pid" "$cp netublk-copy $cp_pid" "${before[@]}"
-fi
-kill -TERM $best_pid $cp_pid ${base_pid:-}; wait $best_pid $cp_pid ${base_pid:-}
+# The best mode (zero copy on Linux 7.2) and copy, side by side.
+names=(best cp)
+bench_netublkd best "$B/netublkd" --iscsi "$SPEC" --queues 2
+bench_netublkd cp "$B/netublkd" --iscsi "$SPEC" --queues 2 --data-mode copy
+[ -n "$BASE" ] && names+=(base) && bench_netublkd base "$BASE/netublkd" --iscsi "$SPEC" --queues 2
+bench_ready "${names[@]}"
+best_mode=$(bench_mode best)
+sleep 1
+echo "devices: kernel=$sd netublk-$best_mode=$(bench_dev best) netublk-copy=$(bench_dev cp); $(uname -r)"
+devs=("$sd kernel-iscsi")
+[ "$best_mode" != copy ] && devs+=("$(bench_entry best "netublk-$best_mode")")
+devs+=("$(bench_entry cp netublk-copy)")
+[ -n "$BASE" ] && [ "$best_mode" != copy ] && devs+=("$(bench_entry base netublk-before)")
+bench_rounds /share/bench.tsv "$REPS" "$SECS" $SIZE_MB "${devs[@]}"
+bench_stop "${names[@]}"
 kernel_logout $IQN 3260

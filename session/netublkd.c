@@ -183,8 +183,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->control_group = optarg;
 			break;
 		case 'W':
-			if (nu_parse_uint(optarg, 0, 10000, &o->coalesce_us)) {
-				fprintf(stderr, "netublkd: --coalesce must be 0..10000 (microseconds)\n");
+			if (nu_parse_uint(optarg, 0, NU_QUEUE_COALESCE_US_MAX, &o->coalesce_us)) {
+				fprintf(stderr, "netublkd: --coalesce must be 0..%u (microseconds)\n",
+					NU_QUEUE_COALESCE_US_MAX);
 				return -EINVAL;
 			}
 			break;

@@ -295,7 +295,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	unsigned coalesce_us;
+	unsigned coalesce_us = NU_QUEUE_COALESCE_US;
 	struct perf_opts o = { .queues = 1, .qd = 32, .bs = 4096, .pattern = PAT_RAND,
 			       .read_pct = 100, .seconds = 10 };
 	const char *rw = "randread";
@@ -342,9 +342,8 @@ int main(int argc, char **argv)
 				goto bad;
 			break;
 		case 'W':
-			if (nu_parse_uint(optarg, 0, 10000, &coalesce_us))
+			if (nu_parse_uint(optarg, 0, NU_QUEUE_COALESCE_US_MAX, &coalesce_us))
 				goto bad;
-			nu_queue_set_coalesce(coalesce_us);
 			break;
 		case 's':
 			if (nu_parse_size(optarg, &o.bs) || o.bs < 512 || o.bs > (32u << 20) ||
@@ -387,6 +386,7 @@ int main(int argc, char **argv)
 		goto bad;
 	if (!o.backend_depth)
 		o.backend_depth = o.qd;
+	nu_queue_set_coalesce(coalesce_us);
 	if (o.iscsi) {
 		struct iscsi_target_config tc;
 		char err[256];
