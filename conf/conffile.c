@@ -170,6 +170,12 @@ static int global_key(struct parse *p, const char *k, const char *v)
 		return set_uint(p, k, v, 1, 4096, &c->queue_depth);
 	if (!strcmp(k, "backend_depth"))
 		return set_uint(p, k, v, 1, 4096, &c->backend_depth);
+	if (!strcmp(k, "queue_affinity")) {
+		if (strcmp(v, "any") && strcmp(v, "blk-mq"))
+			return fail_at(p, "queue_affinity must be any or blk-mq, not '%s'", v);
+		c->queue_affinity = !strcmp(v, "blk-mq");
+		return 1;
+	}
 	if (!strcmp(k, "coalesce_us"))
 		return set_uint(p, k, v, 0, NU_QUEUE_COALESCE_US_MAX, &c->coalesce_us);
 	if (!strcmp(k, "data_mode")) {

@@ -46,6 +46,7 @@ struct nu_conf {
 	unsigned queues, queue_depth, backend_depth;
 	int data_mode;
 	unsigned coalesce_us; /* completion coalescing (initiator/queue.h) */
+	bool queue_affinity;  /* queue threads on their blk-mq CPUs (kernel/ublk_dev.h) */
 	int log_level;
 	char secrets[256];
 	char control_group[64]; /* group that may use the control socket; "" root only */

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -302,6 +303,21 @@ static void mailbox_run(struct nu_queue *q)
 	}
 }
 
+int nu_queue_set_cpus(struct nu_queue *q, const cpu_set_t *cpus)
+{
+	cpu_set_t allowed, use;
+
+	if (!q->thread_started)
+		return -ESRCH;
+	/* A process confined by taskset or a cpuset keeps to it. */
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		return -errno;
+	CPU_AND(&use, cpus, &allowed);
+	if (!CPU_COUNT(&use))
+		return -EINVAL;
+	return -pthread_setaffinity_np(q->thread, sizeof(use), &use);
+}
+
 int nu_queue_call(struct nu_queue *q, nu_queue_call_fn fn, void *arg)
 {
 	struct nu_msg m = { .fn = fn, .arg = arg };
@@ -541,6 +557,13 @@ int nu_queue_start(struct nu_queue *q)
 	if (ret)
 		return -ret;
 	q->thread_started = true;
+	{
+		char name[16];
+
+		/* As top -H and the CPU placement show it. */
+		snprintf(name, sizeof(name), "netublk-q%u", q->id);
+		pthread_setname_np(q->thread, name);
+	}
 	pthread_mutex_lock(&q->lock);
 	while (!q->started)
 		pthread_cond_wait(&q->cond, &q->lock);

@@ -2,6 +2,7 @@
 #ifndef NETUBLK_QUEUE_H
 #define NETUBLK_QUEUE_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <liburing.h>
@@ -35,6 +36,12 @@ void nu_queue_destroy(struct nu_queue *q);
 
 /* Runs fn(q, arg) on the queue thread and returns its result. */
 int nu_queue_call(struct nu_queue *q, nu_queue_call_fn fn, void *arg);
+/*
+ * Runs the queue's thread on these CPUs (those of the process's own that
+ * are among them): blk-mq's for this queue, so that a request's issue,
+ * its serving and its completion stay on one CPU.
+ */
+int nu_queue_set_cpus(struct nu_queue *q, const cpu_set_t *cpus);
 
 /* The network changed: the transport checks its connections against it (on the queue thread). */
 void nu_queue_net_check(struct nu_queue *q);

@@ -193,6 +193,13 @@ int ublk_ctrl_update_size(struct ublk_ctrl *c, uint32_t dev_id, uint64_t sectors
 	return ctrl_cmd(c, UBLK_U_CMD_UPDATE_SIZE, dev_id, NULL, 0, sectors);
 }
 
+int ublk_ctrl_get_queue_affinity(struct ublk_ctrl *c, uint32_t dev_id, unsigned q,
+				 cpu_set_t *cpus)
+{
+	CPU_ZERO(cpus);
+	return ctrl_cmd(c, UBLK_U_CMD_GET_QUEUE_AFFINITY, dev_id, cpus, sizeof(*cpus), q);
+}
+
 int ublk_ctrl_start_recovery(struct ublk_ctrl *c, uint32_t dev_id)
 {
 	return ctrl_cmd(c, UBLK_U_CMD_START_USER_RECOVERY, dev_id, NULL, 0, 0);

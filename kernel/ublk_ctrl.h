@@ -3,6 +3,7 @@
 #define NETUBLK_UBLK_CTRL_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <liburing.h>
@@ -42,6 +43,9 @@ int ublk_ctrl_get_info(struct ublk_ctrl *c, uint32_t dev_id, struct ublksrv_ctrl
 /* Also for another user's unprivileged device, where our access to its /dev/ublkcN allows. */
 int ublk_ctrl_get_info2(struct ublk_ctrl *c, uint32_t dev_id, struct ublksrv_ctrl_dev_info *info);
 int ublk_ctrl_update_size(struct ublk_ctrl *c, uint32_t dev_id, uint64_t sectors);
+/* The CPUs that blk-mq maps to the device's queue q. */
+int ublk_ctrl_get_queue_affinity(struct ublk_ctrl *c, uint32_t dev_id, unsigned q,
+				 cpu_set_t *cpus);
 int ublk_ctrl_start_recovery(struct ublk_ctrl *c, uint32_t dev_id);
 int ublk_ctrl_end_recovery(struct ublk_ctrl *c, uint32_t dev_id, int pid);
 

@@ -195,6 +195,31 @@ static void teardown(struct ublk_dev *d, bool started)
 	free(d);
 }
 
+static bool queue_affinity;
+
+void ublk_dev_set_queue_affinity(bool blk_mq)
+{
+	queue_affinity = blk_mq;
+}
+
+/* The host queue serving the device's queue q runs on the CPUs blk-mq gives q. */
+static void place_queue(struct ublk_dev *d, unsigned q)
+{
+	cpu_set_t cpus;
+	int ret;
+
+	if (!queue_affinity)
+		return;
+	ret = ublk_ctrl_get_queue_affinity(d->ctrl, d->info.dev_id, q, &cpus);
+	if (!ret)
+		ret = nu_queue_set_cpus(nu_host_queue(d->host, q), &cpus);
+	if (ret)
+		nu_dbg("ublk%u: queue %u keeps its CPUs: %s", d->info.dev_id, q, strerror(-ret));
+	else
+		nu_dbg("ublk%u: queue %u on %d CPU(s) of its blk-mq map", d->info.dev_id, q,
+		       CPU_COUNT(&cpus));
+}
+
 static int attach_queues(struct ublk_dev *d, const struct ublk_dev_config *cfg)
 {
 	for (unsigned i = 0; i < d->nr_queues; i++) {
@@ -213,6 +238,7 @@ static int attach_queues(struct ublk_dev *d, const struct ublk_dev_config *cfg)
 		d->qdevs[i] = ublk_qdev_create(&qc);
 		if (!d->qdevs[i])
 			return -ENOMEM;
+		place_queue(d, i);
 		ret = nu_queue_call(nu_host_queue(d->host, i), ublk_qdev_attach, d->qdevs[i]);
 		if (ret < 0)
 			return ret;

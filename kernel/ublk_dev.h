@@ -40,6 +40,11 @@ int ublk_dev_update_size(struct ublk_dev *d, uint64_t bytes);
 
 int ublk_dev_id(const struct ublk_dev *d);
 int ublk_dev_data_mode(const struct ublk_dev *d);
+/*
+ * Process-wide: whether the host queue serving a device's queue q runs on
+ * the CPUs blk-mq maps to q (GET_QUEUE_AFFINITY) [off: wherever it likes].
+ */
+void ublk_dev_set_queue_affinity(bool blk_mq);
 /* Waits for a new netublkd if this one dies (UBLK_F_USER_RECOVERY). */
 bool ublk_dev_recoverable(const struct ublk_dev *d);
 /* Made without CAP_SYS_ADMIN (UBLK_F_UNPRIVILEGED_DEV), owned by our user. */

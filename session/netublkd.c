@@ -23,6 +23,7 @@
 #include "target_spec.h"
 #include "conffile.h"
 #include "manager.h"
+#include "ublk_dev.h"
 #include "metrics_http.h"
 #include "notify.h"
 #include "ctl.h"
@@ -50,6 +51,7 @@ struct options {
 	uint64_t max_io;
 	int data_mode;
 	unsigned coalesce_us;
+	bool queue_affinity;
 	const char *ready_file;
 	bool remove_busy;
 	bool features;
@@ -84,6 +86,8 @@ static void usage(FILE *f)
 		"  --data-mode MODE      auto, zero-copy, user-copy or copy [auto]\n"
 		"  --coalesce US         with many small I/Os in flight, wait up to US\n"
 		"                        microseconds for a batch of completions; 0: off [50]\n"
+		"  --queue-affinity A    any, or blk-mq: each queue thread on the CPUs that\n"
+		"                        blk-mq maps to its ublk queue [any]\n"
 		"  --ready-file PATH     write the device names there once they are up\n"
 		"  --control PATH        control socket for netublkctl [" NU_CTL_DEFAULT_PATH "]\n"
 		"  --control-group GROUP members of GROUP may use the control socket too\n"
@@ -121,6 +125,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "syslog", no_argument, NULL, 'Y' },
 		{ "log-time", no_argument, NULL, 'T' },
 		{ "features", no_argument, NULL, 'F' },
+		{ "queue-affinity", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -181,6 +186,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'G':
 			o->control_group = optarg;
+			break;
+		case 'A':
+			if (strcmp(optarg, "any") && strcmp(optarg, "blk-mq")) {
+				fprintf(stderr, "netublkd: --queue-affinity must be any or blk-mq\n");
+				return -EINVAL;
+			}
+			o->queue_affinity = !strcmp(optarg, "blk-mq");
 			break;
 		case 'W':
 			if (nu_parse_uint(optarg, 0, NU_QUEUE_COALESCE_US_MAX, &o->coalesce_us)) {
@@ -439,6 +451,7 @@ int main(int argc, char **argv)
 		o.backend_depth = conf.backend_depth;
 		o.data_mode = conf.data_mode;
 		o.coalesce_us = conf.coalesce_us;
+		o.queue_affinity = conf.queue_affinity;
 		if (!o.log_level_given)
 			nu_log_set_level(conf.log_level);
 	}
@@ -454,6 +467,7 @@ int main(int argc, char **argv)
 	if (ublk_ctrl_open(&ctrl) < 0)
 		return 1;
 	nu_queue_set_coalesce(o.coalesce_us);
+	ublk_dev_set_queue_affinity(o.queue_affinity);
 	mo = (struct nu_manager_options){
 		.queues = o.queues,
 		.depth = o.depth,
