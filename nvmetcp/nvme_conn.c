@@ -190,8 +190,11 @@ static int connect_auth(struct nvme_conn *c, uint32_t dw0, const struct nvme_hos
 		return -EOPNOTSUPP;
 	}
 	if (!(dw0 & CONNECT_ATR)) {
-		/* I/O queues join the admin queue's association, authenticated or refused there. */
-		if (!ids->auth.ctrl_key_set || c->qid)
+		/*
+		 * I/O queues join the admin queue's association, authenticated or
+		 * refused there; a discovery controller tells only where to go.
+		 */
+		if (!ids->auth.ctrl_key_set || c->qid || !strcmp(subnqn, NVME_DISC_SUBSYS_NAME))
 			return 0;
 		/* Asked to check the controller, which does not take part: do not trust it. */
 		snprintf(err, err_len, "dhchap_ctrl_secret is set but the controller does not ask "

@@ -80,6 +80,19 @@ run ",dhchap_secret=$key,dhchap_ctrl_secret=$ckey"
 hostile_stop
 refused "controller key set, controller does not authenticate" "does not ask for DH-HMAC-CHAP"
 
+# ... but a discovery controller, which only says where to go, need not.
+hostile_start "$target" none
+out=$(timeout 30 "${top_builddir:-.}/netublkd" --nvme-discover \
+	"address=127.0.0.1:$port,dhchap_secret=$key,dhchap_ctrl_secret=$ckey" 2>&1)
+rc=$?
+hostile_stop
+if [ $rc = 0 ]; then
+	echo "ok: discovery with a controller key, discovery controller not authenticating: allowed"
+else
+	echo "FAIL: discovery with a controller key (rc=$rc)"; echo "$out" | tail -n 5
+	fail=1
+fi
+
 hostile_start "$target" none --dhchap-key "$key" --dhchap-hash 3
 run ",dhchap_secret=$key,dhchap_hashes=sha256"
 hostile_stop
