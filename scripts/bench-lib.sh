@@ -17,6 +17,21 @@ bench_fio() {
 	tail -n 1 "$out"
 }
 
+# bench_nvmet NQN SIZE_MB: nvmet serving one namespace of 4096-byte blocks on
+# 127.0.0.1:4420, the kernel's nvme-tcp connected to it, the namespace
+# written once (precondition); its device in kdev.
+bench_nvmet() {
+	. "$(dirname "${BASH_SOURCE[0]}")/../test/nvmet-lib.sh"
+	nvmet_load
+	nvmet_subsys "$1"
+	nvmet_ns "$1" 1 "$2" 4096
+	nvmet_port 1 4420
+	nvmet_link "$1" 1
+	nvme_kernel_connect "$1" 4420
+	kdev=${KDEVS%% *}
+	dd if=/dev/urandom of="$kdev" bs=1M count="$2" oflag=direct status=none
+}
+
 # bench_netublkd NAME BIN ARGS...: a netublkd (BIN) in the background with
 # its own ready file, control socket and by-id directory, so that several
 # run side by side; its PID in BENCH_PID[NAME]. bench_ready NAME...: waits

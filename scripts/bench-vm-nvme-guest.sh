@@ -4,19 +4,11 @@ set -euo pipefail
 B=$1 REPS=$2 SECS=$3 BASE=${4:-}
 SIZE_MB=512
 modprobe ublk_drv
-. "$(dirname "$0")/../test/nvmet-lib.sh"
-nvmet_load
+. "$(dirname "$0")/bench-lib.sh"
 NQN=nqn.2026-11.org.netublk:bench
-nvmet_subsys $NQN
-nvmet_ns $NQN 1 $SIZE_MB 4096
-nvmet_port 1 4420
-nvmet_link $NQN 1
-nvme_kernel_connect $NQN 4420
-kdev=${KDEVS%% *}
-dd if=/dev/urandom of=$kdev bs=1M count=$SIZE_MB oflag=direct status=none # precondition
+bench_nvmet $NQN $SIZE_MB
 
 SPEC=address=127.0.0.1:4420,subsystem=$NQN
-. "$(dirname "$0")/bench-lib.sh"
 # Each its own host NQN: separate controllers of the one subsystem.
 names=(cp zc)
 bench_netublkd cp "$B/netublkd" --nvme "$SPEC,host_nqn=nqn.2026-11.org.netublk:bench-copy" \

@@ -4,17 +4,9 @@ set -euo pipefail
 B=$1 REPS=$2 SECS=$3
 SIZE_MB=256
 modprobe ublk_drv
-. "$(dirname "$0")/../test/nvmet-lib.sh"
 . "$(dirname "$0")/bench-lib.sh"
-nvmet_load
 NQN=nqn.2026-12.org.netublk:qd1
-nvmet_subsys $NQN
-nvmet_ns $NQN 1 $SIZE_MB 4096
-nvmet_port 1 4420
-nvmet_link $NQN 1
-nvme_kernel_connect $NQN 4420
-kdev=${KDEVS%% *}
-dd if=/dev/urandom of=$kdev bs=1M count=$SIZE_MB oflag=direct status=none
+bench_nvmet $NQN $SIZE_MB
 SPEC=address=127.0.0.1:4420,subsystem=$NQN
 bench_netublkd any "$B/netublkd" --nvme "$SPEC,host_nqn=nqn.2026-12.org.netublk:qd1-any" --queues 2
 bench_netublkd blkmq "$B/netublkd" --nvme "$SPEC,host_nqn=nqn.2026-12.org.netublk:qd1-blkmq" \
