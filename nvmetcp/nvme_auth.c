@@ -206,6 +206,10 @@ static int transact(struct txn *t, struct nvme_auth_info *ai)
 		snprintf(t->err, t->err_len, "DH-HMAC-CHAP: controller sent a second challenge");
 		ret = give_up(t, NVME_AUTH_FAIL_INCORRECT_MESSAGE);
 	}
+	if (!ret && s1.hl != t->chal.hl) {
+		snprintf(t->err, t->err_len, "DH-HMAC-CHAP: success1 of another hash length");
+		ret = give_up(t, NVME_AUTH_FAIL_HASH_UNUSABLE);
+	}
 	if (!ret && t->cfg->ctrl_key_set)
 		ret = check_controller(t, &s1);
 	if (ret)

@@ -511,6 +511,7 @@ static void host_free(struct nvme_host *h)
 	for (unsigned i = 0; i <= h->nr_queues && i < NU_MAX_PATHS; i++)
 		nu_path_destroy(&h->paths[i]);
 	free(h->scan);
+	explicit_bzero(&h->ids, sizeof(h->ids)); /* the DH-HMAC-CHAP keys */
 	free(h);
 }
 
@@ -777,6 +778,7 @@ int nvme_discovery_log(const struct nvme_target_config *cfg, struct nvme_disc_en
 out:
 	free(buf);
 	nvme_conn_close(&c);
+	explicit_bzero(&ids, sizeof(ids));
 	return ret;
 }
 

@@ -104,7 +104,8 @@ for m in "auth-bad-ctrl-resp:its response does not match dhchap_ctrl_secret:fail
 	"auth-bad-dh:the controller's DH value is invalid:failure2, reason 6" \
 	"auth-long-dh:DH value length does not match its group:failure2, reason 6" \
 	"auth-skip-challenge:controller skipped its challenge:failure2, reason 7" \
-	"auth-garbage:controller sent a bad message:failure2, reason 7"; do
+	"auth-garbage:controller sent a bad message:failure2, reason 7" \
+	"auth-s1-hl:success1 of another hash length:failure2, reason 4"; do
 	mode=${m%%:*}
 	rest=${m#*:}
 	hostile_start "$target" "$mode" --dhchap-key "$key" --dhchap-ctrl-key "$ckey" --dhchap-hash 2 \

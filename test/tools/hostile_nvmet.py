@@ -45,7 +45,7 @@ MODES = ["none", "wrong-type", "oversized", "unknown-cid", "beyond-buffer",
          "bad-header-digest", "bad-data-digest", "truncated", "short-read", "bad-r2t",
          "c2h-term", "ignore-cmd", "silent", "die", "split-digest",
          "auth-bad-ctrl-resp", "auth-no-ctrl-resp", "auth-wrong-tid", "auth-bad-dh",
-         "auth-long-dh", "auth-skip-challenge", "auth-garbage", "auth-expire"]
+         "auth-long-dh", "auth-skip-challenge", "auth-garbage", "auth-s1-hl", "auth-expire"]
 
 SUBNQN = "nqn.2026-11.org.netublk:hostile"
 NGUID = bytes(range(1, 17))
@@ -357,7 +357,8 @@ class Conn:
                                      self.tid, self.hostnqn, self.subnqn, True)
                 if mode == "auth-bad-ctrl-resp":
                     rv = bytes([rv[0] ^ 1]) + rv[1:]
-            self.auth_out = struct.pack("<BBHHBBB7x", 1, 3, 0, self.tid, hl, 0,
+            s1_hl = (80 - hl if hl != 64 else 32) if mode == "auth-s1-hl" else hl
+            self.auth_out = struct.pack("<BBHHBBB7x", 1, 3, 0, self.tid, s1_hl, 0,
                                         1 if rv else 0) + rv
             if not cvalid:
                 self.auth_done(h, g, False)
