@@ -131,19 +131,37 @@ static void ana_block(struct nvme_queue *nq, unsigned vol)
 	nvme_host_request_ana(nq->h);
 }
 
-/* Authentication Required (SCT 1, SC 91h): the controller wants the queue authenticated again. */
-#define NVME_STATUS_AUTH_REQUIRED 0x191
+/*
+ * Statuses about the association rather than the command: the queue
+ * connects again (re-associating if need be) and the command, still in
+ * flight, is resent. Command Sequence Error (SCT 0, SC 0Ch) on an I/O
+ * command: the controller is not enabled any more, reset or failed by its
+ * keep-alive timer while our link was down (nvmet answers so until it tears
+ * the queues down). Authentication Required (SCT 1, SC 91h): it wants the
+ * queue authenticated again.
+ */
+static const char *association_status(uint16_t status)
+{
+	switch (status & 0x7ff) {
+	case 0x00c:
+		return "the controller is no longer enabled (command sequence error)";
+	case 0x191:
+		return "the controller asks for authentication again";
+	default:
+		return NULL;
+	}
+}
 
 static void handle_completion(struct nvme_queue *nq, struct nvme_task *t, uint16_t status)
 {
 	struct nu_io *io = t->base.io;
 	bool retry;
 	char desc[128];
+	const char *assoc = association_status(status);
 	int res;
 
-	if ((status & 0x7ff) == NVME_STATUS_AUTH_REQUIRED) {
-		/* Connecting again authenticates; the command, still in flight, is resent. */
-		nu_stream_fail(&nq->s, "the controller asks for authentication again");
+	if (assoc) {
+		nu_stream_fail(&nq->s, assoc);
 		return;
 	}
 	res = nvme_status_result(status, &retry, desc, sizeof(desc));

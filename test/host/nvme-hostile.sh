@@ -3,7 +3,8 @@
 # each of its first I/O connections (a host-to-controller PDU type, an
 # oversized PDU length, an unknown command ID, C2HData beyond the buffer,
 # bad header and data digests, a truncated PDU, SUCCESS before all data, an
-# R2T beyond the write, C2HTermReq). The initiator must tear the connection
+# R2T beyond the write, C2HTermReq, Command Sequence Error as from a
+# controller that has failed). The initiator must tear the connection
 # down, reconnect and resend: no crash, no I/O error, no read completed
 # with wrong data. Then a target that sits on a command (Abort, resend), one
 # that goes silent (keep-alive timeout, re-association, resend), and one
@@ -17,7 +18,7 @@ fail=0
 . "${top_srcdir:-.}/test/host/hostile-lib.sh"
 
 for mode in wrong-type oversized unknown-cid beyond-buffer bad-header-digest bad-data-digest \
-	truncated short-read bad-r2t c2h-term; do
+	truncated short-read bad-r2t c2h-term seq-error; do
 	hostile_start "$target" $mode
 	opts=
 	[ $mode = bad-header-digest ] && opts=,header_digest=crc32c

@@ -43,7 +43,7 @@ held = {}  # (sqid, cid) -> Conn: commands the target sits on (ignore-cmd)
 
 MODES = ["none", "wrong-type", "oversized", "unknown-cid", "beyond-buffer",
          "bad-header-digest", "bad-data-digest", "truncated", "short-read", "bad-r2t",
-         "c2h-term", "ignore-cmd", "silent", "die", "split-digest",
+         "c2h-term", "ignore-cmd", "silent", "die", "split-digest", "seq-error",
          "auth-bad-ctrl-resp", "auth-no-ctrl-resp", "auth-wrong-tid", "auth-bad-dh",
          "auth-long-dh", "auth-skip-challenge", "auth-garbage", "auth-s1-hl", "auth-expire"]
 
@@ -210,6 +210,8 @@ class Conn:
         slba = cdw[0] | cdw[1] << 32
         nlb = (cdw[2] & 0xFFFF) + 1
         off, length = slba * BS, nlb * BS
+        if mode == "seq-error":  # as nvmet, between its controller's failure and teardown
+            return self.respond(cid, status=0x400C)  # Command Sequence Error, DNR
         if mode == "auth-expire":  # from now on this queue needs authenticating again
             self.authed = False
             return self.respond(cid, status=0x191)

@@ -138,6 +138,35 @@ out=$("$NETUBLKD" --nvme "$SPEC" 2>&1); rc=$?
 check "no key: exit 1, says the controller requires one" sh -c "test $rc = 1 && echo '$out' | grep -q 'requires DH-HMAC-CHAP authentication: set dhchap_secret'"
 check "no device after refusals" no_ublk_devices
 
+# Two targets, the second with a wrong key: the first serves, the second is
+# refused (saying so, and retried), and the refusal touches nothing else.
+NQN2=nqn.2026-12.org.netublk:auth2
+nvmet_subsys $NQN2
+nvmet_ns $NQN2 2 32 4096
+nvmet_link $NQN2 4
+# nvmet keeps keys per host NQN: target b is another host of its own.
+HOSTNQN2=nqn.2014-08.org.nvmexpress:uuid:4f9d2c61-7a3b-4e0c-9b1d-5c8e2f6a0d14
+nvmet_auth_host $NQN2 $HOSTNQN2 "$(gen 1)" "" "hmac(sha256)" null
+printf '[target a]\ndhchap_secret = %s\ndhchap_ctrl_secret = %s\n[target b]\ndhchap_secret = %s\n' \
+	"$key2" "$ckey2" "$(gen 1)" >/tmp/auth.secrets
+cat >>/tmp/auth.conf <<CONF
+[target b]
+transport = nvme-tcp
+address = 127.0.0.1:$PORT
+subsystem = $NQN2
+host_nqn = $HOSTNQN2
+reconnect_delay = 1
+CONF
+if start_daemon auth-two --config /tmp/auth.conf; then
+	check "two targets, one with a wrong key: the other serves (one device)" test "$(wc -l <"$LOGDIR/ready")" = 1
+	check "the wrong key's target: refused, named, retried" sh -c "grep -q '$NQN2.*the controller refused the host: authentication failed' '$DLOG' && grep -q 'target b .* is not served; retrying' '$DLOG'"
+	check "the good target serves I/O meanwhile" fio_verify "${DEVS%% *}" 4k 8 4M
+	check "SIGTERM: exit 0" stop_daemon
+else
+	fail "netublkd with one good and one wrong-key target"
+fi
+check "no device left" no_ublk_devices
+
 # The kernel's initiator with nvme-cli and the same keys reads what netublk wrote.
 modprobe nvme-tcp
 if nvme connect -t tcp -a 127.0.0.1 -s $PORT -n $NQN --hostnqn=$HOSTNQN \
