@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,27 @@ struct txn {
 	size_t err_len;
 };
 
+/* Says why the transaction failed, in the words every message here starts with. */
+static void __attribute__((format(printf, 2, 3))) txn_err(struct txn *t, const char *fmt, ...)
+{
+	char why[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(t->err, t->err_len, "DH-HMAC-CHAP: %s", why);
+}
+
+/* An Authentication Send or Receive (dir) that failed with ret. */
+static void exec_failed(struct txn *t, const char *dir, int ret, const struct nvme_cqe *cqe)
+{
+	if (ret == -EIO)
+		txn_err(t, "Authentication %s refused (status 0x%03x)", dir, cqe->status & 0x7ff);
+	else
+		txn_err(t, "Authentication %s: %s", dir, strerror(-ret));
+}
+
 /* Sends one message; report: say in err why it failed (not for a Failure2 after an error). */
 static int auth_send(struct txn *t, const uint8_t *msg, size_t len, bool report)
 {
@@ -45,15 +67,8 @@ static int auth_send(struct txn *t, const uint8_t *msg, size_t len, bool report)
 
 	nvme_build_auth(sqe, true, (uint32_t)len);
 	ret = nvme_conn_exec(t->c, sqe, msg, (uint32_t)len, NULL, 0, &cqe, NULL, NULL);
-	if (!report)
-		return ret;
-	if (ret == -EIO)
-		snprintf(t->err, t->err_len,
-			 "DH-HMAC-CHAP: Authentication Send refused (status 0x%03x)",
-			 cqe.status & 0x7ff);
-	else if (ret)
-		snprintf(t->err, t->err_len, "DH-HMAC-CHAP: Authentication Send: %s",
-			 strerror(-ret));
+	if (ret && report)
+		exec_failed(t, "Send", ret, &cqe);
 	return ret;
 }
 
@@ -79,27 +94,20 @@ static int auth_recv(struct txn *t, struct nvme_auth_msg *m)
 	nvme_build_auth(sqe, false, sizeof(t->buf));
 	ret = nvme_conn_exec(t->c, sqe, NULL, 0, t->buf, sizeof(t->buf), &cqe, NULL, NULL);
 	if (ret) {
-		if (ret == -EIO)
-			snprintf(t->err, t->err_len,
-				 "DH-HMAC-CHAP: Authentication Receive refused (status 0x%03x)",
-				 cqe.status & 0x7ff);
-		else
-			snprintf(t->err, t->err_len, "DH-HMAC-CHAP: Authentication Receive: %s",
-				 strerror(-ret));
+		exec_failed(t, "Receive", ret, &cqe);
 		return ret;
 	}
 	ret = nvme_auth_parse(t->buf, sizeof(t->buf), t->tid, hashes, groups, m, &reason, &why);
 	if (ret) {
-		snprintf(t->err, t->err_len, "DH-HMAC-CHAP: controller sent a bad message: %s",
-			 why);
+		txn_err(t, "controller sent a bad message: %s", why);
 		return give_up(t, reason);
 	}
 	if (m->kind == NVME_AUTH_MSG_FAILURE1) {
-		snprintf(t->err, t->err_len, "DH-HMAC-CHAP: the controller refused the host: %s%s",
-			 nvme_auth_fail_name(m->rescode_exp),
-			 m->rescode_exp == NVME_AUTH_FAIL_FAILED
-				 ? " (wrong dhchap_secret, or the host is not allowed?)"
-				 : "");
+		txn_err(t, "the controller refused the host: %s%s",
+			nvme_auth_fail_name(m->rescode_exp),
+			m->rescode_exp == NVME_AUTH_FAIL_FAILED
+				? " (wrong dhchap_secret, or the host is not allowed?)"
+				: "");
 		return -EACCES;
 	}
 	return 0;
@@ -130,9 +138,8 @@ static int reply(struct txn *t)
 						    sizeof(t->sess));
 		dhchap_dh_free(dh);
 		if (ret < 0) {
-			snprintf(t->err, t->err_len, "DH-HMAC-CHAP: %s exchange failed%s",
-				 nvme_auth_group_name(t->chal.group_id),
-				 ret == -EPROTO ? ": the controller's DH value is invalid" : "");
+			txn_err(t, "%s exchange failed%s", nvme_auth_group_name(t->chal.group_id),
+				ret == -EPROTO ? ": the controller's DH value is invalid" : "");
 			return ret == -EPROTO ? give_up(t, NVME_AUTH_FAIL_INCORRECT_PAYLOAD) : -EIO;
 		}
 		t->sess_len = (size_t)ret;
@@ -151,7 +158,7 @@ static int reply(struct txn *t)
 	}
 	OPENSSL_cleanse(key, sizeof(key));
 	if (ret) {
-		snprintf(t->err, t->err_len, "DH-HMAC-CHAP: cannot compute the response");
+		txn_err(t, "cannot compute the response");
 		return -EIO;
 	}
 	len = nvme_auth_build_reply(msg, sizeof(msg), t->tid, t->chal.hl, resp,
@@ -177,9 +184,9 @@ static int check_controller(struct txn *t, const struct nvme_auth_msg *s1)
 		nvme_auth_build_success2(out, t->tid);
 		return auth_send(t, out, NVME_AUTH_SUCCESS2_LEN, true);
 	}
-	snprintf(t->err, t->err_len, "DH-HMAC-CHAP: the host refused the controller: %s",
-		 !s1->rval ? "it did not answer the host's challenge"
-			   : "its response does not match dhchap_ctrl_secret");
+	txn_err(t, "the host refused the controller: %s",
+		!s1->rval ? "it did not answer the host's challenge"
+			  : "its response does not match dhchap_ctrl_secret");
 	give_up(t, NVME_AUTH_FAIL_FAILED);
 	return -EACCES;
 }
@@ -187,7 +194,7 @@ static int check_controller(struct txn *t, const struct nvme_auth_msg *s1)
 static int transact(struct txn *t, struct nvme_auth_info *ai)
 {
 	uint8_t neg[NVME_AUTH_NEGOTIATE_LEN];
-	struct nvme_auth_msg s1;
+	struct nvme_auth_msg s1 = {0};
 	int ret;
 
 	nvme_auth_build_negotiate(neg, t->tid, t->cfg->hashes, t->cfg->groups);
@@ -195,7 +202,7 @@ static int transact(struct txn *t, struct nvme_auth_info *ai)
 	if (!ret)
 		ret = auth_recv(t, &t->chal);
 	if (!ret && t->chal.kind != NVME_AUTH_MSG_CHALLENGE) {
-		snprintf(t->err, t->err_len, "DH-HMAC-CHAP: controller skipped its challenge");
+		txn_err(t, "controller skipped its challenge");
 		ret = give_up(t, NVME_AUTH_FAIL_INCORRECT_MESSAGE);
 	}
 	if (!ret)
@@ -203,11 +210,11 @@ static int transact(struct txn *t, struct nvme_auth_info *ai)
 	if (!ret)
 		ret = auth_recv(t, &s1);
 	if (!ret && s1.kind != NVME_AUTH_MSG_SUCCESS1) {
-		snprintf(t->err, t->err_len, "DH-HMAC-CHAP: controller sent a second challenge");
+		txn_err(t, "controller sent a second challenge");
 		ret = give_up(t, NVME_AUTH_FAIL_INCORRECT_MESSAGE);
 	}
 	if (!ret && s1.hl != t->chal.hl) {
-		snprintf(t->err, t->err_len, "DH-HMAC-CHAP: success1 of another hash length");
+		txn_err(t, "success1 of another hash length");
 		ret = give_up(t, NVME_AUTH_FAIL_HASH_UNUSABLE);
 	}
 	if (!ret && t->cfg->ctrl_key_set)

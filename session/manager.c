@@ -924,13 +924,18 @@ static void forget(struct nu_manager *m, struct served *sv)
 }
 
 /* Only keys rotated (an nvme-tcp target's DH-HMAC-CHAP): authenticate again, devices stay. */
+/* a and b alike but for their protocols' settings (iscsi, nvme). */
+static bool same_but_protocol(const struct nu_conf_target *a, const struct nu_conf_target *b)
+{
+	return a->kind == b->kind && a->nr_luns == b->nr_luns &&
+	       !memcmp(a->luns, b->luns, sizeof(a->luns[0]) * a->nr_luns) &&
+	       a->read_only == b->read_only && a->discard == b->discard;
+}
+
 static bool try_rekey(struct served *sv, const struct nu_conf_target *t)
 {
-	if (t->kind != NU_TARGET_NVME || sv->ct.kind != NU_TARGET_NVME || !sv->up || !sv->tops ||
-	    !sv->tops->rekey || memcmp(&t->iscsi, &sv->ct.iscsi, sizeof(t->iscsi)) ||
-	    t->nr_luns != sv->ct.nr_luns ||
-	    memcmp(t->luns, sv->ct.luns, sizeof(t->luns[0]) * t->nr_luns) ||
-	    t->read_only != sv->ct.read_only || t->discard != sv->ct.discard ||
+	if (t->kind != NU_TARGET_NVME || !sv->up || !sv->tops || !sv->tops->rekey ||
+	    !same_but_protocol(t, &sv->ct) || memcmp(&t->iscsi, &sv->ct.iscsi, sizeof(t->iscsi)) ||
 	    !nvme_config_only_auth_differs(&sv->ct.nvme, &t->nvme) ||
 	    sv->tops->rekey(sv->target, &t->nvme))
 		return false;
@@ -956,12 +961,9 @@ void nu_manager_apply(struct nu_manager *m, const struct nu_conf *conf)
 		if (!t) {
 			nu_info("target %s is no longer configured: stopping it", sv->ct.name);
 			forget(m, sv);
-		} else if (t->kind != sv->ct.kind ||
+		} else if (!same_but_protocol(t, &sv->ct) ||
 			   memcmp(&t->iscsi, &sv->ct.iscsi, sizeof(t->iscsi)) ||
-			   memcmp(&t->nvme, &sv->ct.nvme, sizeof(t->nvme)) ||
-			   t->nr_luns != sv->ct.nr_luns ||
-			   memcmp(t->luns, sv->ct.luns, sizeof(t->luns[0]) * t->nr_luns) ||
-			   t->read_only != sv->ct.read_only || t->discard != sv->ct.discard) {
+			   memcmp(&t->nvme, &sv->ct.nvme, sizeof(t->nvme))) {
 			if (try_rekey(sv, t))
 				continue;
 			nu_info("target %s changed: reconnecting it", sv->ct.name);
