@@ -267,9 +267,9 @@ static int target_key(struct parse *p, const char *k, const char *v)
 	char err[200];
 
 	if (p->secrets_only && strcmp(k, "chap_secret") && strcmp(k, "mutual_secret") &&
-	    strcmp(k, "dhchap_secret") && strcmp(k, "dhchap_ctrl_secret"))
-		return fail_at(p, "only chap_secret, mutual_secret, dhchap_secret and "
-				  "dhchap_ctrl_secret belong in a secrets file, not '%s'",
+	    strcmp(k, "dhchap_secret") && strcmp(k, "dhchap_ctrl_secret") && strcmp(k, "tls_key"))
+		return fail_at(p, "only chap_secret, mutual_secret, dhchap_secret, "
+				  "dhchap_ctrl_secret and tls_key belong in a secrets file, not '%s'",
 			       k);
 	if (!strcmp(k, "transport")) {
 		if (!strcmp(v, "iscsi"))

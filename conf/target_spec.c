@@ -7,6 +7,7 @@
 
 #include "target_spec.h"
 #include "dhchap.h"
+#include "nvme_tls_psk.h"
 #include "tcp.h"
 #include "units.h"
 
@@ -251,6 +252,37 @@ static int set_dhchap_key(struct nvme_target_config *t, const char *k, const cha
 	return ret;
 }
 
+/* An NVMeTLSkey-1 configured PSK, checked here so a bad one is an error at its line; never echoed. */
+static int set_tls_key(struct nvme_target_config *t, const char *v, char *err, unsigned err_len)
+{
+	struct nvme_tls_key key;
+	const char *why = "too long for an NVMeTLSkey-1 key";
+	int ret;
+
+	if (strlen(v) >= sizeof(t->tls_key) || nvme_tls_key_parse(v, &key, &why)) {
+		snprintf(err, err_len, "tls_key: %s", why);
+		return -EINVAL;
+	}
+	ret = set_str(t->tls_key, sizeof(t->tls_key), v, "tls_key", err, err_len);
+	memset(&key, 0, sizeof(key));
+	return ret;
+}
+
+static int set_tls(struct nvme_target_config *t, const char *v, char *err, unsigned err_len)
+{
+	if (!strcmp(v, "no") || !strcmp(v, "off"))
+		t->tls = NVME_TLS_OFF;
+	else if (!strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "required"))
+		t->tls = NVME_TLS_REQUIRED;
+	else if (!strcmp(v, "preferred"))
+		t->tls = NVME_TLS_PREFERRED;
+	else {
+		snprintf(err, err_len, "tls is no, required (yes) or preferred, not '%s'", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int nu_nvme_key_set(struct nvme_target_config *t, const char *k, const char *v, char *err,
 		    unsigned err_len)
 {
@@ -297,6 +329,21 @@ int nu_nvme_key_set(struct nvme_target_config *t, const char *k, const char *v, 
 	}
 	if (!strcmp(k, "dhchap_hashes") || !strcmp(k, "dhchap_dhgroups"))
 		return 0;
+	if (!strcmp(k, "tls"))
+		return set_tls(t, v, err, err_len);
+	if (!strcmp(k, "tls_key"))
+		return set_tls_key(t, v, err, err_len);
+	if (!strcmp(k, "tls_compat"))
+		return set_bool(&t->tls_compat, v, k, err, err_len);
+	if (!strcmp(k, "tls_identity_version")) {
+		if (strcmp(v, "0") && strcmp(v, "1")) {
+			snprintf(err, err_len, "tls_identity_version is 1 (NVMe/TCP 2.0, with a "
+					       "digest) or 0 (1.0c), not '%s'", v);
+			return -EINVAL;
+		}
+		t->tls_identity_version = (uint8_t)(v[0] - '0');
+		return 0;
+	}
 	if (!strcmp(k, "queue_size")) {
 		if (nu_parse_uint(v, 2, 1024, &t->queue_size)) {
 			snprintf(err, err_len, "queue_size is 2 to 1024 entries, not '%s'", v);
@@ -320,6 +367,14 @@ int nu_nvme_check(const struct nvme_target_config *t, char *err, unsigned err_le
 	}
 	if (t->dhchap_ctrl_secret[0] && !strcmp(t->dhchap_secret, t->dhchap_ctrl_secret)) {
 		snprintf(err, err_len, "dhchap_ctrl_secret must differ from dhchap_secret");
+		return -EINVAL;
+	}
+	if (t->tls != NVME_TLS_OFF && !t->tls_key[0]) {
+		snprintf(err, err_len, "tls needs tls_key (the configured PSK, NVMeTLSkey-1:...)");
+		return -EINVAL;
+	}
+	if (t->tls == NVME_TLS_OFF && t->tls_key[0]) {
+		snprintf(err, err_len, "tls_key is set but tls is not (required or preferred)");
 		return -EINVAL;
 	}
 	if (t->subnqn[0] && t->discover_all) {

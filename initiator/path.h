@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #define NU_MAX_PATHS 65 /* 64 queues, and an NVMe admin queue */
+#define NU_PATH_SECURITY_LEN 128
 
 struct nu_path_info {
 	int queue;	    /* host queue, -1 for an admin queue */
@@ -20,7 +21,7 @@ struct nu_path_info {
 	char local[64];	    /* addr:port of our end, "" when down */
 	char remote[64];    /* addr:port of the target's */
 	char id[48];	    /* ISID/TSIH, controller ID and queue ID */
-	char security[64];  /* how it is authenticated and encrypted, "" for not */
+	char security[NU_PATH_SECURITY_LEN]; /* how it is authenticated and encrypted, "" for not */
 	uint64_t reconnects; /* times it came back after a loss */
 	uint64_t ios, bytes, errors; /* commands completed on it */
 	int mpath;		     /* multipath: the path's index; -1 for none */

@@ -11,6 +11,7 @@
 #include "digest.h"
 #include "io.h"
 #include "queue.h"
+#include "tls.h"
 #include "udata.h"
 
 /* Below this a payload still partly on the wire is received via the stream buffer. */
@@ -244,8 +245,11 @@ static void tx_done_linked(struct nu_stream *s, unsigned which, int res)
 		      s->tx_seg[seg].fixed ? s->tx_seg[seg].fixed->fixed_len :
 					     0;
 
-	if (res < 0 || (size_t)res != want)
+	if ((res < 0 || (size_t)res != want) && !s->tx_failed) {
+		/* The first failure says why; the links after it only report -ECANCELED. */
 		s->tx_failed = true;
+		s->tx_err = res < 0 ? res : -EPIPE;
+	}
 	if (--s->tx_inflight)
 		return;
 	s->tx_busy = false;
@@ -253,7 +257,9 @@ static void tx_done_linked(struct nu_stream *s, unsigned which, int res)
 		tx_release(s, s->tx_batch[i]);
 	s->tx_batch_n = 0;
 	if (s->tx_failed || !s->up) {
-		nu_stream_fail(s, res < 0 ? strerror(-res) : "send failed");
+		nu_stream_fail(s, s->tx_err == -EPIPE ? "short send" :
+				  s->tx_failed	       ? strerror(-s->tx_err) :
+							 NULL);
 		return;
 	}
 	nu_stream_kick(s);
@@ -522,6 +528,20 @@ static void rx_exact_done(struct nu_stream *s, int res)
 static void rx_done(struct nu_stream *s, int res)
 {
 	s->rx_busy = false;
+	if (s->up && res == -EIO) {
+		char why[160];
+		/* kTLS: a record that is not data is next; a ticket is passed over. */
+		int ret = nu_tls_control_record(s->fd, why, sizeof(why));
+
+		if (!ret) {
+			rx_submit(s);
+			return;
+		}
+		if (ret != -EIO) {
+			nu_stream_fail(s, why);
+			return;
+		}
+	}
 	if (!s->up || res <= 0) {
 		nu_stream_fail(s, res == 0 ? "connection closed by the target" :
 			       res < 0 ? strerror(-res) : NULL);
@@ -783,15 +803,14 @@ bool nu_stream_fixed_supported(void)
 	return known;
 }
 
-bool nu_stream_zero_copy(bool wanted, bool data_digest, const char *target)
+bool nu_stream_zero_copy(bool wanted, const char *copy_why, const char *target)
 {
-	/* The CRC must see the payload: a data digest means copy mode. */
-	bool zc = wanted && !data_digest && nu_stream_fixed_supported();
+	bool zc = wanted && !copy_why && nu_stream_fixed_supported();
 
 	if (wanted && !zc)
 		nu_info("%s: copy mode: %s", target,
-			data_digest ? "the data digest must see the payload" :
-				      "this kernel cannot send from or receive into registered "
-				      "buffers (Linux 7.2 can)");
+			copy_why ? copy_why :
+				   "this kernel cannot send from or receive into registered "
+				   "buffers (Linux 7.2 can)");
 	return zc;
 }

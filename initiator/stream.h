@@ -114,6 +114,7 @@ struct nu_stream {
 	bool tx_busy;
 	uint8_t tx_inflight;  /* completions still due for the chain */
 	bool tx_failed;
+	int tx_err; /* the chain's first failure: -errno, or -EPIPE for a short send */
 
 	bool rx_busy, rx_direct, rx_framed;
 	unsigned exact_head; /* exact mode: header bytes read first; 0: buffered mode */
@@ -173,10 +174,13 @@ void nu_stream_kick(struct nu_stream *s);
 bool nu_stream_fixed_supported(void);
 /*
  * Whether a connection to target moves payloads zero copy: wanted (the
- * ublk device will be zero copy), no data digest, and a kernel that can.
- * Says why not when wanted.
+ * ublk device will be zero copy), nothing that needs copy mode (copy_why
+ * NULL, else what does: a data digest must see the payload), and a kernel
+ * that can. Says why not when wanted.
  */
-bool nu_stream_zero_copy(bool wanted, bool data_digest, const char *target);
+bool nu_stream_zero_copy(bool wanted, const char *copy_why, const char *target);
+/* Why a data digest means copy mode. */
+#define NU_COPY_FOR_DIGEST "the data digest must see the payload"
 /* Black hole (fault injection): hold every send and receive, or let them go again. */
 void nu_stream_hold(struct nu_stream *s, bool hold);
 /* Delay (fault injection): each send goes ms later (0: at once again). */

@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 
 #include "tcp.h"
+#include "log.h"
+#include "tls.h"
 
 static int split_portal(const char *portal, const char *default_port, char *host, size_t hlen,
 			char *port, size_t plen)
@@ -166,6 +168,17 @@ static int transfer_full(int fd, void *buf, size_t n, int timeout_ms, bool out)
 			  recv(fd, (char *)buf + done, n - done, 0);
 		if (r == 0 && !out)
 			return -ECONNRESET;
+		if (r < 0 && !out && errno == EIO) {
+			char why[160];
+
+			/* kTLS: a record that is not data; a ticket is passed over. */
+			ret = nu_tls_control_record(fd, why, sizeof(why));
+			if (!ret)
+				continue;
+			if (ret != -EIO)
+				nu_warn("%s", why);
+			return ret;
+		}
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;

@@ -1012,7 +1012,8 @@ int iscsi_host_create(const struct iscsi_target_config *cfg, struct iscsi_host *
 	h->nop_timeout_ms = 5000;
 	h->replacement_timeout_ms = 120000;
 	h->isid_base = (uint32_t)getpid() ^ (uint32_t)nu_now_ns();
-	h->zero_copy = nu_stream_zero_copy(cfg->zero_copy, cfg->data_digest, cfg->target);
+	h->zero_copy = nu_stream_zero_copy(cfg->zero_copy, cfg->data_digest ? NU_COPY_FOR_DIGEST : NULL,
+					   cfg->target);
 	for (unsigned i = 0; i < NU_MAX_PATHS; i++)
 		nu_path_init(&h->paths[i], (int)i, "session");
 	h->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

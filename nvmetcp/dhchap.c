@@ -14,6 +14,7 @@
 #include "dhchap.h"
 #include "digest.h"
 #include "nvme_auth_msg.h"
+#include "nvme_secret.h"
 
 static const EVP_MD *md_of(uint8_t hash_id)
 {
@@ -29,22 +30,8 @@ static const EVP_MD *md_of(uint8_t hash_id)
 	}
 }
 
-/* CRC-32 (IEEE 802.3, as zlib's crc32()) that DHHC-1 appends to the key. */
-static uint32_t crc32_ieee(const uint8_t *p, size_t n)
-{
-	uint32_t crc = 0xffffffffu;
-
-	while (n--) {
-		crc ^= *p++;
-		for (int i = 0; i < 8; i++)
-			crc = crc >> 1 ^ (0xedb88320u & -(crc & 1));
-	}
-	return ~crc;
-}
-
 int dhchap_key_parse(const char *s, struct dhchap_key *k, const char **why)
 {
-	uint8_t raw[3 * 128 / 4];
 	const char *b64, *end;
 	size_t n;
 	int len;
@@ -58,45 +45,31 @@ int dhchap_key_parse(const char *s, struct dhchap_key *k, const char **why)
 	b64 = s + 10;
 	end = strchr(b64, ':');
 	n = end ? (size_t)(end - b64) : strlen(b64);
-	if ((end && end[1]) || n % 4 || n > 128) {
+	if (end && end[1]) {
 		*why = "DHHC-1 secret is not base64 of 36, 52 or 68 bytes";
 		return -EINVAL;
 	}
-	len = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)n);
-	if (len < 0) {
-		*why = "DHHC-1 secret is not base64";
-		return -EINVAL;
-	}
-	/* EVP_DecodeBlock counts the bytes that padding stands for. */
-	for (size_t i = n; i > 0 && b64[i - 1] == '='; i--)
-		len--;
-	if (len != 36 && len != 52 && len != 68) {
-		*why = "DHHC-1 secret must hold a 32, 48 or 64-byte key";
-		OPENSSL_cleanse(raw, sizeof(raw));
-		return -EINVAL;
-	}
-	len -= 4;
-	if (nu_get_le32(raw + len) != crc32_ieee(raw, (size_t)len)) {
+	len = nvme_secret_decode(b64, n, k->key);
+	if (len == -EBADMSG) {
 		*why = "DHHC-1 secret fails its CRC (mistyped?)";
-		OPENSSL_cleanse(raw, sizeof(raw));
 		return -EINVAL;
 	}
-	memcpy(k->key, raw, (size_t)len);
+	if (len != 32 && len != 48 && len != 64) {
+		*why = len < 0 ? "DHHC-1 secret is not base64 of 36, 52 or 68 bytes"
+			       : "DHHC-1 secret must hold a 32, 48 or 64-byte key";
+		OPENSSL_cleanse(k->key, sizeof(k->key));
+		return -EINVAL;
+	}
 	k->len = (unsigned)len;
-	OPENSSL_cleanse(raw, sizeof(raw));
 	return 0;
 }
 
 void dhchap_key_format(const struct dhchap_key *k, char *out, size_t out_len)
 {
-	uint8_t raw[68];
 	char b64[96];
 
-	memcpy(raw, k->key, k->len);
-	nu_put_le32(raw + k->len, crc32_ieee(k->key, k->len));
-	EVP_EncodeBlock((unsigned char *)b64, raw, (int)k->len + 4);
+	nvme_secret_encode(k->key, k->len, b64);
 	snprintf(out, out_len, "DHHC-1:%02u:%s:", k->hash, b64);
-	OPENSSL_cleanse(raw, sizeof(raw));
 	OPENSSL_cleanse(b64, sizeof(b64));
 }
 

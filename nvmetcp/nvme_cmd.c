@@ -477,6 +477,8 @@ unsigned nvme_parse_disc_log(const uint8_t *buf, size_t len, struct nvme_disc_en
 			 addr, svc);
 		d->tcp = e->trtype == NVMF_TRTYPE_TCP;
 		d->discovery = e->subtype == NVME_NQN_DISC || e->subtype == NVME_NQN_CURR;
+		d->tls = d->tcp && e->tsas.tcp.sectype == NVMF_TCP_SECTYPE_TLS13;
+		d->tls_required = d->tls && (e->treq & 3) == NVMF_TREQ_REQUIRED;
 	}
 	return n;
 }

@@ -108,6 +108,8 @@ struct nvme_disc_entry {
 	char subnqn[224];
 	bool tcp;	/* transport type TCP */
 	bool discovery; /* a (referral to a) discovery controller */
+	bool tls;	/* the port offers TLS 1.3 (TSAS SECTYPE) */
+	bool tls_required; /* ... and takes nothing else (TREQ secure channel required) */
 };
 
 /*

@@ -2,10 +2,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <nvme/types.h>
 
 #include "nvme_config.h"
 #include "nvme_auth_msg.h"
 #include "nvme_conn.h"
+#include "nvme_tls_psk.h"
 
 void nvme_target_config_defaults(struct nvme_target_config *t)
 {
@@ -16,6 +18,7 @@ void nvme_target_config_defaults(struct nvme_target_config *t)
 	t->command_timeout_s = 30;
 	t->dhchap_hashes = NVME_AUTH_HASHES_ALL;
 	t->dhchap_groups = NVME_AUTH_GROUPS_ALL;
+	t->tls_identity_version = 1;
 }
 
 /* A comma-separated list of names, each found by name_of(id) for ids 0..max. */
@@ -56,6 +59,9 @@ void nvme_config_copy_auth(struct nvme_target_config *dst, const struct nvme_tar
 	memcpy(dst->dhchap_ctrl_secret, src->dhchap_ctrl_secret, sizeof(dst->dhchap_ctrl_secret));
 	dst->dhchap_hashes = src->dhchap_hashes;
 	dst->dhchap_groups = src->dhchap_groups;
+	memcpy(dst->tls_key, src->tls_key, sizeof(dst->tls_key));
+	dst->tls_identity_version = src->tls_identity_version;
+	dst->tls_compat = src->tls_compat;
 }
 
 bool nvme_config_only_auth_differs(const struct nvme_target_config *a,
@@ -136,6 +142,36 @@ static void read_line(const char *path, char *buf, size_t len)
 	fclose(f);
 }
 
+/* The TLS PSK this host uses with t's subsystem, derived once from the configured key. */
+static int tls_load(const struct nvme_target_config *t, struct nvme_host_ids *ids, char *err,
+		    unsigned err_len)
+{
+	struct nvme_tls_key key;
+	const char *why;
+	int ret;
+
+	if (t->tls == NVME_TLS_OFF)
+		return 0;
+	if (!t->tls_key[0]) {
+		snprintf(err, err_len, "tls needs tls_key (the configured PSK, NVMeTLSkey-1:...)");
+		return -EINVAL;
+	}
+	if (nvme_tls_key_parse(t->tls_key, &key, &why)) {
+		snprintf(err, err_len, "tls_key: %s", why);
+		return -EINVAL;
+	}
+	ret = nvme_tls_psk_derive(&key, ids->hostnqn,
+				  t->subnqn[0] ? t->subnqn : NVME_DISC_SUBSYS_NAME,
+				  t->tls_identity_version, t->tls_compat, &ids->tls);
+	explicit_bzero(&key, sizeof(key));
+	if (ret) {
+		snprintf(err, err_len, "tls_key: cannot derive the TLS PSK: %s", strerror(-ret));
+		return ret;
+	}
+	ids->tls_set = true;
+	return 0;
+}
+
 int nvme_host_ids_load(const struct nvme_target_config *t, struct nvme_host_ids *ids, char *err,
 		       unsigned err_len)
 {
@@ -164,5 +200,5 @@ int nvme_host_ids_load(const struct nvme_target_config *t, struct nvme_host_ids 
 	if (!ids->hostnqn[0])
 		snprintf(ids->hostnqn, sizeof(ids->hostnqn), "nqn.2014-08.org.nvmexpress:uuid:%s",
 			 id);
-	return auth_load(t, &ids->auth, err, err_len);
+	return auth_load(t, &ids->auth, err, err_len) ?: tls_load(t, ids, err, err_len);
 }

@@ -25,6 +25,17 @@ struct nvme_target_config {
 	char dhchap_ctrl_secret[128]; /* DHHC-1 controller key: bidirectional */
 	unsigned dhchap_hashes;	      /* offered hash functions, bit (1 << id) */
 	unsigned dhchap_groups;	      /* offered DH groups */
+	/* TLS 1.3 with a pre-shared key, as nvme-cli's --tls and --tls-key. */
+	uint8_t tls;		      /* NVME_TLS_* */
+	char tls_key[96];	      /* NVMeTLSkey-1 configured PSK */
+	uint8_t tls_identity_version; /* 1: NVMe/TCP 2.0 identity with a digest, 0: 1.0c */
+	bool tls_compat;	      /* the derivation of libnvme < 1.16 (nvme-cli --compat) */
+};
+
+enum {
+	NVME_TLS_OFF,
+	NVME_TLS_REQUIRED,  /* TLS or nothing */
+	NVME_TLS_PREFERRED, /* TLS, or clear text where the port does not speak TLS */
 };
 
 /* The kernel's nvme-tcp defaults. */
@@ -32,7 +43,7 @@ void nvme_target_config_defaults(struct nvme_target_config *t);
 
 /* "sha256,sha384" / "null,ffdhe2048" (also as nvmet names them, "hmac(sha256)") as masks. */
 int nvme_auth_hashes_parse(const char *s, unsigned *mask);
-/* a and b differ, and only in their DH-HMAC-CHAP settings; copying those from src to dst. */
+/* a and b differ, and only in their keys (DH-HMAC-CHAP, TLS); copying those from src to dst. */
 bool nvme_config_only_auth_differs(const struct nvme_target_config *a,
 				   const struct nvme_target_config *b);
 void nvme_config_copy_auth(struct nvme_target_config *dst, const struct nvme_target_config *src);

@@ -7,41 +7,74 @@
 #include <nvme/types.h>
 
 #include "nvme_conn.h"
+#include "nvme_config.h"
+#include "log.h"
+#include "tls.h"
 #include "digest.h"
 #include "tcp.h"
 
 /* Replies on an admin queue are small; the largest is a log page or identify data. */
 #define ADMIN_SQSIZE 31
 
-int nvme_conn_open(struct nvme_conn *c, const char *address, bool hdgst, bool ddgst,
-		   int timeout_ms, char *err, size_t err_len)
+/* TLS on c's socket with ids' PSK; -EPROTONOSUPPORT if the port does not speak it. */
+static int start_tls(struct nvme_conn *c, const struct nvme_host_ids *ids, int timeout_ms,
+		     char *err, size_t err_len)
 {
+	struct nu_tls_psk psk = {
+		.identity = ids->tls.identity,
+		.key = ids->tls.key,
+		.key_len = ids->tls.len,
+		.sha384 = ids->tls.cipher == 2,
+	};
+
+	return nu_tls_client(c->fd, &psk, timeout_ms, c->tls, sizeof(c->tls), err, err_len);
+}
+
+int nvme_conn_open(struct nvme_conn *c, const struct nvme_target_config *cfg,
+		   const struct nvme_host_ids *ids, int timeout_ms, char *err, size_t err_len)
+{
+	bool tls = cfg->tls != NVME_TLS_OFF && ids->tls_set;
 	uint8_t ic[NVME_TCP_IC_LEN];
 	const char *why;
 	int ret;
 
+again:
 	memset(c, 0, sizeof(*c));
 	c->timeout_ms = timeout_ms;
-	c->fd = nu_tcp_connect(address, "4420", timeout_ms, err, err_len);
+	c->fd = nu_tcp_connect(cfg->address, "4420", timeout_ms, err, err_len);
 	if (c->fd < 0)
 		return c->fd;
-	nvme_tcp_build_icreq(ic, hdgst, ddgst, 0);
+	if (tls) {
+		ret = start_tls(c, ids, timeout_ms, err, err_len);
+		if (ret == -EPROTONOSUPPORT && cfg->tls == NVME_TLS_PREFERRED) {
+			/* Preferred, not required: a port without TLS is served in clear text. */
+			nu_warn("nvme: %s at %s: %s; connecting in clear text (tls = preferred)",
+				cfg->subnqn, cfg->address, err);
+			nvme_conn_close(c);
+			tls = false;
+			goto again;
+		}
+		if (ret)
+			goto fail;
+	}
+	nvme_tcp_build_icreq(ic, cfg->header_digest, cfg->data_digest, 0);
 	ret = nu_write_full(c->fd, ic, sizeof(ic), timeout_ms);
 	if (!ret)
 		ret = nu_read_full(c->fd, ic, sizeof(ic), timeout_ms);
 	if (ret) {
-		snprintf(err, err_len, "%s: connection initialization: %s", address,
-			 strerror(-ret));
+		snprintf(err, err_len, "%s: connection initialization: %s%s", cfg->address,
+			 strerror(-ret),
+			 ret == -ECONNRESET && !tls ? " (does the port require TLS?)" : "");
 		goto fail;
 	}
-	ret = nvme_tcp_parse_icresp(ic, hdgst, ddgst, &c->p, &why);
+	ret = nvme_tcp_parse_icresp(ic, cfg->header_digest, cfg->data_digest, &c->p, &why);
 	if (ret) {
-		snprintf(err, err_len, "%s: ICResp: %s", address, why);
+		snprintf(err, err_len, "%s: ICResp: %s", cfg->address, why);
 		goto fail;
 	}
 	if (nvme_tcp_data_pdo(&c->p, NVME_TCP_CMD_HLEN) > 128) {
-		snprintf(err, err_len, "%s: CPDA %u needs headers longer than 128 bytes", address,
-			 c->p.cpda);
+		snprintf(err, err_len, "%s: CPDA %u needs headers longer than 128 bytes",
+			 cfg->address, c->p.cpda);
 		ret = -EPROTO;
 		goto fail;
 	}

@@ -14,6 +14,9 @@
 #include "nvme_auth.h"
 #include "nvme_cmd.h"
 #include "nvme_pdu.h"
+#include "nvme_tls_psk.h"
+
+struct nvme_target_config;
 
 struct nvme_conn {
 	int fd;
@@ -23,6 +26,7 @@ struct nvme_conn {
 	uint16_t next_cid;
 	uint16_t auth_tid;	    /* the next DH-HMAC-CHAP transaction's ID */
 	struct nvme_auth_info auth; /* how Connect authenticated this queue */
+	char tls[48];		    /* "TLS 1.3 <cipher suite>", "" in clear text */
 };
 
 /* A cid nvme_conn never hands out: nvme_conn_wait() returns after one unsolicited completion. */
@@ -31,20 +35,27 @@ struct nvme_conn {
 /* Completions of commands nobody waits for (Asynchronous Event Requests). */
 typedef void (*nvme_unsolicited_fn)(void *ctx, const struct nvme_cqe *cqe);
 
-/* TCP connect and ICReq/ICResp; err says what failed. */
-int nvme_conn_open(struct nvme_conn *c, const char *address, bool hdgst, bool ddgst,
-		   int timeout_ms, char *err, size_t err_len);
+/* Who the host is to one subsystem, and its credentials there. */
+struct nvme_host_ids {
+	uint8_t hostid[16];
+	char hostnqn[224];
+	struct nvme_auth_cfg auth;
+	struct nvme_tls_psk tls; /* derived for this host and subsystem, if tls_set */
+	bool tls_set;
+};
+
+/*
+ * TCP connect to cfg's address, TLS as cfg says (with ids' PSK), then
+ * ICReq/ICResp with cfg's digests; err says what failed.
+ */
+int nvme_conn_open(struct nvme_conn *c, const struct nvme_target_config *cfg,
+		   const struct nvme_host_ids *ids, int timeout_ms, char *err, size_t err_len);
 void nvme_conn_close(struct nvme_conn *c);
 
 /*
  * Fabrics Connect of queue qid; the admin queue (qid 0) learns its controller
  * ID. A controller that asks for it gets DH-HMAC-CHAP with ids' credentials.
  */
-struct nvme_host_ids {
-	uint8_t hostid[16];
-	char hostnqn[224];
-	struct nvme_auth_cfg auth;
-};
 int nvme_conn_connect(struct nvme_conn *c, uint16_t qid, uint16_t sqsize, uint32_t kato_ms,
 		      const struct nvme_host_ids *ids, const char *subnqn, uint16_t *cntlid,
 		      char *err, size_t err_len);

@@ -140,13 +140,14 @@ static int associate(struct nvme_host *h, unsigned nr_queues, bool first, char *
 
 	if (!buf)
 		return -ENOMEM;
-	ret = nvme_conn_open(c, cfg->address, cfg->header_digest, cfg->data_digest, 5000, err,
-			     err_len);
-	if (ret)
+	nvme_host_ids_get(h, &ids);
+	ret = nvme_conn_open(c, cfg, &ids, 5000, err, err_len);
+	if (ret) {
+		explicit_bzero(&ids, sizeof(ids));
 		goto out;
+	}
 	/* Keep Alive goes every KATO/2 and must be answered in as long: loss shows within KATO. */
 	c->timeout_ms = cfg->kato_s * 500 < 1000 ? 1000 : cfg->kato_s * 500;
-	nvme_host_ids_get(h, &ids);
 	ret = nvme_conn_connect(c, 0, 0, cfg->kato_s * 1000, &ids, cfg->subnqn, &cntlid, err,
 				err_len);
 	explicit_bzero(&ids, sizeof(ids));
@@ -203,14 +204,15 @@ out:
 
 static void publish_association(struct nvme_host *h)
 {
-	char id[48], sec[64];
+	char id[48], auth[64], sec[NU_PATH_SECURITY_LEN];
 
 	snprintf(id, sizeof(id), "cntlid %u qid 0", h->cntlid);
-	nvme_auth_describe(&h->admin.auth, sec, sizeof(sec));
+	nvme_auth_describe(&h->admin.auth, auth, sizeof(auth));
 	pthread_mutex_lock(&h->lock);
-	snprintf(h->assoc_auth, sizeof(h->assoc_auth), "%s", h->admin.auth.done ? sec : "");
+	snprintf(h->assoc_auth, sizeof(h->assoc_auth), "%s", h->admin.auth.done ? auth : "");
 	pthread_mutex_unlock(&h->lock);
-	nu_path_up(&h->paths[0], h->admin.fd, id, h->admin.auth.done ? sec : NULL);
+	nvme_host_security(h, &h->admin, sec, sizeof(sec));
+	nu_path_up(&h->paths[0], h->admin.fd, id, sec);
 	__atomic_add_fetch(&h->ctrl_gen, 1, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&h->admin_up, true, __ATOMIC_RELEASE);
 }
@@ -526,7 +528,17 @@ int nvme_host_create(const struct nvme_target_config *cfg, unsigned nr_queues,
 		return -ENOMEM;
 	h->cfg = *cfg;
 	h->nr_queues = nr_queues;
-	h->zero_copy = nu_stream_zero_copy(cfg->zero_copy, cfg->data_digest, cfg->subnqn);
+	/*
+	 * kTLS refuses MSG_WAITALL on sends (EOPNOTSUPP, Linux 7.2), which the
+	 * linked zero-copy send chain needs so that a short send stops it:
+	 * TLS moves payloads in copy mode.
+	 */
+	h->zero_copy = nu_stream_zero_copy(cfg->zero_copy,
+					   cfg->data_digest ? NU_COPY_FOR_DIGEST :
+					   cfg->tls != NVME_TLS_OFF ?
+							      "TLS: kTLS takes no linked zero-copy sends" :
+							      NULL,
+					   cfg->subnqn);
 	h->admin.fd = -1;
 	pthread_mutex_init(&h->lock, NULL);
 	for (unsigned i = 0; i <= nr_queues && i < NU_MAX_PATHS; i++)
@@ -661,7 +673,7 @@ static unsigned host_paths(const void *t, unsigned nr_queues, struct nu_path_inf
 	return n;
 }
 
-/* New DH-HMAC-CHAP keys: the next association and I/O queue connects use them. */
+/* New keys (DH-HMAC-CHAP, TLS): the next association and I/O queue connects use them. */
 static int host_rekey(void *t, const void *cfg)
 {
 	const struct nvme_target_config *c = cfg;
@@ -676,25 +688,26 @@ static int host_rekey(void *t, const void *cfg)
 	}
 	pthread_mutex_lock(&h->lock);
 	nvme_config_copy_auth(&h->cfg, c);
-	h->ids.auth = ids.auth;
+	h->ids = ids;
 	pthread_mutex_unlock(&h->lock);
 	explicit_bzero(&ids, sizeof(ids));
-	nvme_host_request_reset(h, "DH-HMAC-CHAP keys changed: authenticating again");
+	nvme_host_request_reset(h, "keys changed: authenticating again");
 	return 0;
 }
 
 void nvme_host_security(struct nvme_host *h, const struct nvme_conn *c, char *out, size_t len)
 {
-	char own[64];
+	char auth[80] = "";
 
 	if (c->auth.done) {
-		nvme_auth_describe(&c->auth, own, sizeof(own));
-		snprintf(out, len, "%s", own);
-		return;
+		nvme_auth_describe(&c->auth, auth, sizeof(auth));
+	} else {
+		pthread_mutex_lock(&h->lock);
+		if (h->assoc_auth[0] && c != &h->admin)
+			snprintf(auth, sizeof(auth), "association: %s", h->assoc_auth);
+		pthread_mutex_unlock(&h->lock);
 	}
-	pthread_mutex_lock(&h->lock);
-	snprintf(out, len, "%s%s", h->assoc_auth[0] ? "association: " : "", h->assoc_auth);
-	pthread_mutex_unlock(&h->lock);
+	snprintf(out, len, "%s%s%s", c->tls, c->tls[0] && auth[0] ? ", " : "", auth);
 }
 
 void nvme_host_ids_get(struct nvme_host *h, struct nvme_host_ids *ids)
@@ -740,9 +753,11 @@ int nvme_discovery_log(const struct nvme_target_config *cfg, struct nvme_disc_en
 	ret = nvme_host_ids_load(&dc, &ids, err, err_len);
 	if (ret)
 		return ret;
-	ret = nvme_conn_open(&c, dc.address, dc.header_digest, dc.data_digest, 5000, err, err_len);
-	if (ret)
+	ret = nvme_conn_open(&c, &dc, &ids, 5000, err, err_len);
+	if (ret) {
+		explicit_bzero(&ids, sizeof(ids));
 		return ret;
+	}
 	ret = nvme_conn_connect(&c, 0, 0, 0, &ids, dc.subnqn, &cntlid, err, err_len);
 	if (!ret)
 		ret = nvme_conn_enable(&c, &cap, err, err_len);
@@ -792,8 +807,9 @@ int nvme_discover(const struct nvme_target_config *cfg, FILE *out, char *err, un
 		return -ENOMEM;
 	ret = nvme_discovery_log(cfg, e, 256, &n, err, err_len);
 	for (unsigned i = 0; !ret && i < n; i++)
-		fprintf(out, "%s %s %s%s\n", e[i].tcp ? "tcp" : "other", e[i].address, e[i].subnqn,
-			e[i].discovery ? " (discovery)" : "");
+		fprintf(out, "%s %s %s%s%s\n", e[i].tcp ? "tcp" : "other", e[i].address, e[i].subnqn,
+			e[i].discovery ? " (discovery)" : "",
+			e[i].tls_required ? " (TLS required)" : e[i].tls ? " (TLS offered)" : "");
 	free(e);
 	return ret ? ret : (int)n;
 }

@@ -56,8 +56,8 @@ struct nvme_host {
 void nvme_host_request_abort(struct nvme_host *h, uint16_t sqid, uint16_t cid);
 void nvme_host_request_reset(struct nvme_host *h, const char *why);
 /*
- * How an I/O queue is secured, for status: its own DH-HMAC-CHAP if the
- * controller asked for it, else the association's (admin queue).
+ * How a queue is secured, for status: TLS, and its own DH-HMAC-CHAP if the
+ * controller asked for it, else (an I/O queue) the association's.
  */
 void nvme_host_security(struct nvme_host *h, const struct nvme_conn *c, char *out, size_t len);
 /* A copy of the host's identity and credentials (which a reload may change). */

@@ -345,8 +345,7 @@ static int queue_connect(void *ctx, void *result)
 	gen = __atomic_load_n(&h->ctrl_gen, __ATOMIC_ACQUIRE);
 	cntlid = __atomic_load_n(&h->cntlid, __ATOMIC_ACQUIRE);
 	nvme_host_ids_get(h, &ids);
-	ret = nvme_conn_open(c, cfg->address, cfg->header_digest, cfg->data_digest, 5000, err,
-			     sizeof(err));
+	ret = nvme_conn_open(c, cfg, &ids, 5000, err, sizeof(err));
 	if (!ret)
 		ret = nvme_conn_connect(c, nq->sqid, h->io_queue_size - 1, 0, &ids, cfg->subnqn,
 					&cntlid, err, sizeof(err));
@@ -371,7 +370,7 @@ static int queue_attach(void *ctx, void *result)
 	struct nvme_queue *nq = ctx;
 	struct nvme_host *h = nq->h;
 	struct nvme_conn *c = result;
-	char id[48], sec[64];
+	char id[48], sec[NU_PATH_SECURITY_LEN];
 	int ret;
 
 	nq->p = c->p;

@@ -35,25 +35,27 @@ for t in clang llvm-profdata llvm-cov; do
 	command -v $t >/dev/null || { apt-get install -y -qq clang llvm libclang-rt-dev >/dev/null; break; }
 done
 
-PKGS="liburing libiscsi libcrypto libisal libnl-3.0 libnl-route-3.0"
+PKGS="liburing libiscsi libssl libcrypto libisal libnl-3.0 libnl-route-3.0"
 CFLAGS="-g -O1 -std=gnu11 -D_GNU_SOURCE -Iinitiator -Iiscsi -Invmetcp -Isession -Iconf -Itest/sim $(pkg-config --cflags $PKGS)"
 LIBS="$(pkg-config --libs $PKGS) -lpthread"
 
 # The sources each target exercises: the parsers under test and what they need.
 sources() {
 	case $1 in
-	fuzz_stream) echo test/sim/stream_sim.c initiator/stream.c initiator/digest.c initiator/log.c ;;
+	fuzz_stream) echo test/sim/stream_sim.c initiator/stream.c initiator/digest.c initiator/log.c initiator/tls.c ;;
 	fuzz_iscsi) echo iscsi/pdu.c iscsi/text.c iscsi/chap.c iscsi/login.c iscsi/scsi.c initiator/io.c initiator/log.c ;;
 	fuzz_nvme) echo nvmetcp/nvme_pdu.c nvmetcp/nvme_cmd.c nvmetcp/nvme_conn.c nvmetcp/nvme_auth.c \
-		nvmetcp/nvme_auth_msg.c nvmetcp/dhchap.c initiator/tcp.c initiator/io.c initiator/digest.c initiator/log.c ;;
+		nvmetcp/nvme_auth_msg.c nvmetcp/dhchap.c nvmetcp/nvme_secret.c nvmetcp/nvme_tls_psk.c nvmetcp/nvme_config.c \
+		initiator/tcp.c initiator/tls.c initiator/io.c initiator/digest.c initiator/log.c ;;
 	fuzz_scsi) echo iscsi/scsi.c iscsi/scsi_geom.c initiator/io.c initiator/log.c ;;
 	fuzz_ctl) echo session/ctl_proto.c ;;
-	fuzz_iscsi_rx) echo test/sim/stream_sim.c initiator/stream.c initiator/digest.c initiator/log.c \
+	fuzz_iscsi_rx) echo test/sim/stream_sim.c initiator/stream.c initiator/digest.c initiator/log.c initiator/tls.c \
 		initiator/supervisor.c initiator/netmon.c initiator/voltab.c initiator/path.c initiator/tcp.c initiator/io.c iscsi/login.c iscsi/chap.c iscsi/text.c \
 		iscsi/pdu.c iscsi/scsi.c iscsi/scsi_geom.c iscsi/discover.c iscsi/conn.c ;;
-	fuzz_nvme_rx) echo test/sim/stream_sim.c initiator/stream.c initiator/digest.c initiator/log.c \
+	fuzz_nvme_rx) echo test/sim/stream_sim.c initiator/stream.c initiator/digest.c initiator/log.c initiator/tls.c \
 		initiator/supervisor.c initiator/netmon.c initiator/voltab.c initiator/path.c initiator/tcp.c initiator/io.c nvmetcp/nvme_pdu.c nvmetcp/nvme_cmd.c \
-		nvmetcp/nvme_conn.c nvmetcp/nvme_auth.c nvmetcp/nvme_auth_msg.c nvmetcp/dhchap.c ;;
+		nvmetcp/nvme_conn.c nvmetcp/nvme_auth.c nvmetcp/nvme_auth_msg.c nvmetcp/dhchap.c nvmetcp/nvme_secret.c \
+		nvmetcp/nvme_tls_psk.c nvmetcp/nvme_config.c ;;
 	*) echo "fuzz.sh: unknown target $1" >&2; exit 2 ;;
 	esac
 }

@@ -14,6 +14,21 @@
 
 #define MAX_ENTRIES 64
 
+/*
+ * Whether a discovered subsystem is reached over TLS: where its port requires
+ * it, as the section says where it offers it, and only if required where it
+ * does not (the connection then fails, saying why).
+ */
+static uint8_t discovered_tls(const struct nvme_target_config *sec,
+			      const struct nvme_disc_entry *e)
+{
+	if (e->tls_required && sec->tls_key[0])
+		return NVME_TLS_REQUIRED;
+	if (e->tls)
+		return sec->tls;
+	return sec->tls == NVME_TLS_REQUIRED ? NVME_TLS_REQUIRED : NVME_TLS_OFF;
+}
+
 void nu_conf_expand_discovery(struct nu_conf *c)
 {
 	struct nvme_disc_entry *e = calloc(MAX_ENTRIES, sizeof(*e));
@@ -51,8 +66,14 @@ void nu_conf_expand_discovery(struct nu_conf *c)
 				 nu_crc32c(e[j].subnqn, strlen(e[j].subnqn)));
 			memcpy(x->nvme.address, e[j].address, strlen(e[j].address) + 1);
 			snprintf(x->nvme.subnqn, sizeof(x->nvme.subnqn), "%s", e[j].subnqn);
-			nu_info("target %s: discovered %s at %s, served as target %s", t->name,
-				e[j].subnqn, e[j].address, x->name);
+			x->nvme.tls = discovered_tls(&t->nvme, &e[j]);
+			if (e[j].tls_required && !t->nvme.tls_key[0])
+				nu_warn("target %s: %s at %s requires TLS: set tls and tls_key",
+					t->name, e[j].subnqn, e[j].address);
+			nu_info("target %s: discovered %s at %s%s, served as target %s", t->name,
+				e[j].subnqn, e[j].address,
+				e[j].tls_required ? " (TLS required)" : e[j].tls ? " (TLS offered)" : "",
+				x->name);
 		}
 	}
 	/* The discovery sections themselves are not served. */

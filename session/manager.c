@@ -939,7 +939,7 @@ static bool try_rekey(struct served *sv, const struct nu_conf_target *t)
 	    !nvme_config_only_auth_differs(&sv->ct.nvme, &t->nvme) ||
 	    sv->tops->rekey(sv->target, &t->nvme))
 		return false;
-	nu_info("target %s: DH-HMAC-CHAP keys changed: authenticating its connections again",
+	nu_info("target %s: keys changed: authenticating its connections again",
 		sv->ct.name);
 	nvme_config_copy_auth(&sv->ct.nvme, &t->nvme);
 	sv->ct.line = t->line;

@@ -382,6 +382,64 @@ static void test_dhchap(void **state)
 	assert_non_null(strstr(err, "unknown key 'dhchap_secret' for an iscsi target"));
 }
 
+/* A configured TLS PSK (test/tools/nvme_tls.py's first KAT key), and it with its CRC broken. */
+#define TLS_KEY "NVMeTLSkey-1:01:Iy45RE9aZXB7hpGcp7K9yNPe6fT/ChUgKzZBTFdibXg6OJqT:"
+#define TLS_KEY_BAD_CRC "NVMeTLSkey-1:01:Iy45RE9aZXB7hpGcp7K9yNPe6fT/ChUgKzZBTFdibXg6OJqU:"
+
+static void test_tls(void **state)
+{
+	static struct nu_conf c;
+	char err[256] = "";
+	const char *base = "[target n]\ntransport = nvme-tcp\naddress = a\nsubsystem = s\n";
+	char text[1024];
+
+	(void)state;
+	snprintf(text, sizeof(text), "%stls = required\ntls_key = %s\n", base, TLS_KEY);
+	assert_int_equal(load(text, &c, err), 0);
+	assert_int_equal(c.targets[0].nvme.tls, NVME_TLS_REQUIRED);
+	assert_string_equal(c.targets[0].nvme.tls_key, TLS_KEY);
+	/* nvme-cli's defaults: identity version 1, the RFC 8446 derivation. */
+	assert_int_equal(c.targets[0].nvme.tls_identity_version, 1);
+	assert_false(c.targets[0].nvme.tls_compat);
+	snprintf(text, sizeof(text),
+		 "%stls = preferred\ntls_key = %s\ntls_identity_version = 0\ntls_compat = yes\n",
+		 base, TLS_KEY);
+	assert_int_equal(load(text, &c, err), 0);
+	assert_int_equal(c.targets[0].nvme.tls, NVME_TLS_PREFERRED);
+	assert_int_equal(c.targets[0].nvme.tls_identity_version, 0);
+	assert_true(c.targets[0].nvme.tls_compat);
+	snprintf(text, sizeof(text), "%stls = yes\ntls_key = %s\n", base, TLS_KEY);
+	assert_int_equal(load(text, &c, err), 0);
+	assert_int_equal(c.targets[0].nvme.tls, NVME_TLS_REQUIRED);
+	/* Not set: clear text. */
+	assert_int_equal(load(base, &c, err), 0);
+	assert_int_equal(c.targets[0].nvme.tls, NVME_TLS_OFF);
+	/* A bad key names its line and never shows the key. */
+	snprintf(text, sizeof(text), "%stls = yes\ntls_key = %s\n", base, TLS_KEY_BAD_CRC);
+	assert_int_equal(load(text, &c, err), -EINVAL);
+	assert_non_null(strstr(err, ":6: [target n]: tls_key: NVMeTLSkey-1 key fails its CRC"));
+	assert_null(strstr(err, "Iy45"));
+	snprintf(text, sizeof(text), "%stls_key = %s\n", base, KEY1);
+	assert_int_equal(load(text, &c, err), -EINVAL);
+	assert_non_null(strstr(err, ":5: [target n]: tls_key: not an NVMeTLSkey-1:0N: key"));
+	assert_null(strstr(err, "AQgP"));
+	snprintf(text, sizeof(text), "%stls = maybe\n", base);
+	assert_int_equal(load(text, &c, err), -EINVAL);
+	assert_non_null(strstr(err, ":5: [target n]: tls is no, required (yes) or preferred"));
+	snprintf(text, sizeof(text), "%stls = required\n", base);
+	assert_int_equal(load(text, &c, err), -EINVAL);
+	assert_non_null(strstr(err, "tls needs tls_key"));
+	snprintf(text, sizeof(text), "%stls_key = %s\n", base, TLS_KEY);
+	assert_int_equal(load(text, &c, err), -EINVAL);
+	assert_non_null(strstr(err, "tls_key is set but tls is not"));
+	snprintf(text, sizeof(text), "%stls_identity_version = 2\n", base);
+	assert_int_equal(load(text, &c, err), -EINVAL);
+	assert_non_null(strstr(err, ":5: [target n]: tls_identity_version is 1"));
+	/* An iSCSI target has no such key. */
+	assert_int_equal(load("[target a]\nportal = p\ntarget = t\ntls = yes\n", &c, err), -EINVAL);
+	assert_non_null(strstr(err, "unknown key 'tls' for an iscsi target"));
+}
+
 static void test_secrets(void **state)
 {
 	static struct nu_conf c;
@@ -418,6 +476,17 @@ static void test_secrets(void **state)
 	assert_int_equal(load(conf, &c, err), -EINVAL);
 	assert_non_null(strstr(err, ":2: [target n]: dhchap_secret: DHHC-1 secret fails its CRC"));
 	assert_null(strstr(err, "AQgP"));
+	/* And the TLS PSK, the section saying only that it wants TLS. */
+	snprintf(conf, sizeof(conf),
+		 "[global]\nsecrets = %s\n[target n]\ntransport = nvme-tcp\naddress = a\n"
+		 "subsystem = s\ntls = required\n",
+		 spath);
+	write_file(spath, "[target n]\ntls_key = " TLS_KEY "\n", 0600);
+	assert_int_equal(load(conf, &c, err), 0);
+	assert_string_equal(c.targets[0].nvme.tls_key, TLS_KEY);
+	write_file(spath, "[target n]\ntls_key = " TLS_KEY_BAD_CRC "\n", 0600);
+	assert_int_equal(load(conf, &c, err), -EINVAL);
+	assert_non_null(strstr(err, ":2: [target n]: tls_key: NVMeTLSkey-1 key fails its CRC"));
 	write_file(spath, "[target b]\nchap_secret = x\n", 0600);
 	assert_int_equal(load(conf, &c, err), -EINVAL);
 	assert_non_null(strstr(err, "which the config does not have"));
@@ -448,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_metrics_remote),
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_dhchap),
+		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_nvme),
 		cmocka_unit_test(test_portal_lists),
 		cmocka_unit_test(test_example),

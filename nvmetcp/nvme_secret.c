@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <string.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "nvme_secret.h"
+#include "digest.h"
+
+/* CRC-32 (IEEE 802.3, as zlib's crc32()) that the formats append to the key. */
+static uint32_t crc32_ieee(const uint8_t *p, size_t n)
+{
+	uint32_t crc = 0xffffffffu;
+
+	while (n--) {
+		crc ^= *p++;
+		for (int i = 0; i < 8; i++)
+			crc = crc >> 1 ^ (0xedb88320u & -(crc & 1));
+	}
+	return ~crc;
+}
+
+int nvme_secret_decode(const char *b64, size_t n, uint8_t key[64])
+{
+	uint8_t raw[3 * 128 / 4];
+	int len;
+
+	if (!n || n % 4 || n > 128)
+		return -EINVAL;
+	len = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)n);
+	if (len < 0)
+		return -EINVAL;
+	/* EVP_DecodeBlock counts the bytes that padding stands for. */
+	for (size_t i = n; i > 0 && b64[i - 1] == '='; i--)
+		len--;
+	if (len <= 4 || len > 68) {
+		OPENSSL_cleanse(raw, sizeof(raw));
+		return -EINVAL;
+	}
+	len -= 4;
+	if (nu_get_le32(raw + len) != crc32_ieee(raw, (size_t)len)) {
+		OPENSSL_cleanse(raw, sizeof(raw));
+		return -EBADMSG;
+	}
+	memcpy(key, raw, (size_t)len);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return len;
+}
+
+void nvme_secret_encode(const uint8_t *key, size_t len, char *out)
+{
+	uint8_t raw[68];
+
+	memcpy(raw, key, len);
+	nu_put_le32(raw + len, crc32_ieee(key, len));
+	EVP_EncodeBlock((unsigned char *)out, raw, (int)len + 4);
+	OPENSSL_cleanse(raw, sizeof(raw));
+}
