@@ -12,10 +12,10 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
 #include <openssl/ssl.h>
 
 #include "tls.h"
+#include "hkdf.h"
 
 #ifndef SOL_TLS
 #define SOL_TLS 282
@@ -91,33 +91,6 @@ static int use_psk(SSL *ssl, const EVP_MD *md, const unsigned char **id, size_t 
 	return 1;
 }
 
-/* HKDF-Expand-Label(secret, label, "", len) (RFC 8446 7.1). */
-static int expand_label(const EVP_MD *md, const uint8_t *secret, size_t secret_len,
-			const char *label, uint8_t *out, size_t len)
-{
-	uint8_t info[2 + 1 + 32 + 1];
-	size_t ll = 6 + strlen(label), n = 0;
-	EVP_PKEY_CTX *pc;
-	int ok;
-
-	info[n++] = (uint8_t)(len >> 8);
-	info[n++] = (uint8_t)len;
-	info[n++] = (uint8_t)ll;
-	memcpy(info + n, "tls13 ", 6);
-	memcpy(info + n + 6, label, ll - 6);
-	n += ll;
-	info[n++] = 0;
-	pc = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
-	ok = pc && EVP_PKEY_derive_init(pc) > 0 &&
-	     EVP_PKEY_CTX_set_hkdf_mode(pc, EVP_PKEY_HKDEF_MODE_EXPAND_ONLY) > 0 &&
-	     EVP_PKEY_CTX_set_hkdf_md(pc, md) > 0 &&
-	     EVP_PKEY_CTX_set1_hkdf_key(pc, secret, (int)secret_len) > 0 &&
-	     EVP_PKEY_CTX_add1_hkdf_info(pc, info, (int)n) > 0 &&
-	     EVP_PKEY_derive(pc, out, &len) > 0;
-	EVP_PKEY_CTX_free(pc);
-	return ok ? 0 : -EIO;
-}
-
 /* One direction's keys to the kernel: sequence 0, as nothing was sent under them yet. */
 static int ktls_install(int fd, int dir, bool aes256, const uint8_t *secret, size_t secret_len)
 {
@@ -131,9 +104,10 @@ static int ktls_install(int fd, int dir, bool aes256, const uint8_t *secret, siz
 	int ret;
 
 	memset(&ci, 0, sizeof(ci));
-	ret = expand_label(md, secret, secret_len, "key", key, key_len);
+	ret = nu_hkdf_expand_label(md, secret, secret_len, "key", "", "", false, key, key_len);
 	if (!ret)
-		ret = expand_label(md, secret, secret_len, "iv", iv, sizeof(iv));
+		ret = nu_hkdf_expand_label(md, secret, secret_len, "iv", "", "", false, iv,
+					   sizeof(iv));
 	if (!ret) {
 		/* The kernel's nonce: salt (4 bytes) || iv (8), XORed with the sequence. */
 		if (aes256) {
@@ -170,9 +144,12 @@ static int classify(SSL *ssl, int r, char *err, size_t err_len)
 	if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN ||
 	    (e == SSL_ERROR_SSL && !heard)) {
 		if (!heard) {
+			/* A port without TLS and a TLS agent without this PSK look alike here. */
 			snprintf(err, err_len,
-				 "TLS: the target closed the connection without "
-				 "answering the handshake (does its port offer TLS?)");
+				 "TLS: the target closed the connection without answering the "
+				 "handshake: its port does not offer TLS, or it has no PSK for "
+				 "this identity (wrong tls_key, tls_identity_version or "
+				 "tls_compat?)");
 			return -EPROTONOSUPPORT;
 		}
 		snprintf(err, err_len, "TLS: connection closed during the handshake");

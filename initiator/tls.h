@@ -26,8 +26,8 @@ struct nu_tls_psk {
  * not speak TLS (closed, or answered in something else, before any TLS
  * record); -EACCES the peer refused (an alert); -ETIMEDOUT; -EPROTO.
  */
-int nu_tls_client(int fd, const struct nu_tls_psk *psk, int timeout_ms, char *desc,
-		  size_t desc_len, char *err, size_t err_len);
+int nu_tls_client(int fd, const struct nu_tls_psk *psk, int timeout_ms, char *desc, size_t desc_len,
+		  char *err, size_t err_len);
 
 /*
  * A receive on fd failed with EIO: on a kTLS socket, a record other than

@@ -35,6 +35,7 @@ int nvme_conn_open(struct nvme_conn *c, const struct nvme_target_config *cfg,
 {
 	bool tls = cfg->tls != NVME_TLS_OFF && ids->tls_set;
 	uint8_t ic[NVME_TCP_IC_LEN];
+	char tls_err[320] = "";
 	const char *why;
 	int ret;
 
@@ -50,6 +51,7 @@ again:
 			/* Preferred, not required: a port without TLS is served in clear text. */
 			nu_warn("nvme: %s at %s: %s; connecting in clear text (tls = preferred)",
 				cfg->subnqn, cfg->address, err);
+			snprintf(tls_err, sizeof(tls_err), "%s", err);
 			nvme_conn_close(c);
 			tls = false;
 			goto again;
@@ -62,8 +64,8 @@ again:
 	if (!ret)
 		ret = nu_read_full(c->fd, ic, sizeof(ic), timeout_ms);
 	if (ret) {
-		snprintf(err, err_len, "%s: connection initialization: %s%s", cfg->address,
-			 strerror(-ret),
+		snprintf(err, err_len, "%s%s%s: connection initialization: %s%s", tls_err,
+			 tls_err[0] ? "; then in clear text, " : "", cfg->address, strerror(-ret),
 			 ret == -ECONNRESET && !tls ? " (does the port require TLS?)" : "");
 		goto fail;
 	}

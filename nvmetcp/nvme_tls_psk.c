@@ -5,10 +5,10 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/kdf.h>
 
 #include "nvme_tls_psk.h"
 #include "nvme_secret.h"
+#include "hkdf.h"
 
 int nvme_tls_key_parse(const char *s, struct nvme_tls_key *k, const char **why)
 {
@@ -61,40 +61,21 @@ static const EVP_MD *md_of(uint8_t id)
 }
 
 /*
- * HKDF-Expand-Label(HKDF-Extract(0, key), label, context, out_len) as RFC
- * 8446 7.1 builds HkdfLabel; compat builds it as libnvme did before 1.16:
- * length little-endian, "tls13 " label and context without length bytes.
+ * HKDF-Expand-Label(HKDF-Extract(0, key), label, context, out_len); compat:
+ * with libnvme's old HkdfLabel (see nu_hkdf_expand_label()).
  */
 static int expand_label(const EVP_MD *md, const uint8_t *key, size_t key_len, const char *label,
 			const char *ctx_pre, const char *ctx, bool compat, uint8_t *out,
 			size_t out_len)
 {
-	uint8_t info[2 + 1 + 255 + 1 + 255];
-	size_t n = 0, ll = 6 + strlen(label), cl = strlen(ctx_pre) + strlen(ctx);
-	EVP_PKEY_CTX *pc;
-	int ok;
+	uint8_t prk[EVP_MAX_MD_SIZE];
+	int ret = nu_hkdf_extract(md, key, key_len, prk);
 
-	if (ll > 255 || cl > 255)
-		return -EINVAL;
-	info[n++] = (uint8_t)(compat ? out_len : out_len >> 8);
-	info[n++] = (uint8_t)(compat ? out_len >> 8 : out_len);
-	if (!compat)
-		info[n++] = (uint8_t)ll;
-	memcpy(info + n, "tls13 ", 6);
-	memcpy(info + n + 6, label, ll - 6);
-	n += ll;
-	if (!compat)
-		info[n++] = (uint8_t)cl;
-	memcpy(info + n, ctx_pre, strlen(ctx_pre));
-	memcpy(info + n + strlen(ctx_pre), ctx, strlen(ctx));
-	n += cl;
-	pc = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
-	ok = pc && EVP_PKEY_derive_init(pc) > 0 && EVP_PKEY_CTX_set_hkdf_md(pc, md) > 0 &&
-	     EVP_PKEY_CTX_set1_hkdf_key(pc, key, (int)key_len) > 0 &&
-	     EVP_PKEY_CTX_add1_hkdf_info(pc, info, (int)n) > 0 &&
-	     EVP_PKEY_derive(pc, out, &out_len) > 0;
-	EVP_PKEY_CTX_free(pc);
-	return ok ? 0 : -EIO;
+	if (!ret)
+		ret = nu_hkdf_expand_label(md, prk, (size_t)EVP_MD_get_size(md), label, ctx_pre,
+					   ctx, compat, out, out_len);
+	OPENSSL_cleanse(prk, sizeof(prk));
+	return ret;
 }
 
 /* Base64 of HMAC(retained, NQNh " " NQNc " NVMe-over-Fabrics") with the cipher's hash. */

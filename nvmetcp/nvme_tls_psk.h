@@ -32,7 +32,8 @@ struct nvme_tls_psk {
 	char identity[NVME_TLS_IDENTITY_MAX];
 	uint8_t key[48];
 	unsigned len;
-	/* The hash of the identity and the cipher suite: 1 SHA-256 (TLS_AES_128_GCM_SHA256), 2 SHA-384 (TLS_AES_256_GCM_SHA384). */
+	/* The hash of the identity and the cipher suite: 1 SHA-256 (TLS_AES_128_GCM_SHA256), 2
+	 * SHA-384 (TLS_AES_256_GCM_SHA384). */
 	uint8_t cipher;
 };
 

@@ -42,17 +42,17 @@ LIBS="$(pkg-config --libs $PKGS) -lpthread"
 # The sources each target exercises: the parsers under test and what they need.
 sources() {
 	case $1 in
-	fuzz_stream) echo test/sim/stream_sim.c initiator/stream.c initiator/digest.c initiator/log.c initiator/tls.c ;;
+	fuzz_stream) echo test/sim/stream_sim.c initiator/stream.c initiator/digest.c initiator/log.c initiator/tls.c initiator/hkdf.c ;;
 	fuzz_iscsi) echo iscsi/pdu.c iscsi/text.c iscsi/chap.c iscsi/login.c iscsi/scsi.c initiator/io.c initiator/log.c ;;
 	fuzz_nvme) echo nvmetcp/nvme_pdu.c nvmetcp/nvme_cmd.c nvmetcp/nvme_conn.c nvmetcp/nvme_auth.c \
 		nvmetcp/nvme_auth_msg.c nvmetcp/dhchap.c nvmetcp/nvme_secret.c nvmetcp/nvme_tls_psk.c nvmetcp/nvme_config.c \
-		initiator/tcp.c initiator/tls.c initiator/io.c initiator/digest.c initiator/log.c ;;
+		initiator/tcp.c initiator/tls.c initiator/hkdf.c initiator/io.c initiator/digest.c initiator/log.c ;;
 	fuzz_scsi) echo iscsi/scsi.c iscsi/scsi_geom.c initiator/io.c initiator/log.c ;;
 	fuzz_ctl) echo session/ctl_proto.c ;;
-	fuzz_iscsi_rx) echo test/sim/stream_sim.c initiator/stream.c initiator/digest.c initiator/log.c initiator/tls.c \
+	fuzz_iscsi_rx) echo test/sim/stream_sim.c initiator/stream.c initiator/digest.c initiator/log.c initiator/tls.c initiator/hkdf.c \
 		initiator/supervisor.c initiator/netmon.c initiator/voltab.c initiator/path.c initiator/tcp.c initiator/io.c iscsi/login.c iscsi/chap.c iscsi/text.c \
 		iscsi/pdu.c iscsi/scsi.c iscsi/scsi_geom.c iscsi/discover.c iscsi/conn.c ;;
-	fuzz_nvme_rx) echo test/sim/stream_sim.c initiator/stream.c initiator/digest.c initiator/log.c initiator/tls.c \
+	fuzz_nvme_rx) echo test/sim/stream_sim.c initiator/stream.c initiator/digest.c initiator/log.c initiator/tls.c initiator/hkdf.c \
 		initiator/supervisor.c initiator/netmon.c initiator/voltab.c initiator/path.c initiator/tcp.c initiator/io.c nvmetcp/nvme_pdu.c nvmetcp/nvme_cmd.c \
 		nvmetcp/nvme_conn.c nvmetcp/nvme_auth.c nvmetcp/nvme_auth_msg.c nvmetcp/dhchap.c nvmetcp/nvme_secret.c \
 		nvmetcp/nvme_tls_psk.c nvmetcp/nvme_config.c ;;

@@ -41,8 +41,55 @@ get_promtool() {
 	rm -rf "$d"
 }
 
+# NVMe/TCP TLS in the VM tests needs tlshd (ktls-utils, the kernel target's
+# handshake agent) and an nvme-cli that derives TLS PSKs (2.16): neither
+# exists for bookworm, so sid's binaries with the libraries they need (sid's
+# glibc among them) are unpacked apart and run through sid's dynamic loader
+# (wrappers in $SIDTLS/bin). Nothing is installed. trixie's tlshd 1.0 comes
+# too, as tlshd-1.0: sid's 1.4 sets TLS_TX_MAX_PAYLOAD_LEN, which Linux 6.12
+# lacks; 1.0 runs there (but takes no SHA-384 PSKs).
+SIDTLS=/var/cache/netublk-tools/sid-tls
+SIDTLS_PKGS="ktls-utils nvme-cli libnvme1t64 libc6 libgnutls30t64 libglib2.0-0t64 libnl-3-200
+ libnl-genl-3-200 libunistring5 libhogweed6t64 libnettle8t64 libtasn1-6 libp11-kit0 libidn2-0
+ libgmp10 libssl3t64 libjson-c5 libkeyutils1 libdbus-1-3 libsystemd0 libcap2 libzstd1 liblz4-1
+ liblzma5 libgcrypt20 libgpg-error0 libffi8 libpcre2-8-0 libmount1 libselinux1 libblkid1
+ libbrotli1"
+need_sidtls=0
+[ -x $SIDTLS/bin/tlshd ] && [ -x $SIDTLS/bin/tlshd-1.0 ] && [ -x $SIDTLS/bin/nvme ] || need_sidtls=1
+get_sidtls() {
+	local d p lib
+	nu_apt_pins
+	d=$(mktemp -d)
+	(
+		cd "$d" || exit 1
+		for p in $SIDTLS_PKGS; do
+			apt-get download -qq "$p/sid" >/dev/null 2>&1 || { echo "setup: $p/sid: not found"; exit 1; }
+		done
+		for p in *.deb; do dpkg-deb -x "$p" root; done
+		mkdir old && cd old && apt-get download -qq ktls-utils/trixie >/dev/null 2>&1 &&
+			dpkg-deb -x ktls-utils_*.deb x && cp x/usr/sbin/tlshd ../root/usr/sbin/tlshd-1.0 &&
+			cd .. || { echo "setup: ktls-utils/trixie: not found"; exit 1; }
+		lib=$SIDTLS/root/usr/lib/x86_64-linux-gnu:$SIDTLS/root/lib/x86_64-linux-gnu
+		mkdir -p bin
+		for p in tlshd tlshd-1.0 nvme; do
+			printf '#!/bin/sh\nexec %s --library-path %s:/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu %s "$@"\n' \
+				"$SIDTLS/root/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" "$lib" \
+				"$SIDTLS/root/usr/sbin/$p" >bin/$p
+			chmod +x bin/$p
+		done
+		rm -rf "$SIDTLS" && mkdir -p "${SIDTLS%/*}" && mkdir "$SIDTLS" &&
+			mv root bin "$SIDTLS/"
+	) || echo "setup: no sid TLS tools (the NVMe/TCP TLS VM tests will fail)"
+	rm -rf "$d"
+	"$SIDTLS/bin/tlshd" --help 2>&1 | grep -q usage &&
+		"$SIDTLS/bin/tlshd-1.0" --help 2>&1 | grep -q usage &&
+		"$SIDTLS/bin/nvme" version | grep -q 'nvme version' ||
+		echo "setup: the sid TLS tools do not run (the NVMe/TCP TLS VM tests will fail)"
+}
+
 if [ -z "$missing" ] && [ $need_pinned = 0 ]; then
 	[ $need_promtool = 0 ] || get_promtool
+	[ $need_sidtls = 0 ] || get_sidtls
 	echo "setup: all dependencies present"
 	exit 0
 fi
@@ -60,4 +107,5 @@ if [ $need_pinned = 1 ]; then
 	apt-get install -y -qq --no-install-recommends $PINNED_PKGS >/dev/null
 fi
 [ $need_promtool = 0 ] || get_promtool
+[ $need_sidtls = 0 ] || get_sidtls
 echo "setup: done"

@@ -4,6 +4,11 @@
 # the demo and the benchmarks.
 #   nvmet_load
 #   nvmet_port ID PORT                 TCP port on 127.0.0.1
+#   nvmet_port_tls ID PORT [TREQ]      ... offering TLS 1.3, TREQ "required" (default)
+#                                      or "not required"; needs tlshd_start
+#   tlshd_start / tlshd_stop           the handshake agent (sid's, see setup.sh)
+#   tls_key_insert KEY HOSTNQN NQN [nvme-cli options]
+#                                      KEY's TLS PSK into the .nvme keyring, by nvme-cli
 #   nvmet_subsys NQN                   any host may connect
 #   nvmet_ns NQN NSID SIZE_MB [BS]     namespace on a loop device of BS-byte sectors [512]
 #   nvmet_ns_remove NQN NSID
@@ -24,6 +29,44 @@ nvmet_port() {
 	mkdir -p "$p"
 	echo 127.0.0.1 >"$p/addr_traddr"; echo tcp >"$p/addr_trtype"
 	echo "$2" >"$p/addr_trsvcid"; echo ipv4 >"$p/addr_adrfam"
+}
+nvmet_port_tls() {
+	nvmet_port "$1" "$2"
+	echo tls1.3 >"$NVMET/ports/$1/addr_tsas" && echo "${3:-required}" >"$NVMET/ports/$1/addr_treq"
+}
+SIDTLS=/var/cache/netublk-tools/sid-tls/bin
+# Whether this kernel's kTLS has TLS_TX_MAX_PAYLOAD_LEN, which tlshd 1.4 sets
+# (Linux 7.2 has it, 6.12 not; there tlshd 1.0 runs, without SHA-384 PSKs).
+ktls_new() {
+	python3 -c "
+import socket
+l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(1)
+c = socket.create_connection(l.getsockname()); a, _ = l.accept()
+c.setsockopt(socket.IPPROTO_TCP, 31, b'tls')  # TCP_ULP
+c.getsockopt(282, 5, 4)  # SOL_TLS, TLS_TX_MAX_PAYLOAD_LEN
+" 2>/dev/null
+}
+tlshd_start() {
+	TLSHD=$SIDTLS/tlshd
+	ktls_new || TLSHD=$SIDTLS/tlshd-1.0
+	[ -x $TLSHD ] || { echo "no $TLSHD: run scripts/setup.sh"; return 1; }
+	mkdir -p /etc/tlshd
+	printf '[debug]\nloglevel=1\ntls=0\nnl=0\n[authenticate]\nkeyrings=.nvme\n[authenticate.client]\n[authenticate.server]\n' \
+		>/etc/tlshd/config
+	$TLSHD -s -c /etc/tlshd/config >"${LOGDIR:-/tmp}/tlshd.log" 2>&1 &
+	TLSHD_PID=$!
+	sleep 0.5
+	kill -0 $TLSHD_PID
+}
+tlshd_stop() {
+	[ -n "${TLSHD_PID:-}" ] && kill $TLSHD_PID 2>/dev/null && wait $TLSHD_PID 2>/dev/null
+	TLSHD_PID=
+}
+tls_key_insert() { # identity version 1 unless told, as nvme connect --tls-key does
+	local key=$1 host=$2 nqn=$3
+	shift 3
+	$SIDTLS/nvme check-tls-key --keydata="$key" --hostnqn="$host" --subsysnqn="$nqn" --insert \
+		--identity=1 "$@" >/dev/null
 }
 nvmet_subsys() {
 	mkdir -p "$NVMET/subsystems/$1"

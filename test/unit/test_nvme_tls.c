@@ -47,8 +47,10 @@ static void test_compat_differs(void **state)
 
 	(void)state;
 	assert_int_equal(nvme_tls_key_parse(tls_kats[0].key, &key, &why), 0);
-	assert_int_equal(nvme_tls_psk_derive(&key, TLS_KAT_HOSTNQN, TLS_KAT_SUBNQN, 1, false, &a), 0);
-	assert_int_equal(nvme_tls_psk_derive(&key, TLS_KAT_HOSTNQN, TLS_KAT_SUBNQN, 1, true, &b), 0);
+	assert_int_equal(nvme_tls_psk_derive(&key, TLS_KAT_HOSTNQN, TLS_KAT_SUBNQN, 1, false, &a),
+			 0);
+	assert_int_equal(nvme_tls_psk_derive(&key, TLS_KAT_HOSTNQN, TLS_KAT_SUBNQN, 1, true, &b),
+			 0);
 	/* Both derivations differ in the retained PSK already, so in the digest too. */
 	assert_string_not_equal(a.identity, b.identity);
 	assert_memory_not_equal(a.key, b.key, a.len);
@@ -61,7 +63,7 @@ static void test_compat_differs(void **state)
 
 static void test_format_round_trip(void **state)
 {
-	struct nvme_tls_key key = { .len = 48, .hmac = 2 }, back;
+	struct nvme_tls_key key = {.len = 48, .hmac = 2}, back;
 	const char *why;
 	char s[128];
 
@@ -83,7 +85,7 @@ static void test_bad_keys(void **state)
 	static const char *const fixed[] = {
 		"NVMeTLSkey-2:01:Iy45RE9aZXB7hpGcp7K9yNPe6fT/ChUgKzZBTFdibXg6OJqT:",
 		"NVMeTLSkey-1:03:Iy45RE9aZXB7hpGcp7K9yNPe6fT/ChUgKzZBTFdibXg6OJqT:",
-		"NVMeTLSkey-1:01:Iy45RE9aZXB7hpGcp7K9yNPe6fT/ChUgKzZBTFdibXg6OJqT",  /* no ':' */
+		"NVMeTLSkey-1:01:Iy45RE9aZXB7hpGcp7K9yNPe6fT/ChUgKzZBTFdibXg6OJqT", /* no ':' */
 		"NVMeTLSkey-1:01:Iy45RE9aZXB7hpGcp7K9yNPe6fT/ChUgKzZBTFdibXg6OJqT:x",
 		"NVMeTLSkey-1:01:Iy45RE9aZXB7hpGcp7K9yNPe6fT/ChUgKzZBTFdibXg6OJq!:", /* base64 */
 		"NVMeTLSkey-1:01:Iy45RE9aZXB7hpGcp7K9yNPe6fT/ChUgKzZBTFdibXg6OJ:",   /* length */
@@ -91,7 +93,7 @@ static void test_bad_keys(void **state)
 		"DHHC-1:01:Iy45RE9aZXB7hpGcp7K9yNPe6fT/ChUgKzZBTFdibXg6OJqT:",
 		"",
 	};
-	struct nvme_tls_key key = { .len = 32, .hmac = 1 };
+	struct nvme_tls_key key = {.len = 32, .hmac = 1};
 	const char *cases[sizeof(fixed) / sizeof(fixed[0]) + 3];
 	size_t n = 0;
 
@@ -99,7 +101,7 @@ static void test_bad_keys(void **state)
 	memset(key.key, 0x5a, sizeof(key.key));
 	nvme_tls_key_format(&key, crc, sizeof(crc));
 	crc[strlen(crc) - 3] ^= 1; /* one bit of the CRC's base64 */
-	key.hmac = 2; /* SHA-384 wants 48 bytes */
+	key.hmac = 2;		   /* SHA-384 wants 48 bytes */
 	nvme_tls_key_format(&key, len02, sizeof(len02));
 	key.len = 48;
 	key.hmac = 1; /* SHA-256 wants 32 */
