@@ -178,6 +178,8 @@ static int global_key(struct parse *p, const char *k, const char *v)
 	}
 	if (!strcmp(k, "coalesce_us"))
 		return set_uint(p, k, v, 0, NU_QUEUE_COALESCE_US_MAX, &c->coalesce_us);
+	if (!strcmp(k, "busy_poll_us"))
+		return set_uint(p, k, v, 0, NU_QUEUE_BUSY_POLL_US_MAX, &c->busy_poll_us);
 	if (!strcmp(k, "data_mode")) {
 		if (ublk_data_mode_parse(v, &c->data_mode))
 			return fail_at(p, "data_mode must be auto, zero-copy, copy or user-copy");

@@ -46,6 +46,7 @@ struct nu_conf {
 	unsigned queues, queue_depth, backend_depth;
 	int data_mode;
 	unsigned coalesce_us; /* completion coalescing (initiator/queue.h) */
+	unsigned busy_poll_us; /* busy polling before sleeping (initiator/queue.h) */
 	bool queue_affinity;  /* queue threads on their blk-mq CPUs (kernel/ublk_dev.h) */
 	int log_level;
 	char secrets[256];

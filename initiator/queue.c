@@ -38,6 +38,13 @@
 #define COALESCE_MAX 16
 #define COALESCE_IDLE_NS 1000000 /* then wait for any one completion, a millisecond at most */
 static unsigned coalesce_us = NU_QUEUE_COALESCE_US;
+/*
+ * Busy polling: a completion that comes within busy_poll_us is reaped
+ * without the sleep and wake-up in io_uring_enter (at QD1 most of an I/O's
+ * extra cost against the kernel's initiators, measured: BENCHMARKS.md), at
+ * the price of that CPU time spent spinning.
+ */
+static unsigned busy_poll_us;
 
 struct nu_msg {
 	nu_queue_call_fn fn;
@@ -455,6 +462,30 @@ void nu_queue_rx_serial(struct nu_queue *q, bool on)
 	q->rx_serial += on ? 1 : -1;
 }
 
+void nu_queue_set_busy_poll(unsigned us)
+{
+	busy_poll_us = us;
+}
+
+/*
+ * Submits, then polls for up to busy_poll_us: entering the ring without
+ * waiting runs its deferred completions (DEFER_TASKRUN). True if some came.
+ */
+static bool busy_poll(struct nu_queue *q)
+{
+	uint64_t end;
+
+	if (io_uring_submit(&q->ring) < 0)
+		return false;
+	end = nu_now_ns() + busy_poll_us * 1000ull;
+	do {
+		if (io_uring_cq_ready(&q->ring) || (io_uring_get_events(&q->ring) >= 0 &&
+						   io_uring_cq_ready(&q->ring)))
+			return true;
+	} while (nu_now_ns() < end);
+	return false;
+}
+
 /* Submits, then waits for completions: one, or a batch of them while many small I/Os run. */
 static int queue_wait(struct nu_queue *q)
 {
@@ -466,8 +497,11 @@ static int queue_wait(struct nu_queue *q)
 	if (q->failed_head)
 		return io_uring_submit(&q->ring);
 	if (!coalesce_us || q->small_inflight < COALESCE_MIN || q->rx_serial ||
-	    !(q->ring.features & IORING_FEAT_MIN_TIMEOUT))
+	    !(q->ring.features & IORING_FEAT_MIN_TIMEOUT)) {
+		if (busy_poll_us && q->tags.used && busy_poll(q))
+			return 0;
 		return io_uring_submit_and_wait(&q->ring, 1);
+	}
 	ret = io_uring_submit_and_wait_min_timeout(&q->ring, &cqe, want, &ts, coalesce_us, NULL);
 	return ret == -ETIME ? 0 : ret;
 }

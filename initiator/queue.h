@@ -28,6 +28,12 @@ typedef int (*nu_queue_call_fn)(struct nu_queue *q, void *arg);
 #define NU_QUEUE_COALESCE_US 50
 #define NU_QUEUE_COALESCE_US_MAX 10000
 void nu_queue_set_coalesce(unsigned us);
+/*
+ * Busy polling for every queue of the process: while I/O is in flight, poll
+ * the ring up to us microseconds before sleeping in it (0: sleep at once).
+ */
+#define NU_QUEUE_BUSY_POLL_US_MAX 1000
+void nu_queue_set_busy_poll(unsigned us);
 
 struct nu_queue *nu_queue_create(struct nu_host *host, unsigned id, unsigned backend_depth);
 int nu_queue_start(struct nu_queue *q);

@@ -3,7 +3,7 @@
 set -euo pipefail
 B=$1 REPS=$2 SECS=$3
 SIZE_MB=512
-modprobe ublk_drv
+modprobe ublk_drv; modprobe nvme-tcp; modprobe tls
 . "$(dirname "$0")/bench-lib.sh"
 . "$(dirname "$0")/../test/nvmet-lib.sh"
 NQN=nqn.2026-12.org.netublk:bench-tls

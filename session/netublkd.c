@@ -51,6 +51,7 @@ struct options {
 	uint64_t max_io;
 	int data_mode;
 	unsigned coalesce_us;
+	unsigned busy_poll_us;
 	bool queue_affinity;
 	const char *ready_file;
 	bool remove_busy;
@@ -86,6 +87,8 @@ static void usage(FILE *f)
 		"  --data-mode MODE      auto, zero-copy, user-copy or copy [auto]\n"
 		"  --coalesce US         with many small I/Os in flight, wait up to US\n"
 		"                        microseconds for a batch of completions; 0: off [50]\n"
+		"  --busy-poll US        while I/O is in flight, poll up to US microseconds\n"
+		"                        before sleeping; 0: off [0]\n"
 		"  --queue-affinity A    any, or blk-mq: each queue thread on the CPUs that\n"
 		"                        blk-mq maps to its ublk queue [any]\n"
 		"  --ready-file PATH     write the device names there once they are up\n"
@@ -119,6 +122,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "max-io", required_argument, NULL, 'x' },
 		{ "data-mode", required_argument, NULL, 'D' },
 		{ "coalesce", required_argument, NULL, 'W' },
+		{ "busy-poll", required_argument, NULL, 'P' },
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "remove-busy", no_argument, NULL, 'R' },
@@ -193,6 +197,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -EINVAL;
 			}
 			o->queue_affinity = !strcmp(optarg, "blk-mq");
+			break;
+		case 'P':
+			if (nu_parse_uint(optarg, 0, NU_QUEUE_BUSY_POLL_US_MAX, &o->busy_poll_us)) {
+				fprintf(stderr, "netublkd: --busy-poll must be 0..%u (microseconds)\n",
+					NU_QUEUE_BUSY_POLL_US_MAX);
+				return -EINVAL;
+			}
 			break;
 		case 'W':
 			if (nu_parse_uint(optarg, 0, NU_QUEUE_COALESCE_US_MAX, &o->coalesce_us)) {
@@ -451,6 +462,7 @@ int main(int argc, char **argv)
 		o.backend_depth = conf.backend_depth;
 		o.data_mode = conf.data_mode;
 		o.coalesce_us = conf.coalesce_us;
+		o.busy_poll_us = conf.busy_poll_us;
 		o.queue_affinity = conf.queue_affinity;
 		if (!o.log_level_given)
 			nu_log_set_level(conf.log_level);
@@ -467,6 +479,7 @@ int main(int argc, char **argv)
 	if (ublk_ctrl_open(&ctrl) < 0)
 		return 1;
 	nu_queue_set_coalesce(o.coalesce_us);
+	nu_queue_set_busy_poll(o.busy_poll_us);
 	ublk_dev_set_queue_affinity(o.queue_affinity);
 	mo = (struct nu_manager_options){
 		.queues = o.queues,

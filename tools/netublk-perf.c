@@ -244,6 +244,7 @@ static void usage(FILE *f)
 		   "  --qd N              I/Os in flight per queue [32]\n"
 		   "  --backend-depth N   backend tags per queue [qd]\n"
 		   "  --coalesce US       completion coalescing, as netublkd's [50]\n"
+		   "  --busy-poll US      busy polling, as netublkd's [0]\n"
 		   "  --bs SIZE           block size [4k]\n"
 		   "  --rw MODE           randread, randwrite, randrw, read, write, rw [randread]\n"
 		   "  --read-pct N        reads in percent for randrw and rw [50]\n"
@@ -286,6 +287,7 @@ int main(int argc, char **argv)
 		{ "qd", required_argument, NULL, 'Q' },
 		{ "backend-depth", required_argument, NULL, 'b' },
 		{ "coalesce", required_argument, NULL, 'W' },
+		{ "busy-poll", required_argument, NULL, 'P' },
 		{ "bs", required_argument, NULL, 's' },
 		{ "rw", required_argument, NULL, 'w' },
 		{ "read-pct", required_argument, NULL, 'p' },
@@ -295,7 +297,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	unsigned coalesce_us = NU_QUEUE_COALESCE_US;
+	unsigned coalesce_us = NU_QUEUE_COALESCE_US, busy_poll_us = 0;
 	struct perf_opts o = { .queues = 1, .qd = 32, .bs = 4096, .pattern = PAT_RAND,
 			       .read_pct = 100, .seconds = 10 };
 	const char *rw = "randread";
@@ -345,6 +347,10 @@ int main(int argc, char **argv)
 			if (nu_parse_uint(optarg, 0, NU_QUEUE_COALESCE_US_MAX, &coalesce_us))
 				goto bad;
 			break;
+		case 'P':
+			if (nu_parse_uint(optarg, 0, NU_QUEUE_BUSY_POLL_US_MAX, &busy_poll_us))
+				goto bad;
+			break;
 		case 's':
 			if (nu_parse_size(optarg, &o.bs) || o.bs < 512 || o.bs > (32u << 20) ||
 			    o.bs % 512)
@@ -387,6 +393,7 @@ int main(int argc, char **argv)
 	if (!o.backend_depth)
 		o.backend_depth = o.qd;
 	nu_queue_set_coalesce(coalesce_us);
+	nu_queue_set_busy_poll(busy_poll_us);
 	if (o.iscsi) {
 		struct iscsi_target_config tc;
 		char err[256];

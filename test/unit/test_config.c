@@ -48,6 +48,7 @@ static void test_good(void **state)
 			      "queues = 4\n"
 			      "data_mode = copy\n"
 			      "coalesce_us = 0\n"
+			      "busy_poll_us = 30\n"
 			      "queue_affinity = blk-mq\n"
 			      "control_group = root\n"
 			      "metrics_listen = [::1]:9577\n"
@@ -71,6 +72,7 @@ static void test_good(void **state)
 	assert_int_equal(c.queues, 4);
 	assert_int_equal(c.data_mode, UBLK_DM_COPY);
 	assert_int_equal(c.coalesce_us, 0);
+	assert_int_equal(c.busy_poll_us, 30);
 	assert_true(c.queue_affinity);
 	assert_string_equal(c.control_group, "root");
 	assert_string_equal(c.metrics_listen, "[::1]:9577");
@@ -97,6 +99,8 @@ static void test_bad(void **state)
 		  ":2: queue_affinity must be any or blk-mq, not 'numa'" },
 		{ "[global]\n\ncoalesce_us = 20ms\n",
 		  ":3: coalesce_us must be a number from 0 to 10000, not '20ms'" },
+		{ "[global]\nbusy_poll_us = 5000\n",
+		  ":2: busy_poll_us must be a number from 0 to 1000, not '5000'" },
 		{ "[global]\nbogus = 1\n", ":2: unknown key 'bogus' in [global]" },
 		{ "[tgt x]\nportal = a\n", ":2: unknown section [tgt x]" },
 		{ "portal = a\n", ":1: 'portal' outside any section" },
@@ -216,6 +220,7 @@ static void test_nvme(void **state)
 			 0);
 	assert_int_equal(c.nr_targets, 3);
 	assert_int_equal(c.coalesce_us, NU_QUEUE_COALESCE_US); /* not set: the default */
+	assert_int_equal(c.busy_poll_us, 0);
 	assert_false(c.queue_affinity);
 	assert_int_equal(c.targets[0].kind, NU_TARGET_ISCSI);
 	assert_int_equal(c.targets[1].kind, NU_TARGET_NVME);
