@@ -69,6 +69,39 @@ fio_verify() {
 	grep -q 'err= 0' "$LOGDIR/fio.out" || { cat "$LOGDIR/fio.out"; return 1; }
 }
 
+# ext4_roundtrip DEV DIR: ext4 on DEV mounted at DIR, a 16 MiB random file
+# checksummed, unmounted, mounted again and checked.
+ext4_roundtrip() {
+	local dev=$1 mnt=$2 rc
+	mkfs.ext4 -q -F "$dev" && mkdir -p "$mnt" && mount "$dev" "$mnt" &&
+		head -c 16M /dev/urandom >"$mnt/f" && (cd "$mnt" && sha256sum f >"$mnt.sum") &&
+		umount "$mnt" && mount "$dev" "$mnt" && (cd "$mnt" && sha256sum -c --quiet "$mnt.sum")
+	rc=$?
+	umount "$mnt" 2>/dev/null
+	return $rc
+}
+
+# fio_during NAME DEV DELAY CMD...: fio verify (4k random writes at QD16,
+# 32 MiB from 64 MiB, three loops) on DEV, CMD run DELAY seconds into it;
+# fails on any fio error.
+fio_during() {
+	local name=$1 dev=$2 delay=$3 pid rc
+	shift 3
+	fio --name="$name" --filename="$dev" --ioengine=io_uring --direct=1 --rw=randwrite \
+		--bs=4k --iodepth=16 --size=32M --verify=crc32c --do_verify=1 --verify_fatal=1 \
+		--loops=3 --offset=64M >"$LOGDIR/fio-$name.out" 2>&1 &
+	pid=$!
+	sleep "$delay"
+	"$@"
+	wait $pid
+	rc=$?
+	[ $rc = 0 ] && grep -q 'err= 0' "$LOGDIR/fio-$name.out" && return 0
+	tail -n 20 "$LOGDIR/fio-$name.out"
+	return 1
+}
+# link_outage: loopback down for 4 s.
+link_outage() { ip link set lo down; sleep 4; ip link set lo up; }
+
 # paths TARGET FIELD: a multipath target's paths from netublkctl status, in
 # path order: per path the sum of FIELD over its connections (ios) or the
 # set of their values (state, "a/b" when they differ); admin queues left out.

@@ -80,24 +80,9 @@ WANT="DH-HMAC-CHAP sha384 ffdhe2048 bidirectional"
 check "status: authenticated, bidirectional" security_all "$WANT"
 check "status (text) shows it per queue" sh -c "'$BUILD/netublkctl' status | grep -c '$WANT' | grep -qx 3"
 dev=${DEVS%% *}
-mkfs.ext4 -q -F "$dev" && mkdir -p /mnt/au && mount "$dev" /mnt/au &&
-	head -c 16M /dev/urandom >/mnt/au/f && (cd /mnt/au && sha256sum f >/tmp/au.sum) &&
-	umount /mnt/au && mount "$dev" /mnt/au
-check "ext4 on the authenticated namespace: checksummed file after a remount" sh -c "cd /mnt/au && sha256sum -c --quiet /tmp/au.sum"
-umount /mnt/au
-
+check "ext4 on the authenticated namespace: checksummed file after a remount" ext4_roundtrip "$dev" /mnt/au
 # A link outage during fio verify: every queue is connected and authenticated again.
-fio --name=au --filename=$dev --ioengine=io_uring --direct=1 --rw=randwrite --bs=4k \
-	--iodepth=16 --size=32M --verify=crc32c --do_verify=1 --verify_fatal=1 --loops=3 \
-	--offset=64M >"$LOGDIR/fio-au.out" 2>&1 &
-fio_pid=$!
-sleep 2
-ip link set lo down
-sleep 4
-ip link set lo up
-wait $fio_pid; rc=$?
-check "fio verify through a link outage: exit 0, no error" sh -c "test $rc = 0 && grep -q 'err= 0' $LOGDIR/fio-au.out"
-[ $rc = 0 ] || tail -n 20 "$LOGDIR/fio-au.out"
+check "fio verify through a link outage: exit 0, no error" fio_during au "$dev" 2 link_outage
 check "the controller was associated again" grep -q "associated again" "$DLOG"
 for _ in $(seq 1 50); do security_all "$WANT" 2>/dev/null && break; sleep 0.2; done
 check "after the outage every queue is authenticated again" security_all "$WANT"
@@ -107,18 +92,13 @@ check "after the outage every queue is authenticated again" security_all "$WANT"
 key2=$(gen 2)
 ckey2=$(gen 3)
 ready_before=$(cat "$LOGDIR/ready")
-fio --name=rot --filename=$dev --ioengine=io_uring --direct=1 --rw=randwrite --bs=4k \
-	--iodepth=16 --size=32M --verify=crc32c --do_verify=1 --verify_fatal=1 --loops=3 \
-	--offset=64M >"$LOGDIR/fio-rot.out" 2>&1 &
-fio_pid=$!
-sleep 1
-echo "$key2" >"$NVMET/hosts/$HOSTNQN/dhchap_key"
-echo "$ckey2" >"$NVMET/hosts/$HOSTNQN/dhchap_ctrl_key"
-printf '[target a]\ndhchap_secret = %s\ndhchap_ctrl_secret = %s\n' "$key2" "$ckey2" >/tmp/auth.secrets
-"$BUILD/netublkctl" reload >/dev/null
-wait $fio_pid; rc=$?
-check "fio verify through a key rotation: exit 0, no error" sh -c "test $rc = 0 && grep -q 'err= 0' $LOGDIR/fio-rot.out"
-[ $rc = 0 ] || tail -n 20 "$LOGDIR/fio-rot.out"
+rotate() {
+	echo "$key2" >"$NVMET/hosts/$HOSTNQN/dhchap_key"
+	echo "$ckey2" >"$NVMET/hosts/$HOSTNQN/dhchap_ctrl_key"
+	printf '[target a]\ndhchap_secret = %s\ndhchap_ctrl_secret = %s\n' "$key2" "$ckey2" >/tmp/auth.secrets
+	"$BUILD/netublkctl" reload >/dev/null
+}
+check "fio verify through a key rotation: exit 0, no error" fio_during rot "$dev" 1 rotate
 check "reload: keys changed, authenticated again (log)" grep -q "keys changed: authenticating its connections again" "$DLOG"
 check "reload: the same devices" test "$(cat "$LOGDIR/ready")" = "$ready_before"
 for _ in $(seq 1 50); do security_all "$WANT" 2>/dev/null && break; sleep 0.2; done

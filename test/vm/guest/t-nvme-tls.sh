@@ -141,37 +141,18 @@ fi
 pass "netublkd with the TLS key in its secrets file"
 WANT="TLS 1.3 TLS_AES_128_GCM_SHA256"
 dev=${DEVS%% *}
-mkfs.ext4 -q -F "$dev" && mkdir -p /mnt/tl && mount "$dev" /mnt/tl &&
-	head -c 16M /dev/urandom >/mnt/tl/f && (cd /mnt/tl && sha256sum f >/tmp/tl.sum) &&
-	umount /mnt/tl && mount "$dev" /mnt/tl
-check "ext4 over TLS: checksummed file after a remount" sh -c "cd /mnt/tl && sha256sum -c --quiet /tmp/tl.sum"
-umount /mnt/tl
-fio --name=tl --filename=$dev --ioengine=io_uring --direct=1 --rw=randwrite --bs=4k \
-	--iodepth=16 --size=32M --verify=crc32c --do_verify=1 --verify_fatal=1 --loops=3 \
-	--offset=64M >"$LOGDIR/fio-tl.out" 2>&1 &
-fio_pid=$!
-sleep 2
-ip link set lo down
-sleep 4
-ip link set lo up
-wait $fio_pid; rc=$?
-check "fio verify through a link outage: exit 0, no error" sh -c "test $rc = 0 && grep -q 'err= 0' $LOGDIR/fio-tl.out"
-[ $rc = 0 ] || tail -n 20 "$LOGDIR/fio-tl.out"
+check "ext4 over TLS: checksummed file after a remount" ext4_roundtrip "$dev" /mnt/tl
+check "fio verify through a link outage: exit 0, no error" fio_during tl "$dev" 2 link_outage
 for _ in $(seq 1 50); do tls_all "$WANT" 2>/dev/null && break; sleep 0.2; done
 check "after the outage every queue is over TLS again" tls_all "$WANT"
 key2=$(gen $H2)
 tls_key_insert "$key2" $HOSTNQN $NQN
 ready_before=$(cat "$LOGDIR/ready")
-fio --name=rot --filename=$dev --ioengine=io_uring --direct=1 --rw=randwrite --bs=4k \
-	--iodepth=16 --size=32M --verify=crc32c --do_verify=1 --verify_fatal=1 --loops=3 \
-	--offset=64M >"$LOGDIR/fio-trot.out" 2>&1 &
-fio_pid=$!
-sleep 1
-printf '[target t]\ntls_key = %s\n' "$key2" >/tmp/tls.secrets
-"$BUILD/netublkctl" reload >/dev/null
-wait $fio_pid; rc=$?
-check "fio verify through a TLS key rotation: exit 0, no error" sh -c "test $rc = 0 && grep -q 'err= 0' $LOGDIR/fio-trot.out"
-[ $rc = 0 ] || tail -n 20 "$LOGDIR/fio-trot.out"
+rotate() {
+	printf '[target t]\ntls_key = %s\n' "$key2" >/tmp/tls.secrets
+	"$BUILD/netublkctl" reload >/dev/null
+}
+check "fio verify through a TLS key rotation: exit 0, no error" fio_during trot "$dev" 1 rotate
 check "reload: keys changed (log), the same devices" sh -c "grep -q 'keys changed: authenticating its connections again' '$DLOG' && test \"\$(cat '$LOGDIR/ready')\" = '$ready_before'"
 for _ in $(seq 1 50); do tls_all "TLS 1.3 $SUITE2" 2>/dev/null && break; sleep 0.2; done
 check "after the rotation every queue uses the new key" tls_all "TLS 1.3 $SUITE2"
