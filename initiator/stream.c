@@ -135,7 +135,7 @@ static void tx_submit_chain(struct nu_stream *s)
 	}
 	s->tx_busy = true;
 	s->tx_inflight = need;
-	s->tx_failed = false;
+	s->tx_err = 0;
 }
 
 static void tx_submit(struct nu_stream *s)
@@ -245,20 +245,18 @@ static void tx_done_linked(struct nu_stream *s, unsigned which, int res)
 		      s->tx_seg[seg].fixed ? s->tx_seg[seg].fixed->fixed_len :
 					     0;
 
-	if ((res < 0 || (size_t)res != want) && !s->tx_failed) {
-		/* The first failure says why; the links after it only report -ECANCELED. */
-		s->tx_failed = true;
+	/* The first failure says why; the links after it only report -ECANCELED. */
+	if ((res < 0 || (size_t)res != want) && !s->tx_err)
 		s->tx_err = res < 0 ? res : -EPIPE;
-	}
 	if (--s->tx_inflight)
 		return;
 	s->tx_busy = false;
 	for (unsigned i = 0; i < s->tx_batch_n; i++)
 		tx_release(s, s->tx_batch[i]);
 	s->tx_batch_n = 0;
-	if (s->tx_failed || !s->up) {
+	if (s->tx_err || !s->up) {
 		nu_stream_fail(s, s->tx_err == -EPIPE ? "short send" :
-				  s->tx_failed	       ? strerror(-s->tx_err) :
+				  s->tx_err	       ? strerror(-s->tx_err) :
 							 NULL);
 		return;
 	}

@@ -113,8 +113,7 @@ struct nu_stream {
 	struct msghdr tx_msg; /* the plain SENDMSG's (tx_seg[0]'s, advanced by short sends) */
 	bool tx_busy;
 	uint8_t tx_inflight;  /* completions still due for the chain */
-	bool tx_failed;
-	int tx_err; /* the chain's first failure: -errno, or -EPIPE for a short send */
+	int tx_err; /* the chain's first failure: -errno, or -EPIPE for a short send; 0 none */
 
 	bool rx_busy, rx_direct, rx_framed;
 	unsigned exact_head; /* exact mode: header bytes read first; 0: buffered mode */
