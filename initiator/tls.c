@@ -28,20 +28,6 @@ struct hs {
 	unsigned secret_len[2];
 };
 
-static int hex_to_bytes(const char *hex, size_t n, uint8_t *out, size_t max)
-{
-	if (n % 2 || n / 2 > max)
-		return -1;
-	for (size_t i = 0; i < n / 2; i++) {
-		unsigned v;
-
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	return (int)(n / 2);
-}
-
 /*
  * openssl tells the application traffic secrets only through its key log
  * ("CLIENT_TRAFFIC_SECRET_0 <random> <secret>"), and 3.0 does not hand a
@@ -54,15 +40,15 @@ static void keylog(const SSL *ssl, const char *line)
 	struct hs *hs = SSL_get_app_data(ssl);
 
 	for (int i = 0; i < 2; i++) {
-		const char *p = line + strlen(labels[i]), *sp;
-		int n;
+		const char *sp = strchr(line + strlen(labels[i]), ' ');
+		size_t n = 0;
 
 		if (strncmp(line, labels[i], strlen(labels[i])))
 			continue;
-		sp = strchr(p, ' ');
-		n = sp ? hex_to_bytes(sp + 1, strlen(sp + 1), hs->secret[i], sizeof(hs->secret[i]))
-		       : -1;
-		hs->secret_len[i] = n > 0 ? (unsigned)n : 0;
+		if (!sp || !OPENSSL_hexstr2buf_ex(hs->secret[i], sizeof(hs->secret[i]), &n, sp + 1,
+						  '\0'))
+			n = 0;
+		hs->secret_len[i] = (unsigned)n;
 	}
 }
 
