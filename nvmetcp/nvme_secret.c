@@ -3,22 +3,12 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <isa-l/crc.h>
 
 #include "nvme_secret.h"
 #include "digest.h"
 
-/* CRC-32 (IEEE 802.3, as zlib's crc32()) that the formats append to the key. */
-static uint32_t crc32_ieee(const uint8_t *p, size_t n)
-{
-	uint32_t crc = 0xffffffffu;
-
-	while (n--) {
-		crc ^= *p++;
-		for (int i = 0; i < 8; i++)
-			crc = crc >> 1 ^ (0xedb88320u & -(crc & 1));
-	}
-	return ~crc;
-}
+/* The formats append zlib's CRC-32, which is isa-l's gzip CRC (crc32_gzip_refl). */
 
 int nvme_secret_decode(const char *b64, size_t n, uint8_t key[64])
 {
@@ -38,7 +28,7 @@ int nvme_secret_decode(const char *b64, size_t n, uint8_t key[64])
 		return -EINVAL;
 	}
 	len -= 4;
-	if (nu_get_le32(raw + len) != crc32_ieee(raw, (size_t)len)) {
+	if (nu_get_le32(raw + len) != crc32_gzip_refl(0, raw, (uint64_t)len)) {
 		OPENSSL_cleanse(raw, sizeof(raw));
 		return -EBADMSG;
 	}
@@ -52,7 +42,7 @@ void nvme_secret_encode(const uint8_t *key, size_t len, char *out)
 	uint8_t raw[68];
 
 	memcpy(raw, key, len);
-	nu_put_le32(raw + len, crc32_ieee(key, len));
+	nu_put_le32(raw + len, crc32_gzip_refl(0, key, len));
 	EVP_EncodeBlock((unsigned char *)out, raw, (int)len + 4);
 	OPENSSL_cleanse(raw, sizeof(raw));
 }
