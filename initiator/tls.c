@@ -40,13 +40,14 @@ static void keylog(const SSL *ssl, const char *line)
 	struct hs *hs = SSL_get_app_data(ssl);
 
 	for (int i = 0; i < 2; i++) {
-		const char *sp = strchr(line + strlen(labels[i]), ' ');
+		const char *sp;
 		size_t n = 0;
 
 		if (strncmp(line, labels[i], strlen(labels[i])))
 			continue;
-		if (!sp || !OPENSSL_hexstr2buf_ex(hs->secret[i], sizeof(hs->secret[i]), &n, sp + 1,
-						  '\0'))
+		sp = strchr(line + strlen(labels[i]), ' ');
+		if (!sp ||
+		    !OPENSSL_hexstr2buf_ex(hs->secret[i], sizeof(hs->secret[i]), &n, sp + 1, '\0'))
 			n = 0;
 		hs->secret_len[i] = (unsigned)n;
 	}
