@@ -150,12 +150,9 @@ static int tls_load(const struct nvme_target_config *t, struct nvme_host_ids *id
 	const char *why;
 	int ret;
 
+	/* nu_nvme_check() made sure that a key comes with tls. */
 	if (t->tls == NVME_TLS_OFF)
 		return 0;
-	if (!t->tls_key[0]) {
-		snprintf(err, err_len, "tls needs tls_key (the configured PSK, NVMeTLSkey-1:...)");
-		return -EINVAL;
-	}
 	if (nvme_tls_key_parse(t->tls_key, &key, &why)) {
 		snprintf(err, err_len, "tls_key: %s", why);
 		return -EINVAL;
@@ -168,7 +165,6 @@ static int tls_load(const struct nvme_target_config *t, struct nvme_host_ids *id
 		snprintf(err, err_len, "tls_key: cannot derive the TLS PSK: %s", strerror(-ret));
 		return ret;
 	}
-	ids->tls_set = true;
 	return 0;
 }
 

@@ -33,7 +33,7 @@ static int start_tls(struct nvme_conn *c, const struct nvme_host_ids *ids, int t
 int nvme_conn_open(struct nvme_conn *c, const struct nvme_target_config *cfg,
 		   const struct nvme_host_ids *ids, int timeout_ms, char *err, size_t err_len)
 {
-	bool tls = cfg->tls != NVME_TLS_OFF && ids->tls_set;
+	bool tls = cfg->tls != NVME_TLS_OFF;
 	uint8_t ic[NVME_TCP_IC_LEN];
 	char tls_err[320] = "";
 	const char *why;

@@ -40,8 +40,7 @@ struct nvme_host_ids {
 	uint8_t hostid[16];
 	char hostnqn[224];
 	struct nvme_auth_cfg auth;
-	struct nvme_tls_psk tls; /* derived for this host and subsystem, if tls_set */
-	bool tls_set;
+	struct nvme_tls_psk tls; /* derived for this host and subsystem when it uses TLS */
 };
 
 /*
