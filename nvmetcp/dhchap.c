@@ -66,11 +66,7 @@ int dhchap_key_parse(const char *s, struct dhchap_key *k, const char **why)
 
 void dhchap_key_format(const struct dhchap_key *k, char *out, size_t out_len)
 {
-	char b64[96];
-
-	nvme_secret_encode(k->key, k->len, b64);
-	snprintf(out, out_len, "DHHC-1:%02u:%s:", k->hash, b64);
-	OPENSSL_cleanse(b64, sizeof(b64));
+	nvme_secret_format("DHHC-1", k->hash, k->key, k->len, out, out_len);
 }
 
 static int hmac(uint8_t hash_id, const uint8_t *key, size_t key_len, const uint8_t *msg,

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -37,12 +38,16 @@ int nvme_secret_decode(const char *b64, size_t n, uint8_t key[64])
 	return len;
 }
 
-void nvme_secret_encode(const uint8_t *key, size_t len, char *out)
+void nvme_secret_format(const char *kind, unsigned id, const uint8_t *key, size_t len, char *out,
+			size_t out_len)
 {
 	uint8_t raw[68];
+	char b64[96];
 
 	memcpy(raw, key, len);
 	nu_put_le32(raw + len, crc32_gzip_refl(0, key, len));
-	EVP_EncodeBlock((unsigned char *)out, raw, (int)len + 4);
+	EVP_EncodeBlock((unsigned char *)b64, raw, (int)len + 4);
+	snprintf(out, out_len, "%s:%02u:%s:", kind, id, b64);
 	OPENSSL_cleanse(raw, sizeof(raw));
+	OPENSSL_cleanse(b64, sizeof(b64));
 }

@@ -15,7 +15,8 @@
  * and a CRC, -EBADMSG if the CRC does not match. Wipes what it used.
  */
 int nvme_secret_decode(const char *b64, size_t n, uint8_t key[64]);
-/* The base64 of key (len at most 64) and its CRC into out (at least 93 bytes). */
-void nvme_secret_encode(const uint8_t *key, size_t len, char *out);
+/* "KIND:ID:<base64 of key (len at most 64) and its CRC>:" into out. */
+void nvme_secret_format(const char *kind, unsigned id, const uint8_t *key, size_t len, char *out,
+			size_t out_len);
 
 #endif

@@ -48,11 +48,7 @@ int nvme_tls_key_parse(const char *s, struct nvme_tls_key *k, const char **why)
 
 void nvme_tls_key_format(const struct nvme_tls_key *k, char *out, size_t out_len)
 {
-	char b64[96];
-
-	nvme_secret_encode(k->key, k->len, b64);
-	snprintf(out, out_len, "NVMeTLSkey-1:%02u:%s:", k->hmac, b64);
-	OPENSSL_cleanse(b64, sizeof(b64));
+	nvme_secret_format("NVMeTLSkey-1", k->hmac, k->key, k->len, out, out_len);
 }
 
 static const EVP_MD *md_of(uint8_t id)
