@@ -57,15 +57,16 @@ static void fabrics_init(uint8_t sqe[NVME_SQE_LEN], uint8_t fctype)
 }
 
 void nvme_build_connect(uint8_t sqe[NVME_SQE_LEN], uint16_t qid, uint16_t sqsize,
-			uint32_t kato_ms)
+			uint8_t cattr, uint32_t kato_ms)
 {
 	fabrics_init(sqe, nvme_fabrics_type_connect);
 	nvme_sqe_set_data(sqe, NVME_SGL_INCAPSULE, 1024);
-	/* RECFMT 0, QID, SQSIZE (0's based), CATTR 0, KATO. */
+	/* RECFMT 0, QID, SQSIZE (0's based), CATTR, KATO. */
 	sqe[42] = qid;
 	sqe[43] = qid >> 8;
 	sqe[44] = sqsize;
 	sqe[45] = sqsize >> 8;
+	sqe[46] = cattr;
 	nu_put_le32(sqe + 48, kato_ms);
 }
 

@@ -257,8 +257,20 @@ int nvme_conn_connect(struct nvme_conn *c, uint16_t qid, uint16_t sqsize, uint32
 		snprintf(err, err_len, "NQN too long");
 		return ret;
 	}
-	nvme_build_connect(sqe, qid, qid ? sqsize : ADMIN_SQSIZE, qid ? 0 : kato_ms);
+	/*
+	 * I/O queues without SQ flow control: a read is then answered by its
+	 * data alone (C2HData with SUCCESS), one PDU fewer to receive. The
+	 * tags never exceed the queue size, which is all the controller needs.
+	 */
+	nvme_build_connect(sqe, qid, qid ? sqsize : ADMIN_SQSIZE, qid ? NVME_CONNECT_SQFLOW_OFF : 0,
+			   qid ? 0 : kato_ms);
 	ret = nvme_conn_exec(c, sqe, data, sizeof(data), NULL, 0, &cqe, NULL, NULL);
+	if (ret == -EIO && qid && (cqe.status & 0x7ff) == 0x002) {
+		/* Invalid Field: a controller that keeps SQ flow control; ask again with it. */
+		nu_dbg("queue %u: %s keeps SQ flow control", qid, subnqn);
+		nvme_build_connect(sqe, qid, sqsize, 0, 0);
+		ret = nvme_conn_exec(c, sqe, data, sizeof(data), NULL, 0, &cqe, NULL, NULL);
+	}
 	if (ret == -EIO) {
 		unsigned sc = cqe.status & 0xff, sct = (cqe.status >> 8) & 7;
 

@@ -93,11 +93,12 @@ static void test_admin_commands(void **state)
 	uint8_t sqe[64], data[1024];
 	uint8_t hostid[16] = { 1, 2, 3 };
 
-	nvme_build_connect(sqe, 2, 127, 5000);
+	nvme_build_connect(sqe, 2, 127, NVME_CONNECT_SQFLOW_OFF, 5000);
 	assert_int_equal(sqe[0], 0x7f);
 	assert_int_equal(sqe[4], 0x01);
 	assert_int_equal(sqe[42], 2);
 	assert_int_equal(sqe[44], 127);
+	assert_int_equal(sqe[46], 0x04);
 	assert_int_equal(nu_get_le32(sqe + 48), 5000);
 	assert_int_equal(sqe[39], 0x01); /* connect data goes in the capsule */
 	assert_int_equal(nvme_build_connect_data(data, hostid, 0xffff, "nqn.a", "nqn.b"), 0);
