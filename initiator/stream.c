@@ -37,6 +37,26 @@ void nu_stream_init(struct nu_stream *s, struct nu_queue *q, const struct nu_str
 
 /* ---------------------------------------------------------------- tx */
 
+/* Sets a tag's bit; true if it was clear. */
+static bool tag_set(uint64_t *map, uint16_t tag)
+{
+	uint64_t bit = 1ull << (tag % 64);
+	bool was = map[tag / 64] & bit;
+
+	map[tag / 64] |= bit;
+	return !was;
+}
+
+/* Clears a tag's bit; true if it was set. */
+static bool tag_clear(uint64_t *map, uint16_t tag)
+{
+	uint64_t bit = 1ull << (tag % 64);
+	bool was = map[tag / 64] & bit;
+
+	map[tag / 64] &= ~bit;
+	return was;
+}
+
 static void tx_release(struct nu_stream *s, struct nu_stream_item *it)
 {
 	it->next = s->tx_free;
@@ -81,6 +101,8 @@ int nu_stream_queue(struct nu_stream *s, uint16_t tag, const void *hdr, unsigned
 	else
 		s->txq_head = it;
 	s->txq_tail = it;
+	if (tag != NU_STREAM_NO_TAG && s->rx_tags && tag_set(s->rx_tags, tag))
+		s->rx_live++;
 	return 0;
 }
 
@@ -167,7 +189,8 @@ void nu_stream_kick(struct nu_stream *s)
 {
 	unsigned n = 0, start = 0;
 
-	if (s->tx_busy || !s->up || !s->txq_head || s->held)
+	/* rx_leaving: a command whose data a batch receive could take waits for it to end. */
+	if (s->tx_busy || !s->up || !s->txq_head || s->held || s->rx_leaving)
 		return;
 	s->tx_batch_n = s->tx_nseg = 0;
 	while (s->txq_head && n + s->txq_head->niov <= NU_STREAM_TX_IOV &&
@@ -208,6 +231,11 @@ void nu_stream_kick(struct nu_stream *s)
 void nu_stream_drop_tag(struct nu_stream *s, uint16_t tag)
 {
 	struct nu_stream_item **pp = &s->txq_head, *it;
+
+	if (tag != NU_STREAM_NO_TAG && s->rx_tags) {
+		s->rx_live -= tag_clear(s->rx_tags, tag);
+		s->rx_fixed -= tag_clear(s->rx_tags + NU_STREAM_TAG_WORDS, tag);
+	}
 
 	s->txq_tail = NULL;
 	while ((it = *pp)) {
@@ -282,6 +310,15 @@ static void tx_done(struct nu_stream *s, int res)
 
 /* ---------------------------------------------------------------- rx */
 
+/* Tells the queue whether this stream reads each PDU header alone (no coalescing then). */
+static void rx_serial_set(struct nu_stream *s, bool on)
+{
+	if (on == s->rx_serial)
+		return;
+	s->rx_serial = on;
+	nu_queue_rx_serial(s->q, on);
+}
+
 void nu_frame_dest(struct nu_frame *f, const struct nu_buf *b, uint32_t off)
 {
 	if (b->fixed_index >= 0) {
@@ -293,6 +330,27 @@ void nu_frame_dest(struct nu_frame *f, const struct nu_buf *b, uint32_t off)
 	}
 }
 
+static void rx_exact_done(struct nu_stream *s, int res);
+
+/*
+ * Back to exact mode from a batch, before a command whose data goes to the
+ * buffer table is sent: what is left of a PDU moves to the front and is
+ * carried on by exact steps.
+ */
+static void rx_to_exact(struct nu_stream *s)
+{
+	size_t have = s->rx_len - s->rx_off;
+
+	memmove(s->rx_buf, s->rx_buf + s->rx_off, have);
+	s->rx_len = have;
+	s->rx_off = 0;
+	s->rx_batch = s->rx_leaving = false;
+	s->rx_exact = RX_EXACT_HEAD;
+	rx_serial_set(s, true);
+	rx_exact_done(s, 0);
+	nu_stream_kick(s);
+}
+
 static void rx_submit(struct nu_stream *s)
 {
 	struct io_uring_sqe *sqe;
@@ -301,9 +359,13 @@ static void rx_submit(struct nu_stream *s)
 		s->rx_held = true; /* read when the hold ends */
 		return;
 	}
+	if (s->rx_leaving && !s->rx_direct) {
+		rx_to_exact(s);
+		return;
+	}
 	sqe = nu_queue_get_sqe(s->q);
 
-	if (s->exact_head && !s->rx_direct) {
+	if (s->exact_head && !s->rx_batch && !s->rx_direct) {
 		const struct nu_frame *f = &s->rf;
 
 		if (s->rx_exact == RX_EXACT_FIXED) {
@@ -401,6 +463,19 @@ static void rx_direct_start(struct nu_stream *s, uint8_t *dest, const uint8_t *g
 	rx_submit(s);
 }
 
+/*
+ * Exact mode, at a PDU boundary: batches while commands are out and none
+ * of them expects data in the buffer table (its next PDUs are all small).
+ */
+static void rx_next(struct nu_stream *s)
+{
+	if (!s->rx_fixed && s->rx_live) {
+		s->rx_batch = true;
+		rx_serial_set(s, false);
+	}
+	rx_submit(s);
+}
+
 /* Acts on every whole PDU in the stream buffer, then receives more. */
 static void rx_parse(struct nu_stream *s)
 {
@@ -424,6 +499,11 @@ static void rx_parse(struct nu_stream *s)
 			if ((total > s->rx_cap && (!f->dest || f->dlen < RX_DIRECT_MIN)) ||
 			    f->tail > 8 || f->head > NU_STREAM_HDR_MAX || (f->ddgst && f->tail < 4)) {
 				nu_stream_fail(s, "PDU larger than the receive buffer");
+				return;
+			}
+			if (f->dest_fixed) {
+				/* Zero-copy data during a batch: no command asked for it. */
+				nu_stream_fail(s, "data for a zero-copy read while none was expected");
 				return;
 			}
 			s->rx_framed = true;
@@ -481,12 +561,16 @@ static void rx_exact_done(struct nu_stream *s, int res)
 			s->rx_framed = true;
 			if (f->head > s->rx_len)
 				break; /* the rest of the header */
+		} else if (f->dest_fixed && s->rx_len > f->head) {
+			/* (Framed in a batch, which never takes such a payload.) */
+			nu_stream_fail(s, "PDU does not fit");
+			return;
 		}
 		if (!f->dlen && !f->tail) {
 			s->rx_framed = false;
 			s->rx_len = 0;
 			if (s->ops->pdu(s->ctx, s->rx_buf, NULL, 0) == 0)
-				rx_submit(s);
+				rx_next(s);
 			return;
 		}
 		memcpy(s->rx_hdr, s->rx_buf, f->head);
@@ -494,8 +578,11 @@ static void rx_exact_done(struct nu_stream *s, int res)
 			s->rx_exact = RX_EXACT_FIXED;
 			s->rx_len = 0;
 		} else if (f->dest) {
-			/* A request in a copy mode: straight into its buffer all the same. */
-			rx_direct_start(s, f->dest, NULL, 0);
+			/*
+			 * A request in a copy mode: straight into its buffer all the
+			 * same (with what a batch brought of it already).
+			 */
+			rx_direct_start(s, f->dest, s->rx_buf + f->head, s->rx_len - f->head);
 			return;
 		} else {
 			s->rx_exact = RX_EXACT_PAYLOAD;
@@ -508,7 +595,7 @@ static void rx_exact_done(struct nu_stream *s, int res)
 		s->rx_framed = false;
 		s->rx_len = 0;
 		if (s->ops->pdu(s->ctx, s->rx_hdr, NULL, f->dlen) == 0)
-			rx_submit(s);
+			rx_next(s);
 		return;
 	case RX_EXACT_PAYLOAD:
 		whole = s->rx_len >= (size_t)f->head + f->dlen + f->tail;
@@ -517,7 +604,7 @@ static void rx_exact_done(struct nu_stream *s, int res)
 		s->rx_exact = RX_EXACT_HEAD;
 		s->rx_len = 0;
 		if (rx_deliver(s, s->rx_buf, s->rx_buf + f->head, s->rx_buf + f->head + f->dlen) == 0)
-			rx_submit(s);
+			rx_next(s);
 		return;
 	}
 	rx_submit(s);
@@ -540,12 +627,16 @@ static void rx_done(struct nu_stream *s, int res)
 			return;
 		}
 	}
+	if (s->up && res == -ECANCELED && s->rx_leaving) {
+		rx_submit(s); /* the batch receive, cancelled: exact steps from here */
+		return;
+	}
 	if (!s->up || res <= 0) {
 		nu_stream_fail(s, res == 0 ? "connection closed by the target" :
 			       res < 0 ? strerror(-res) : NULL);
 		return;
 	}
-	if (s->exact_head && !s->rx_direct) {
+	if (s->exact_head && !s->rx_batch && !s->rx_direct) {
 		rx_exact_done(s, res);
 		return;
 	}
@@ -561,24 +652,50 @@ static void rx_done(struct nu_stream *s, int res)
 	s->rx_direct = false;
 	if (rx_deliver(s, s->rx_hdr, s->rf.dest, s->rx_trailer))
 		return;
-	if (!s->exact_head) {
+	if (!s->exact_head || s->rx_batch) {
 		rx_parse(s);
 		return;
 	}
 	s->rx_len = 0;
-	rx_submit(s);
+	rx_next(s);
+}
+
+void nu_stream_expect_fixed(struct nu_stream *s, uint16_t tag)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!s->rx_tags)
+		return;
+	if (tag_set(s->rx_tags + NU_STREAM_TAG_WORDS, tag))
+		s->rx_fixed++;
+	if (!s->rx_batch || s->rx_leaving)
+		return;
+	s->rx_leaving = true;
+	/*
+	 * A batch receive waiting on the socket is cancelled; one under way
+	 * (or a direct receive) ends by itself. Either way rx_submit() then
+	 * turns to exact steps and lets the sends go again.
+	 */
+	if (!s->rx_busy || s->rx_direct)
+		return;
+	sqe = nu_queue_get_sqe(s->q);
+	io_uring_prep_cancel64(sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_RX, 0), 0);
+	io_uring_sqe_set_data64(sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_RX_CANCEL, 0));
+}
+
+/* The cancellation's own answer: -EALREADY if the receive was just running; ask again. */
+static void rx_cancel_done(struct nu_stream *s, int res)
+{
+	struct io_uring_sqe *sqe;
+
+	if (res != -EALREADY || !s->rx_leaving || !s->rx_busy || s->rx_direct)
+		return;
+	sqe = nu_queue_get_sqe(s->q);
+	io_uring_prep_cancel64(sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_RX, 0), 0);
+	io_uring_sqe_set_data64(sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_RX_CANCEL, 0));
 }
 
 /* ---------------------------------------------------------------- life */
-
-/* Tells the queue whether this stream reads each PDU header alone (no coalescing then). */
-static void rx_serial_set(struct nu_stream *s, bool on)
-{
-	if (on == s->rx_serial)
-		return;
-	s->rx_serial = on;
-	nu_queue_rx_serial(s->q, on);
-}
 
 int nu_stream_attach(struct nu_stream *s, int fd, size_t rx_cap, unsigned exact_head)
 {
@@ -591,6 +708,14 @@ int nu_stream_attach(struct nu_stream *s, int fd, size_t rx_cap, unsigned exact_
 		s->rx_buf = b;
 		s->rx_cap = rx_cap;
 	}
+	if (!s->rx_tags) {
+		s->rx_tags = malloc(2 * NU_STREAM_TAG_WORDS * sizeof(*s->rx_tags));
+		if (!s->rx_tags)
+			return -ENOMEM;
+	}
+	memset(s->rx_tags, 0, 2 * NU_STREAM_TAG_WORDS * sizeof(*s->rx_tags));
+	s->rx_live = s->rx_fixed = 0;
+	s->rx_batch = s->rx_leaving = false;
 	s->fd = fd;
 	s->rx_len = s->rx_off = 0;
 	s->rx_framed = s->rx_direct = false;
@@ -665,6 +790,9 @@ bool nu_stream_cqe(struct nu_stream *s, const struct io_uring_cqe *cqe)
 		return true;
 	case NU_STREAM_UD_IGNORE:
 		return true; /* an injected delay's timeout, a cancellation's answer */
+	case NU_STREAM_UD_RX_CANCEL:
+		rx_cancel_done(s, cqe->res);
+		return true;
 	default:
 		return false;
 	}
@@ -746,6 +874,8 @@ void nu_stream_destroy(struct nu_stream *s)
 	}
 	free(s->rx_buf);
 	s->rx_buf = NULL;
+	free(s->rx_tags);
+	s->rx_tags = NULL;
 }
 
 /* One fixed-buffer send and receive over a socketpair on a scratch ring. */

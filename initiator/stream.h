@@ -18,7 +18,9 @@
  * of the headers before it (a batch is one chain of up to
  * NU_STREAM_TX_SEGS such pairs), and received with a fixed-buffer RECV. To receive into
  * one, the stream must never read past a header: in exact mode it reads
- * each PDU's header by itself, then its payload (two steps per PDU).
+ * each PDU's header by itself, then its payload (two steps per PDU). As
+ * long as no command on the connection expects such a payload (writes
+ * only), exact mode receives in batches all the same.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,6 +38,7 @@ struct io_uring_cqe;
 #define NU_STREAM_HDR_MAX 128
 #define NU_STREAM_TX_IOV 64
 #define NU_STREAM_TX_SEGS 8
+#define NU_STREAM_TAG_WORDS (65536 / 64)
 
 /* Where one received PDU's parts are, as the protocol reads its header. */
 struct nu_frame {
@@ -117,6 +120,14 @@ struct nu_stream {
 
 	bool rx_busy, rx_direct, rx_framed;
 	unsigned exact_head; /* exact mode: header bytes read first; 0: buffered mode */
+	/*
+	 * Exact mode receives in batches (rx_batch) while commands are on this
+	 * connection but none whose data goes to the buffer table; rx_leaving:
+	 * one such is waiting to be sent until the batch receive is over.
+	 */
+	bool rx_batch, rx_leaving;
+	unsigned rx_live, rx_fixed; /* tags with PDUs on this connection; those expecting fixed data */
+	uint64_t *rx_tags;	    /* the two tag bitmaps, NU_STREAM_TAG_WORDS each */
 	bool rx_serial;	     /* told the queue that it receives step by step (exact mode) */
 	enum { RX_EXACT_HEAD, RX_EXACT_PAYLOAD, RX_EXACT_FIXED } rx_exact;
 	struct nu_frame rf;
@@ -132,7 +143,13 @@ struct nu_stream {
  * User-data slots on the ring: the stream's sends and receives, its
  * protocol's health timer (see nu_stream_drain), completions to ignore.
  */
-enum { NU_STREAM_UD_TX = 1, NU_STREAM_UD_RX, NU_STREAM_UD_TIMER, NU_STREAM_UD_IGNORE };
+enum {
+	NU_STREAM_UD_TX = 1,
+	NU_STREAM_UD_RX,
+	NU_STREAM_UD_TIMER,
+	NU_STREAM_UD_IGNORE,
+	NU_STREAM_UD_RX_CANCEL,
+};
 
 /*
  * Several paths of one queue (multipath) share its ring: the slot's upper
@@ -169,6 +186,13 @@ int nu_stream_queue(struct nu_stream *s, uint16_t tag, const void *hdr, unsigned
 int nu_stream_queue_fixed(struct nu_stream *s, uint16_t tag, const void *hdr, unsigned hlen,
 			  uint16_t index, uint32_t off, uint32_t dlen);
 void nu_stream_kick(struct nu_stream *s);
+/*
+ * Exact mode: tag's command is about to be queued and will receive its
+ * payload into the buffer table. Until it completes (nu_stream_drop_tag)
+ * the stream reads each header alone; a batch receive under way is
+ * cancelled first, and nothing is sent until it is over.
+ */
+void nu_stream_expect_fixed(struct nu_stream *s, uint16_t tag);
 /* Can this kernel send and receive from buffer-table entries (Linux 7.2)? Probed once. */
 bool nu_stream_fixed_supported(void);
 /*

@@ -296,6 +296,8 @@ static int sim_frame(void *ctx, const uint8_t *p, size_t avail, struct nu_frame 
 	return sm->cfg.nvme ? frame_nvme(sm, p, avail, f) : frame_iscsi(sm, p, avail, f);
 }
 
+#define SIM_READ_TAG 300
+
 /* Something to send back now and then: a header, sometimes with data. */
 static void reply(struct sim *sm)
 {
@@ -312,6 +314,15 @@ static void reply(struct sim *sm)
 				      n % 2 ? sizeof(data) : 0, 0, sm->cfg.ddgst);
 	if (ret)
 		abort();
+	/*
+	 * Exact mode with plain buffers: the replies' tags let it receive in
+	 * batches; a zero-copy read now and then (SIM_READ_TAG, whose data
+	 * never comes) sends it back to exact steps, and its end to batches.
+	 */
+	if (sm->cfg.exact && !sm->cfg.fixed && n % 4 == 0)
+		nu_stream_expect_fixed(&sm->s, SIM_READ_TAG);
+	else if (sm->cfg.exact && !sm->cfg.fixed && n % 4 == 2)
+		nu_stream_drop_tag(&sm->s, SIM_READ_TAG);
 	nu_stream_kick(&sm->s);
 }
 
@@ -456,6 +467,8 @@ static int complete(struct sim_wire *sm, const struct io_uring_sqe *sqe, bool *n
 		sink ^= p[0];
 		record_sent(sm, p, sqe->len);
 		return sqe->len;
+	case IORING_OP_ASYNC_CANCEL:
+		return -ENOENT; /* receives complete at once here: never one to cancel */
 	case IORING_OP_TIMEOUT:
 	case IORING_OP_TIMEOUT_REMOVE:
 	case IORING_OP_NOP:
@@ -529,6 +542,10 @@ void sim_attach(struct sim *sm, const uint8_t *wire, size_t len, const uint16_t 
 	if (nu_stream_attach(&sm->s, -1, SIM_RX_CAP,
 			     sm->cfg.exact ? (sm->cfg.nvme ? 24 : 48) + hd : 0))
 		abort();
+	/* As the transports do before sending a zero-copy read. */
+	for (unsigned i = 0; sm->cfg.fixed && i < SIM_TASKS; i++)
+		if (sm->tasks[i].len)
+			nu_stream_expect_fixed(&sm->s, i);
 }
 
 void sim_run(struct sim *sm, const uint8_t *wire, size_t len, const uint16_t *splits,
