@@ -42,6 +42,9 @@ if start_daemon iscsi-lio-zc --iscsi "$SPEC" --queues 2; then
 	# Sizes on both sides of the stream's direct-receive threshold (16 KiB), mixed.
 	check "$EXPECT_MODE: fio verify mixed 4k..256k QD16" fio_verify $dev 4k 16 32M --offset=64M \
 		--bssplit=4k/40:8k/10:16k/10:20k/10:64k/10:256k/20
+	# Reads among writes: batched receives while only writes are out, exact ones around reads.
+	check "$EXPECT_MODE: fio verify 4k QD32, reads among the writes" fio_verify $dev 4k 32 16M \
+		--offset=64M --verify_backlog=8 --bssplit=4k/70:16k/10:64k/20
 	head -c 16M /dev/urandom >/tmp/y16
 	dd if=/tmp/y16 of=$dev bs=1M seek=96 oflag=direct status=none && sync $dev
 	dd if=$dev of=/tmp/y16.back bs=1M skip=96 count=16 iflag=direct status=none

@@ -92,6 +92,10 @@ if start_daemon nvme-zc --nvme "$SPEC" --queues 2; then
 	check "$EXPECT_MODE: fio verify 4k QD1, 512-byte blocks" fio_verify $1 4k 1 8M
 	check "$EXPECT_MODE: fio verify mixed 4k..256k QD16" fio_verify $2 4k 16 32M \
 		--bssplit=4k/40:8k/10:16k/10:20k/10:64k/10:256k/20
+	# Reads among writes: the stream switches between batched receives
+	# (writes only out) and exact ones (a zero-copy read out) all along.
+	check "$EXPECT_MODE: fio verify 4k QD32, reads among the writes" fio_verify $2 4k 32 32M \
+		--verify_backlog=8 --bssplit=4k/70:16k/10:64k/20
 	dd if=/tmp/x16 of=$2 bs=1M oflag=direct status=none && sync $2
 	check "SIGTERM: exit 0" stop_daemon
 else
