@@ -137,8 +137,9 @@ static void tx_submit_chain(struct nu_stream *s)
 
 		if (s->tx_seg[i].expect) {
 			sqe = io_uring_get_sqe(ring);
+			/* MSG_MORE but on the last: TCP packs the chain as one SENDMSG would be. */
 			io_uring_prep_sendmsg(sqe, s->fd, &s->tx_seg[i].msg,
-					      MSG_NOSIGNAL | MSG_WAITALL);
+					      MSG_NOSIGNAL | MSG_WAITALL | (n + 1 < need ? MSG_MORE : 0));
 			io_uring_sqe_set_data64(sqe,
 						nu_stream_ud(s->ud_path, NU_STREAM_UD_TX, 1 + 2 * i));
 			if (++n < need)
@@ -148,7 +149,7 @@ static void tx_submit_chain(struct nu_stream *s)
 			continue;
 		sqe = io_uring_get_sqe(ring);
 		io_uring_prep_send(sqe, s->fd, (void *)(uintptr_t)it->fixed_off, it->fixed_len,
-				   MSG_NOSIGNAL | MSG_WAITALL);
+				   MSG_NOSIGNAL | MSG_WAITALL | (n + 1 < need ? MSG_MORE : 0));
 		sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
 		sqe->buf_index = it->fixed_index;
 		io_uring_sqe_set_data64(sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_TX, 2 + 2 * i));
