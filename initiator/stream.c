@@ -139,7 +139,8 @@ static void tx_submit_chain(struct nu_stream *s)
 			sqe = io_uring_get_sqe(ring);
 			/* MSG_MORE but on the last: TCP packs the chain as one SENDMSG would be. */
 			io_uring_prep_sendmsg(sqe, s->fd, &s->tx_seg[i].msg,
-					      MSG_NOSIGNAL | MSG_WAITALL | (n + 1 < need ? MSG_MORE : 0));
+					      MSG_NOSIGNAL | MSG_WAITALL |
+						      (n + 1 < need ? MSG_MORE : 0));
 			io_uring_sqe_set_data64(sqe,
 						nu_stream_ud(s->ud_path, NU_STREAM_UD_TX, 1 + 2 * i));
 			if (++n < need)
@@ -504,7 +505,8 @@ static void rx_parse(struct nu_stream *s)
 			}
 			if (f->dest_fixed) {
 				/* Zero-copy data during a batch: no command asked for it. */
-				nu_stream_fail(s, "data for a zero-copy read while none was expected");
+				nu_stream_fail(s,
+					       "data for a zero-copy read while none was expected");
 				return;
 			}
 			s->rx_framed = true;

@@ -126,8 +126,9 @@ struct nu_stream {
 	 * one such is waiting to be sent until the batch receive is over.
 	 */
 	bool rx_batch, rx_leaving;
-	unsigned rx_live, rx_fixed; /* tags with PDUs on this connection; those expecting fixed data */
-	uint64_t *rx_tags;	    /* the two tag bitmaps, NU_STREAM_TAG_WORDS each */
+	unsigned rx_live;  /* tags with PDUs on this connection */
+	unsigned rx_fixed; /* ... and of those, the ones expecting data in the buffer table */
+	uint64_t *rx_tags; /* the two tag bitmaps, NU_STREAM_TAG_WORDS each */
 	bool rx_serial;	     /* told the queue that it receives step by step (exact mode) */
 	enum { RX_EXACT_HEAD, RX_EXACT_PAYLOAD, RX_EXACT_FIXED } rx_exact;
 	struct nu_frame rf;

@@ -56,8 +56,8 @@ static void fabrics_init(uint8_t sqe[NVME_SQE_LEN], uint8_t fctype)
 	sqe[4] = fctype; /* the fabrics command type sits where the NSID would */
 }
 
-void nvme_build_connect(uint8_t sqe[NVME_SQE_LEN], uint16_t qid, uint16_t sqsize,
-			uint8_t cattr, uint32_t kato_ms)
+void nvme_build_connect(uint8_t sqe[NVME_SQE_LEN], uint16_t qid, uint16_t sqsize, uint8_t cattr,
+			uint32_t kato_ms)
 {
 	fabrics_init(sqe, nvme_fabrics_type_connect);
 	nvme_sqe_set_data(sqe, NVME_SGL_INCAPSULE, 1024);

@@ -30,10 +30,11 @@ void nvme_sqe_set_cdw(uint8_t sqe[NVME_SQE_LEN], unsigned n, uint32_t v); /* n =
 void nvme_copy_trimmed(char *dst, const char *src, size_t n);
 
 /* Fabrics. */
-/* CATTR bit 2: the controller sends no SQ head pointer, and may answer a read with its data alone. */
+/* CATTR bit 2: the controller sends no SQ head pointer, and may answer a read with its data alone.
+ */
 #define NVME_CONNECT_SQFLOW_OFF (1u << 2)
-void nvme_build_connect(uint8_t sqe[NVME_SQE_LEN], uint16_t qid, uint16_t sqsize,
-			uint8_t cattr, uint32_t kato_ms);
+void nvme_build_connect(uint8_t sqe[NVME_SQE_LEN], uint16_t qid, uint16_t sqsize, uint8_t cattr,
+			uint32_t kato_ms);
 /* The 1024-byte Connect data: host ID, controller ID, subsystem and host NQNs. */
 int nvme_build_connect_data(uint8_t out[1024], const uint8_t hostid[16], uint16_t cntlid,
 			    const char *subnqn, const char *hostnqn);
