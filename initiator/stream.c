@@ -663,10 +663,17 @@ static void rx_done(struct nu_stream *s, int res)
 	rx_next(s);
 }
 
+/* Cancels the batch receive waiting on the socket; its completion says -ECANCELED. */
+static void rx_cancel(struct nu_stream *s)
+{
+	struct io_uring_sqe *sqe = nu_queue_get_sqe(s->q);
+
+	io_uring_prep_cancel64(sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_RX, 0), 0);
+	io_uring_sqe_set_data64(sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_RX_CANCEL, 0));
+}
+
 void nu_stream_expect_fixed(struct nu_stream *s, uint16_t tag)
 {
-	struct io_uring_sqe *sqe;
-
 	if (!s->rx_tags)
 		return;
 	if (tag_set(s->rx_tags + NU_STREAM_TAG_WORDS, tag))
@@ -679,23 +686,15 @@ void nu_stream_expect_fixed(struct nu_stream *s, uint16_t tag)
 	 * (or a direct receive) ends by itself. Either way rx_submit() then
 	 * turns to exact steps and lets the sends go again.
 	 */
-	if (!s->rx_busy || s->rx_direct)
-		return;
-	sqe = nu_queue_get_sqe(s->q);
-	io_uring_prep_cancel64(sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_RX, 0), 0);
-	io_uring_sqe_set_data64(sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_RX_CANCEL, 0));
+	if (s->rx_busy && !s->rx_direct)
+		rx_cancel(s);
 }
 
 /* The cancellation's own answer: -EALREADY if the receive was just running; ask again. */
 static void rx_cancel_done(struct nu_stream *s, int res)
 {
-	struct io_uring_sqe *sqe;
-
-	if (res != -EALREADY || !s->rx_leaving || !s->rx_busy || s->rx_direct)
-		return;
-	sqe = nu_queue_get_sqe(s->q);
-	io_uring_prep_cancel64(sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_RX, 0), 0);
-	io_uring_sqe_set_data64(sqe, nu_stream_ud(s->ud_path, NU_STREAM_UD_RX_CANCEL, 0));
+	if (res == -EALREADY && s->rx_leaving && s->rx_busy && !s->rx_direct)
+		rx_cancel(s);
 }
 
 /* ---------------------------------------------------------------- life */
