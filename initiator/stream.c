@@ -564,10 +564,6 @@ static void rx_exact_done(struct nu_stream *s, int res)
 			s->rx_framed = true;
 			if (f->head > s->rx_len)
 				break; /* the rest of the header */
-		} else if (f->dest_fixed && s->rx_len > f->head) {
-			/* (Framed in a batch, which never takes such a payload.) */
-			nu_stream_fail(s, "PDU does not fit");
-			return;
 		}
 		if (!f->dlen && !f->tail) {
 			s->rx_framed = false;
