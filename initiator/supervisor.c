@@ -146,6 +146,9 @@ void nu_sup_send(struct nu_sup *s, struct nu_task *t)
 	t->sent_ns = nu_now_ns();
 	t->abort_ns = 0;
 	t->started = true;
+	/* Its data will land in the buffer table: the stream must read headers alone for it. */
+	if (t->io->op == NU_OP_READ && t->io->buf.fixed_index >= 0)
+		nu_stream_expect_fixed(s->st, t->io->tag);
 	s->ops->send(s->ctx, t);
 }
 

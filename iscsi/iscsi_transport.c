@@ -303,8 +303,6 @@ static void task_send(void *ctx, struct nu_task *bt)
 	}
 	iscsi_build_scsi_cmd(bhs, t->lun, t->itt, flags, xfer, iq->cmdsn++, iq->expstatsn,
 			     t->cmd.cdb, t->cmd.cdb_len, imm);
-	if (t->cmd.dir == SCSI_DIR_READ && io->buf.fixed_index >= 0)
-		nu_stream_expect_fixed(&iq->s, io->tag);
 	if ((imm && !src ? tx_pdu_fixed(iq, io, bhs, 0, imm) : tx_pdu(iq, io->tag, bhs, src, imm)) ||
 	    (unsol && queue_data_out(iq, t, ISCSI_RESERVED_TAG, imm, unsol, true))) {
 		nu_stream_fail(&iq->s, "cannot queue PDUs (out of memory, or unaligned zero-copy "

@@ -101,8 +101,6 @@ static void task_send(void *ctx, struct nu_task *bt)
 		dlen = sizeof(t->dsm);
 	}
 	hlen = nvme_tcp_build_cmd(hdr, &nq->p, t->sqe, dlen);
-	if (io->op == NU_OP_READ && io->buf.fixed_index >= 0)
-		nu_stream_expect_fixed(&nq->s, io->tag);
 	if (t->incapsule && io->buf.fixed_index >= 0 ?
 		    nu_stream_queue_fixed(&nq->s, io->tag, hdr, hlen, io->buf.fixed_index, 0, dlen) :
 		    nu_stream_queue(&nq->s, io->tag, hdr, hlen, data, dlen, 0, nq->p.ddgst && dlen)) {
