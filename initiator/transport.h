@@ -12,6 +12,11 @@ struct nu_sup;
 
 /* What a transport can do with an I/O's buffer. */
 #define NU_TCAP_FIXED_BUF (1u << 0) /* can move data to/from ring buffer-table entries */
+/*
+ * ... but a small read's payload costs less received with other PDUs in
+ * one batch and copied in than received alone into the buffer table.
+ */
+#define NU_TCAP_COPY_IN (1u << 1)
 
 /* How good a path is for one volume (ALUA / ANA), best first. */
 enum nu_path_state {

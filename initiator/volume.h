@@ -64,6 +64,7 @@ struct nu_volume_stats {
 	uint64_t ops[NU_OP_COUNT];
 	uint64_t bytes[NU_OP_COUNT];
 	uint64_t errors;
+	uint64_t reads_copied_in; /* zero copy: small reads received with a batch, copied in */
 	uint64_t started; /* submitted; minus completed: in flight */
 	uint64_t lat[NU_LAT_CLASSES][NU_DEV_LAT_BUCKETS];
 	uint64_t lat_sum_ns[NU_LAT_CLASSES];

@@ -965,7 +965,9 @@ static void iscsi_cqe(void *qpriv, const struct io_uring_cqe *cqe)
 
 static unsigned iscsi_host_caps(void *host_priv)
 {
-	return ((struct iscsi_host *)host_priv)->zero_copy ? NU_TCAP_FIXED_BUF : 0;
+	const struct iscsi_host *h = host_priv;
+
+	return h->zero_copy ? NU_TCAP_FIXED_BUF | NU_TCAP_COPY_IN : 0;
 }
 
 const struct nu_transport_ops nu_iscsi_transport = {

@@ -232,6 +232,7 @@ static int attach_queues(struct ublk_dev *d, const struct ublk_dev_config *cfg)
 			.mode = d->mode,
 			.cdev_fd = d->cdev_fd,
 			.max_io_bytes = cfg->max_io_bytes,
+			.copy_in = d->mode == UBLK_DM_AUTO_ZC && (d->info.flags & UBLK_F_USER_COPY),
 		};
 		int ret;
 
@@ -277,6 +278,9 @@ static int add_dev(struct ublk_dev *d, const struct ublk_dev_config *cfg)
 		d->info.max_io_buf_bytes = cfg->max_io_bytes;
 		d->info.dev_id = cfg->dev_id < 0 ? (uint32_t)-1 : (uint32_t)cfg->dev_id;
 		d->info.flags = ublk_data_mode_flags(d->mode);
+		/* Small reads copied in by user copy, where the transport gains (ublk_qdev.c). */
+		if (d->mode == UBLK_DM_AUTO_ZC && (caps & NU_TCAP_COPY_IN))
+			d->info.flags |= features & UBLK_F_USER_COPY;
 		/* Live resize when the target's capacity changes, where the kernel can. */
 		d->info.flags |= features & UBLK_F_UPDATE_SIZE;
 		/*

@@ -13,9 +13,11 @@
 
 #include "ublk_qdev.h"
 #include "ublk_features.h"
+#include "host.h"
 #include "log.h"
 #include "queue.h"
 #include "udata.h"
+#include "volume.h"
 
 enum tag_state {
 	TAG_DEAD,
@@ -23,12 +25,22 @@ enum tag_state {
 	TAG_IN_BACKEND,
 };
 
+/*
+ * Zero copy receives a read's payload straight into the request's pages,
+ * which takes a receive of its own for each PDU header and each payload.
+ * A small read is cheaper received with the other PDUs in one batch and
+ * written into its request by ublk's user copy at completion; larger
+ * ones (and every write) stay zero copy. BENCHMARKS.md has the figures.
+ */
+#define COPY_IN_MAX (16 * 1024)
+
 struct ublk_tag {
 	struct nu_io io;
 	struct ublk_qdev *qd;
 	void *buf;
 	uint16_t tag;
 	uint8_t state;
+	bool copy_in; /* this request's data is in buf, for user copy at completion */
 };
 
 struct ublk_qdev {
@@ -43,6 +55,9 @@ struct ublk_qdev {
 	void *bufs;
 	size_t bufs_len;
 	uint32_t max_io_bytes;
+	bool copy_in;
+	uint32_t tag_buf_bytes;
+	struct nu_volume_stats *stats;
 	unsigned nr_live;
 	struct ublk_tag tags[];
 };
@@ -69,6 +84,7 @@ struct ublk_qdev *ublk_qdev_create(const struct ublk_qdev_config *cfg)
 	qd->mode = cfg->mode;
 	qd->cdev_fd = cfg->cdev_fd;
 	qd->max_io_bytes = cfg->max_io_bytes;
+	qd->copy_in = cfg->copy_in;
 	qd->slot = qd->buf_base = -1;
 
 	qd->iods_len = page_round(cfg->depth * sizeof(struct ublksrv_io_desc));
@@ -82,9 +98,10 @@ struct ublk_qdev *ublk_qdev_create(const struct ublk_qdev_config *cfg)
 		qd->iods = NULL;
 		goto fail;
 	}
-	if (cfg->mode != UBLK_DM_AUTO_ZC) {
+	if (cfg->mode != UBLK_DM_AUTO_ZC || cfg->copy_in) {
 		/* Untouched pages cost nothing: only tags that carry data fault them in. */
-		qd->bufs_len = (size_t)cfg->depth * cfg->max_io_bytes;
+		qd->tag_buf_bytes = cfg->mode == UBLK_DM_AUTO_ZC ? COPY_IN_MAX : cfg->max_io_bytes;
+		qd->bufs_len = (size_t)cfg->depth * qd->tag_buf_bytes;
 		qd->bufs = mmap(NULL, qd->bufs_len, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (qd->bufs == MAP_FAILED) {
@@ -97,7 +114,7 @@ struct ublk_qdev *ublk_qdev_create(const struct ublk_qdev_config *cfg)
 
 		t->qd = qd;
 		t->tag = i;
-		t->buf = qd->bufs ? (char *)qd->bufs + (size_t)i * cfg->max_io_bytes : NULL;
+		t->buf = qd->bufs ? (char *)qd->bufs + (size_t)i * qd->tag_buf_bytes : NULL;
 	}
 	return qd;
 fail:
@@ -154,13 +171,15 @@ static void tag_done(struct nu_io *io, int res)
 	struct ublk_tag *t = (struct ublk_tag *)((char *)io - offsetof(struct ublk_tag, io));
 	struct ublk_qdev *qd = t->qd;
 
-	if (!res && io->op == NU_OP_READ && qd->mode == UBLK_DM_USER_COPY) {
+	if (!res && io->op == NU_OP_READ && (qd->mode == UBLK_DM_USER_COPY || t->copy_in)) {
 		ssize_t n = pwrite(qd->cdev_fd, t->buf, io->len, user_copy_pos(qd->qid, t->tag));
 
 		if (n != (ssize_t)io->len) {
 			nu_err("ublk%u queue %u tag %u: user copy out: %s", qd->dev_id, qd->qid,
 			       t->tag, n < 0 ? strerror(errno) : "short");
 			res = -EIO;
+		} else if (t->copy_in) {
+			__atomic_fetch_add(&qd->stats->reads_copied_in, 1, __ATOMIC_RELAXED);
 		}
 	}
 	if (!res && nu_op_has_data(io->op))
@@ -206,6 +225,7 @@ static void handle_request(struct ublk_qdev *qd, struct ublk_tag *t)
 	int ret;
 
 	t->state = TAG_IN_BACKEND;
+	t->copy_in = false;
 	ret = map_op(iod, io);
 	if (ret < 0) {
 		nu_warn("ublk%u: unsupported op %u", qd->dev_id, ublksrv_get_op(iod));
@@ -224,7 +244,8 @@ static void handle_request(struct ublk_qdev *qd, struct ublk_tag *t)
 			queue_io_cmd(qd, t, UBLK_U_IO_COMMIT_AND_FETCH_REQ, -EIO);
 			return;
 		}
-		if (qd->mode == UBLK_DM_AUTO_ZC) {
+		t->copy_in = qd->copy_in && io->op == NU_OP_READ && io->len <= COPY_IN_MAX;
+		if (qd->mode == UBLK_DM_AUTO_ZC && !t->copy_in) {
 			io->buf.addr = NULL;
 			io->buf.fixed_index = qd->buf_base + t->tag;
 		} else if (qd->mode == UBLK_DM_USER_COPY && io->op == NU_OP_WRITE) {
@@ -275,6 +296,7 @@ int ublk_qdev_attach(struct nu_queue *q, void *arg)
 	 * host's other devices can wait forever: DEL_DEV would never return.
 	 */
 	qd->q = q;
+	qd->stats = nu_host_vol_stats(nu_queue_host(q), qd->vol);
 	if (qd->mode == UBLK_DM_AUTO_ZC) {
 		ret = nu_queue_bufs_alloc(q, qd->depth);
 		if (ret < 0)

@@ -3,6 +3,7 @@
 #define NETUBLK_UBLK_QDEV_H
 
 /* Between ublk_dev.c (control thread) and ublk_qdev.c (queue thread). */
+#include <stdbool.h>
 #include <stdint.h>
 
 struct ublk_dev;
@@ -18,6 +19,8 @@ struct ublk_qdev_config {
 	int mode;
 	int cdev_fd;
 	uint32_t max_io_bytes;
+	/* Zero copy with ublk's user copy beside it: small reads are copied in (ublk_qdev.c). */
+	bool copy_in;
 };
 
 struct ublk_qdev *ublk_qdev_create(const struct ublk_qdev_config *cfg);

@@ -586,7 +586,9 @@ static void nvme_cqe(void *qpriv, const struct io_uring_cqe *cqe)
 
 static unsigned nvme_host_caps(void *host_priv)
 {
-	return ((struct nvme_host *)host_priv)->zero_copy ? NU_TCAP_FIXED_BUF : 0;
+	const struct nvme_host *h = host_priv;
+
+	return h->zero_copy ? NU_TCAP_FIXED_BUF | NU_TCAP_COPY_IN : 0;
 }
 
 const struct nu_transport_ops nu_nvme_transport = {

@@ -69,7 +69,8 @@ bench_stop() { # bench_stop NAME...: SIGTERM, wait
 
 # The standard jobs (4k random read QD32, 128k and 1M sequential reads at
 # QD16 and QD4, 4k QD1, 4k random write QD32),
-# each repetition running every device back to back, into OUT (with header).
+# each repetition running every device back to back, into OUT (with header);
+# NU_BENCH_JOBS, if set, names the jobs to run.
 #   bench_rounds OUT REPS SECS SIZE_MB "DEV NAME PID" ...   (PID "" for a kernel initiator)
 bench_rounds() {
 	local out=$1 reps=$2 secs=$3 size=$4 rep job d devs
@@ -79,6 +80,9 @@ bench_rounds() {
 	for rep in $(seq 1 "$reps"); do
 		for job in "rr4k-qd32 randread 4k 32" "seq128k-qd16 read 128k 16" \
 			"seq1m-qd4 read 1M 4" "rr4k-qd1 randread 4k 1" "rw4k-qd32 randwrite 4k 32"; do
+			# NU_BENCH_JOBS="rr4k-qd32 ...": only those
+			[ -z "${NU_BENCH_JOBS:-}" ] || [[ " $NU_BENCH_JOBS " == *" ${job%% *} "* ]] ||
+				continue
 			for d in "${devs[@]}"; do
 				# shellcheck disable=SC2086
 				set -- $job $d

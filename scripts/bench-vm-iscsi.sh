@@ -4,6 +4,7 @@
 # (/dev/ublkbN, zero-copy where the kernel can, and copy), fio io_uring O_DIRECT,
 # interleaved repetitions, medians of ratios.
 #   scripts/bench-vm-iscsi.sh [REPS] [SECONDS] [KERNEL]
+# NU_BENCH_JOBS="rr4k-qd32 ..." runs only those jobs.
 # NU_BENCH_BASE=DIR adds DIR/netublkd (another build, e.g. the last
 # release's) as one more device, netublk-before, in the same rounds.
 set -euo pipefail
@@ -12,6 +13,6 @@ scripts/setup.sh >/dev/null
 scripts/build.sh
 share=$(mktemp -d /tmp/netublk-bench-iscsi.XXXXXX)
 NU_VM_SHARE=$share test/vm/vm.sh --kernel "${3:-sid}" --timeout 3000 \
-	"bash $PWD/scripts/bench-vm-iscsi-guest.sh $PWD/build ${1:-5} ${2:-8} ${NU_BENCH_BASE:-}"
+	"NU_BENCH_JOBS='${NU_BENCH_JOBS:-}' bash $PWD/scripts/bench-vm-iscsi-guest.sh $PWD/build ${1:-5} ${2:-8} ${NU_BENCH_BASE:-}"
 python3 scripts/bench-summary.py "$share/bench.tsv" kernel-iscsi
 echo "raw results: $share/bench.tsv"

@@ -5,6 +5,7 @@
 # fio io_uring O_DIRECT,
 # interleaved repetitions, medians of ratios.
 #   scripts/bench-vm-nvme.sh [REPS] [SECONDS] [KERNEL]
+# NU_BENCH_JOBS="rr4k-qd32 ..." runs only those jobs.
 # NU_BENCH_BASE=DIR adds DIR/netublkd (another build, e.g. the last
 # release's) as one more device, netublk-before, in the same rounds.
 set -euo pipefail
@@ -13,6 +14,6 @@ scripts/setup.sh >/dev/null
 scripts/build.sh
 share=$(mktemp -d /tmp/netublk-bench-nvme.XXXXXX)
 NU_VM_SHARE=$share test/vm/vm.sh --kernel "${3:-sid}" --timeout 3000 \
-	"bash $PWD/scripts/bench-vm-nvme-guest.sh $PWD/build ${1:-5} ${2:-8} ${NU_BENCH_BASE:-}"
+	"NU_BENCH_JOBS='${NU_BENCH_JOBS:-}' bash $PWD/scripts/bench-vm-nvme-guest.sh $PWD/build ${1:-5} ${2:-8} ${NU_BENCH_BASE:-}"
 python3 scripts/bench-summary.py "$share/bench.tsv" kernel-nvme-tcp
 echo "raw results: $share/bench.tsv"

@@ -1392,11 +1392,13 @@ void nu_manager_status(const struct nu_manager *m, FILE *out, bool json)
 				json_str(out, vd.wwid);
 				fprintf(out,
 					",\"size\":%llu,\"block_size\":%u,\"data_mode\":\"%s\","
-					"\"unprivileged\":%s,\"reads\":%llu,\"writes\":%llu,\"errors\":%llu}",
+					"\"unprivileged\":%s,\"reads\":%llu,"
+					"\"reads_copied_in\":%llu,\"writes\":%llu,\"errors\":%llu}",
 					(unsigned long long)g.size, g.lbs,
 					ublk_data_mode_name(ublk_dev_data_mode(d)),
 					ublk_dev_unprivileged(d) ? "true" : "false",
 					(unsigned long long)st->ops[NU_OP_READ],
+					(unsigned long long)st->reads_copied_in,
 					(unsigned long long)st->ops[NU_OP_WRITE],
 					(unsigned long long)st->errors);
 			} else {
@@ -1427,7 +1429,7 @@ static const char *transport_name(const struct served *sv)
 }
 
 /* Device counters: which field of the volume's stats each family shows. */
-enum dev_field { DF_OPS, DF_BYTES, DF_ERRORS, DF_INFLIGHT };
+enum dev_field { DF_OPS, DF_BYTES, DF_ERRORS, DF_COPIED_IN, DF_INFLIGHT };
 static const struct {
 	const char *name, *type, *help;
 	enum dev_field field;
@@ -1447,6 +1449,8 @@ static const struct {
 	  NU_OP_WRITE_ZEROES },
 	{ "netublk_device_errors_total", "counter", "Requests completed with an error.",
 	  DF_ERRORS, 0 },
+	{ "netublk_device_reads_copied_in_total", "counter",
+	  "Zero copy: small reads received with a batch and copied in.", DF_COPIED_IN, 0 },
 	{ "netublk_device_inflight", "gauge", "Requests submitted and not yet completed.",
 	  DF_INFLIGHT, 0 },
 };
@@ -1472,6 +1476,8 @@ static uint64_t dev_value(const struct nu_volume_stats *st, unsigned k)
 		return __atomic_load_n(&st->bytes[dev_metrics[k].op], __ATOMIC_RELAXED);
 	case DF_ERRORS:
 		return __atomic_load_n(&st->errors, __ATOMIC_RELAXED);
+	case DF_COPIED_IN:
+		return __atomic_load_n(&st->reads_copied_in, __ATOMIC_RELAXED);
 	case DF_INFLIGHT:
 		/* Read unlocked: a completion may be counted before its submission is. */
 		done = completed(st);

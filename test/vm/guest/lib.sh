@@ -102,6 +102,28 @@ fio_during() {
 # link_outage: loopback down for 4 s.
 link_outage() { ip link set lo down; sleep 4; ip link set lo up; }
 
+# dev_stat DEV FIELD: one of DEV's fields in netublkctl's JSON status.
+dev_stat() {
+	"$BUILD/netublkctl" --json status | python3 -c "
+import json, sys
+print(*[d['$2'] for t in json.load(sys.stdin)['targets'] for d in t.get('devices', [])
+        if d['dev'] == '$1'])"
+}
+
+# copied_in_check LABEL BEFORE AFTER MIN: reads_copied_in went from BEFORE
+# to AFTER over a job: with zero copy by MIN or more (its small reads came
+# with a batch and were copied in), or not at all for MIN 0 (large reads
+# stay zero copy); without zero copy it stays 0.
+copied_in_check() {
+	if [ "$EXPECT_MODE" != zero-copy ]; then
+		check "$EXPECT_MODE: $1: none copied in" test "$3" = 0
+	elif [ "$4" -gt 0 ]; then
+		check "$EXPECT_MODE: $1: copied in ($(($3 - $2)))" test "$3" -ge $(($2 + $4))
+	else
+		check "$EXPECT_MODE: $1: none copied in" test "$3" = "$2"
+	fi
+}
+
 # paths TARGET FIELD: a multipath target's paths from netublkctl status, in
 # path order: per path the sum of FIELD over its connections (ios) or the
 # set of their values (state, "a/b" when they differ); admin queues left out.

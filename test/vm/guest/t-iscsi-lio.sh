@@ -37,8 +37,13 @@ check "no device left" no_ublk_devices
 if start_daemon iscsi-lio-zc --iscsi "$SPEC" --queues 2; then
 	check "no data digest: data mode $EXPECT_MODE" test "$DMODES" = "$EXPECT_MODE"
 	dev=${DEVS%% *}
+	c0=$(dev_stat $dev reads_copied_in)
 	check "$EXPECT_MODE: fio verify 4k QD32" fio_verify $dev 4k 32 16M --offset=64M
+	# 4096 reads of 4 KiB: each came with a batch of PDUs and was copied in.
+	c1=$(dev_stat $dev reads_copied_in)
+	copied_in_check "4k reads" "$c0" "$c1" 4096
 	check "$EXPECT_MODE: fio verify 1M QD4" fio_verify $dev 1M 4 32M --offset=64M
+	copied_in_check "1M reads" "$c1" "$(dev_stat $dev reads_copied_in)" 0
 	# Sizes on both sides of the stream's direct-receive threshold (16 KiB), mixed.
 	check "$EXPECT_MODE: fio verify mixed 4k..256k QD16" fio_verify $dev 4k 16 32M --offset=64M \
 		--bssplit=4k/40:8k/10:16k/10:20k/10:64k/10:256k/20

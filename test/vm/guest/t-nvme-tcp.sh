@@ -86,9 +86,14 @@ check "no I/O errors" sh -c "! grep -E 'stats: .*errors [1-9]' '$DLOG'"
 if start_daemon nvme-zc --nvme "$SPEC" --queues 2; then
 	check "no data digest: data mode $EXPECT_MODE" test "$DMODES" = "$EXPECT_MODE"
 	set -- $DEVS
+	c0=$(dev_stat $2 reads_copied_in)
 	check "$EXPECT_MODE: fio verify 4k QD32" fio_verify $2 4k 32 32M
+	# 8192 reads of 4 KiB: each came with a batch of PDUs and was copied in.
+	copied_in_check "4k reads" "$c0" "$(dev_stat $2 reads_copied_in)" 8192
+	c0=$(dev_stat $3 reads_copied_in)
 	check "$EXPECT_MODE: fio verify 128k QD8" fio_verify $3 128k 8 32M
 	check "$EXPECT_MODE: fio verify 1M QD4 (writes by R2T)" fio_verify $3 1M 4 48M
+	copied_in_check "128k and 1M reads" "$c0" "$(dev_stat $3 reads_copied_in)" 0
 	check "$EXPECT_MODE: fio verify 4k QD1, 512-byte blocks" fio_verify $1 4k 1 8M
 	check "$EXPECT_MODE: fio verify mixed 4k..256k QD16" fio_verify $2 4k 16 32M \
 		--bssplit=4k/40:8k/10:16k/10:20k/10:64k/10:256k/20
