@@ -30,9 +30,11 @@ enum tag_state {
  * which takes a receive of its own for each PDU header and each payload.
  * A small read is cheaper received with the other PDUs in one batch and
  * written into its request by ublk's user copy at completion; larger
- * ones (and every write) stay zero copy. BENCHMARKS.md has the figures.
+ * ones (and every write) stay zero copy. Small: below the size from which
+ * the stream receives a payload straight into place anyway (16 KiB).
+ * BENCHMARKS.md has the figures.
  */
-#define COPY_IN_MAX (16 * 1024)
+#define COPY_IN_BELOW (16 * 1024)
 
 struct ublk_tag {
 	struct nu_io io;
@@ -100,7 +102,7 @@ struct ublk_qdev *ublk_qdev_create(const struct ublk_qdev_config *cfg)
 	}
 	if (cfg->mode != UBLK_DM_AUTO_ZC || cfg->copy_in) {
 		/* Untouched pages cost nothing: only tags that carry data fault them in. */
-		qd->tag_buf_bytes = cfg->mode == UBLK_DM_AUTO_ZC ? COPY_IN_MAX : cfg->max_io_bytes;
+		qd->tag_buf_bytes = cfg->mode == UBLK_DM_AUTO_ZC ? COPY_IN_BELOW : cfg->max_io_bytes;
 		qd->bufs_len = (size_t)cfg->depth * qd->tag_buf_bytes;
 		qd->bufs = mmap(NULL, qd->bufs_len, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -244,7 +246,7 @@ static void handle_request(struct ublk_qdev *qd, struct ublk_tag *t)
 			queue_io_cmd(qd, t, UBLK_U_IO_COMMIT_AND_FETCH_REQ, -EIO);
 			return;
 		}
-		t->copy_in = qd->copy_in && io->op == NU_OP_READ && io->len <= COPY_IN_MAX;
+		t->copy_in = qd->copy_in && io->op == NU_OP_READ && io->len < COPY_IN_BELOW;
 		if (qd->mode == UBLK_DM_AUTO_ZC && !t->copy_in) {
 			io->buf.addr = NULL;
 			io->buf.fixed_index = qd->buf_base + t->tag;
