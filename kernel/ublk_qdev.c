@@ -102,7 +102,8 @@ struct ublk_qdev *ublk_qdev_create(const struct ublk_qdev_config *cfg)
 	}
 	if (cfg->mode != UBLK_DM_AUTO_ZC || cfg->copy_in) {
 		/* Untouched pages cost nothing: only tags that carry data fault them in. */
-		qd->tag_buf_bytes = cfg->mode == UBLK_DM_AUTO_ZC ? COPY_IN_BELOW : cfg->max_io_bytes;
+		qd->tag_buf_bytes =
+			cfg->mode == UBLK_DM_AUTO_ZC ? COPY_IN_BELOW : cfg->max_io_bytes;
 		qd->bufs_len = (size_t)cfg->depth * qd->tag_buf_bytes;
 		qd->bufs = mmap(NULL, qd->bufs_len, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
