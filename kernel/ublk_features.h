@@ -8,7 +8,9 @@
 /*
  * How request data moves between the block layer and the backend:
  *  auto-zc    the kernel registers each request's pages in the queue
- *             ring's buffer table (UBLK_F_AUTO_BUF_REG); no copy at all
+ *             ring's buffer table (UBLK_F_AUTO_BUF_REG); no copy at all,
+ *             but small reads of a stream transport (NU_TCAP_COPY_IN) are
+ *             copied in by user copy (ublk_qdev.c)
  *  copy       the kernel copies into a per-tag buffer of the server's, as
  *             part of FETCH and COMMIT: the measured best without zero copy
  *  user-copy  the server pread()s/pwrite()s the data through /dev/ublkcN
