@@ -228,7 +228,6 @@ static void handle_request(struct ublk_qdev *qd, struct ublk_tag *t)
 	int ret;
 
 	t->state = TAG_IN_BACKEND;
-	t->copy_in = false;
 	ret = map_op(iod, io);
 	if (ret < 0) {
 		nu_warn("ublk%u: unsupported op %u", qd->dev_id, ublksrv_get_op(iod));
@@ -239,6 +238,7 @@ static void handle_request(struct ublk_qdev *qd, struct ublk_tag *t)
 	/* A flush has no range: its sector field is not meaningful (seen as ~0). */
 	io->offset = io->op == NU_OP_FLUSH ? 0 : iod->start_sector << 9;
 	io->len = io->op == NU_OP_FLUSH ? 0 : iod->nr_sectors << 9;
+	t->copy_in = qd->copy_in && io->op == NU_OP_READ && io->len < COPY_IN_BELOW;
 	io->done = tag_done;
 	io->buf.addr = t->buf;
 	io->buf.fixed_index = -1;
@@ -247,7 +247,6 @@ static void handle_request(struct ublk_qdev *qd, struct ublk_tag *t)
 			queue_io_cmd(qd, t, UBLK_U_IO_COMMIT_AND_FETCH_REQ, -EIO);
 			return;
 		}
-		t->copy_in = qd->copy_in && io->op == NU_OP_READ && io->len < COPY_IN_BELOW;
 		if (qd->mode == UBLK_DM_AUTO_ZC && !t->copy_in) {
 			io->buf.addr = NULL;
 			io->buf.fixed_index = qd->buf_base + t->tag;
