@@ -265,7 +265,8 @@ int nvme_conn_connect(struct nvme_conn *c, uint16_t qid, uint16_t sqsize, uint32
 	nvme_build_connect(sqe, qid, qid ? sqsize : ADMIN_SQSIZE, qid ? NVME_CONNECT_SQFLOW_OFF : 0,
 			   qid ? 0 : kato_ms);
 	ret = nvme_conn_exec(c, sqe, data, sizeof(data), NULL, 0, &cqe, NULL, NULL);
-	if (ret == -EIO && qid && ((cqe.status >> NVME_SCT_SHIFT) & NVME_SCT_MASK) == NVME_SCT_GENERIC &&
+	if (ret == -EIO && qid &&
+	    ((cqe.status >> NVME_SCT_SHIFT) & NVME_SCT_MASK) == NVME_SCT_GENERIC &&
 	    (cqe.status & NVME_SC_MASK) == NVME_SC_INVALID_FIELD) {
 		/* Invalid Field: a controller that keeps SQ flow control; ask again with it. */
 		nu_dbg("queue %u: %s keeps SQ flow control", qid, subnqn);
