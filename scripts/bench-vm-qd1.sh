@@ -1,10 +1,11 @@
 #!/bin/bash
 # BENCHMARK (not a test): 4k random reads at QD1 on one nvmet-tcp namespace
 # through the kernel's nvme-tcp and through netublkd as it is and with busy
-# polling (--busy-poll 50 and 200), interleaved; per device the median IOPS,
+# polling (--busy-poll for each of NU_BENCH_POLLS, default "50 200"), interleaved; per device the median IOPS,
 # its ratio to the kernel's in the same round, from perf stat -a over each
 # fio run context switches and CPU migrations per I/O, and netublkd's own
-# CPU time per I/O.
+# CPU time per I/O. NU_BENCH_BASE=DIR adds DIR/netublkd (an older build)
+# polling as long as the last of NU_BENCH_POLLS, as one more device.
 #   scripts/bench-vm-qd1.sh [REPS] [SECONDS] [KERNEL]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ scripts/setup.sh >/dev/null
 scripts/build.sh
 share=$(mktemp -d /tmp/netublk-bench-qd1.XXXXXX)
 NU_VM_SHARE=$share test/vm/vm.sh --kernel "${3:-sid}" --timeout 3000 \
-	"bash $PWD/scripts/bench-vm-qd1-guest.sh $PWD/build ${1:-5} ${2:-5}"
+	"bash $PWD/scripts/bench-vm-qd1-guest.sh $PWD/build ${1:-5} ${2:-5} '${NU_BENCH_POLLS:-50 200}' ${NU_BENCH_BASE:-}"
 python3 - "$share/qd1.tsv" <<'PY'
 import statistics, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])][1:]

@@ -10,7 +10,8 @@
 # fallback). The version comes from the archive and is cached under
 # $NU_VM_CACHE (default /var/cache/netublk-vm). $NU_VM_SHARE (default: a
 # new temporary directory) is mounted read-write at /share in the guest;
-# the console log is kept there as console.log.
+# the console log is kept there as console.log. $NU_VM_APPEND is added to
+# the guest's kernel command line (idle=poll for the benchmarks' variant).
 set -euo pipefail
 
 SUITE=sid
@@ -154,7 +155,7 @@ for attempt in 1 2 3; do
 		-virtfs "local,path=$KDIR/modules,mount_tag=kmods,security_model=none,readonly=on" \
 		-virtfs "local,path=$SHARE,mount_tag=share,security_model=none" \
 		-virtfs "local,path=$REPO,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
-		-append "console=ttyS0 quiet panic=-1 oops=panic nu_repo=$REPO" </dev/null >"$SHARE/console.log" 2>&1
+		-append "console=ttyS0 quiet panic=-1 oops=panic nu_repo=$REPO ${NU_VM_APPEND:-}" </dev/null >"$SHARE/console.log" 2>&1
 	qrc=$?
 	set -e
 	[ -f "$SHARE/.guest-started" ] && break
