@@ -24,6 +24,8 @@ names=(best cp)
 bench_netublkd best "$B/netublkd" --iscsi "$SPEC" --queues 2
 bench_netublkd cp "$B/netublkd" --iscsi "$SPEC" --queues 2 --data-mode copy
 [ -n "$BASE" ] && names+=(base) && bench_netublkd base "$BASE/netublkd" --iscsi "$SPEC" --queues 2
+NQ=${NU_BENCH_QUEUES:-}
+[ -n "$NQ" ] && names+=(nq) && bench_netublkd nq "$B/netublkd" --iscsi "$SPEC" --queues "$NQ"
 bench_ready "${names[@]}"
 best_mode=$(bench_mode best)
 sleep 1
@@ -32,6 +34,7 @@ devs=("$sd kernel-iscsi")
 [ "$best_mode" != copy ] && devs+=("$(bench_entry best "netublk-$best_mode")")
 devs+=("$(bench_entry cp netublk-copy)")
 [ -n "$BASE" ] && [ "$best_mode" != copy ] && devs+=("$(bench_entry base netublk-before)")
+[ -n "$NQ" ] && devs+=("$(bench_entry nq "netublk-$NQ-queues")")
 bench_rounds /share/bench.tsv "$REPS" "$SECS" $SIZE_MB "${devs[@]}"
 bench_stop "${names[@]}"
 kernel_logout $IQN 3260
