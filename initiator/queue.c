@@ -69,6 +69,7 @@ struct nu_queue {
 	bool stopping;
 	unsigned small_inflight; /* I/O of at most COALESCE_SMALL bytes submitted, not done */
 	unsigned rx_serial;	 /* streams that receive step by step: no coalescing */
+	uint64_t now_ns;	 /* nu_queue_now_ns() */
 	/* I/O the backend refused at once: completed from the loop, never from submit. */
 	struct nu_io *failed_head, *failed_tail;
 
@@ -96,6 +97,11 @@ uint64_t nu_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+uint64_t nu_queue_now_ns(const struct nu_queue *q)
+{
+	return q->now_ns;
 }
 
 unsigned nu_queue_id(const struct nu_queue *q)
@@ -229,7 +235,7 @@ static void complete_failed(struct nu_queue *q)
 
 void nu_queue_submit_io(struct nu_queue *q, struct nu_io *io)
 {
-	io->start_ns = nu_now_ns();
+	io->start_ns = q->now_ns;
 	if (q->stopping) {
 		io->done(io, -ESHUTDOWN);
 		return;
@@ -246,7 +252,7 @@ void nu_queue_complete(struct nu_queue *q, struct nu_io *io, int res)
 	struct nu_io *next;
 
 	nu_volume_stats_add(st, io->op, io->len, res);
-	nu_volume_stats_lat(st, io->op, nu_now_ns() - io->start_ns);
+	nu_volume_stats_lat(st, io->op, q->now_ns - io->start_ns);
 	if (res < 0) {
 		uint64_t n = __atomic_load_n(&st->errors, __ATOMIC_RELAXED);
 
@@ -413,6 +419,8 @@ static void mailbox_due(struct nu_queue *q)
 	q->mailbox_due = false;
 	mailbox_run(q);
 	mailbox_arm(q);
+	/* A call may have waited (a path draining): what it submitted is stamped from now. */
+	q->now_ns = nu_now_ns();
 }
 
 static int ring_setup(struct nu_queue *q)
@@ -511,6 +519,7 @@ static void *queue_thread(void *arg)
 	struct nu_queue *q = arg;
 	int ret;
 
+	q->now_ns = nu_now_ns();
 	ret = ring_setup(q);
 	if (!ret) {
 		ret = q->tops->queue_start(nu_host_transport_priv(q->host), q, &q->tpriv);
@@ -540,6 +549,7 @@ static void *queue_thread(void *arg)
 			nu_err("queue %u: io_uring_enter: %s", q->id, strerror(-ret));
 			break;
 		}
+		q->now_ns = nu_now_ns();
 		io_uring_for_each_cqe(&q->ring, head, cqe)
 		{
 			handle_cqe(q, cqe);

@@ -93,5 +93,11 @@ void nu_queue_serve_cqe(struct nu_queue *q, const struct io_uring_cqe *cqe);
 void nu_queue_set_credit_limit(struct nu_queue *q, unsigned limit);
 
 uint64_t nu_now_ns(void);
+/*
+ * On the queue's thread: the time its loop last woke (or finished a
+ * mailbox call). What the I/O of one batch of completions is stamped with:
+ * one clock read per batch, not several per I/O.
+ */
+uint64_t nu_queue_now_ns(const struct nu_queue *q);
 
 #endif

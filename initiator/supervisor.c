@@ -130,7 +130,7 @@ int nu_sup_submit(struct nu_sup *s, struct nu_io *io)
 {
 	struct nu_task *t = nu_sup_task(s, io->tag);
 
-	if (past_loss(s, nu_now_ns()))
+	if (s->state == NU_CONN_DOWN && past_loss(s, nu_now_ns()))
 		return -EIO;
 	t->io = io;
 	t->retries = 0;
@@ -143,7 +143,7 @@ void nu_sup_send(struct nu_sup *s, struct nu_task *t)
 {
 	if (s->state != NU_CONN_UP)
 		return; /* every task with an io goes out again after the reconnect */
-	t->sent_ns = nu_now_ns();
+	t->sent_ns = nu_queue_now_ns(s->q);
 	t->abort_ns = 0;
 	t->started = true;
 	/* Its data will land in the buffer table: the stream must read headers alone for it. */

@@ -444,7 +444,7 @@ static int rx_pdu(void *ctx, const uint8_t *hdr, const uint8_t *data, uint32_t d
 	struct iscsi_hdr *h = &iq->rh;
 	struct iscsi_task *t;
 
-	iq->last_rx_ns = nu_now_ns();
+	iq->last_rx_ns = nu_queue_now_ns(iq->q);
 	switch (h->opcode) {
 	case ISCSI_OP_DATA_IN:
 		t = task_by_itt(iq, h->itt);

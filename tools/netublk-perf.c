@@ -125,7 +125,7 @@ static void issue(struct perf_queue *pq, struct perf_io *pio)
 	const struct perf_opts *o = pq->o;
 	uint64_t block;
 
-	if (nu_now_ns() >= pq->end_ns || !pick_block(pq, &block)) {
+	if (nu_queue_now_ns(pq->q) >= pq->end_ns || !pick_block(pq, &block)) {
 		if (--pq->active == 0)
 			__atomic_store_n(&pq->done, true, __ATOMIC_RELEASE);
 		return;
@@ -154,7 +154,7 @@ static void perf_io_done(struct nu_io *io, int res)
 	struct perf_io *pio = (struct perf_io *)io;
 	struct perf_queue *pq = pio->pq;
 
-	nu_latency_add(&pq->lat, nu_now_ns() - io->start_ns);
+	nu_latency_add(&pq->lat, nu_queue_now_ns(pq->q) - io->start_ns);
 	if (res < 0) {
 		if (pq->errors++ == 0)
 			nu_err("%s at %llu: %s", nu_op_name(io->op),

@@ -52,6 +52,12 @@ uint64_t nu_now_ns(void)
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+uint64_t nu_queue_now_ns(const struct nu_queue *q)
+{
+	(void)q;
+	return nu_now_ns();
+}
+
 uint8_t sim_pattern(unsigned task, uint32_t off)
 {
 	return (uint8_t)(off * 31 + task * 7 + (off >> 8) + (off >> 16));
