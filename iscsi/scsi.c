@@ -113,7 +113,11 @@ int scsi_result(uint8_t status, const uint8_t *sense, uint32_t sense_len, bool *
 	*retry = false;
 	switch (status) {
 	case SCSI_STATUS_GOOD:
-		snprintf(desc, desc_len, "good");
+		/* Every I/O ends here: a copy, not snprintf (1% of the engine's CPU at 4k). */
+		if (desc_len >= sizeof("good"))
+			memcpy(desc, "good", sizeof("good"));
+		else if (desc_len)
+			desc[0] = '\0';
 		return 0;
 	case SCSI_STATUS_BUSY:
 	case SCSI_STATUS_TASK_SET_FULL:

@@ -61,6 +61,11 @@ static void test_sense_mapping(void **state)
 		assert_int_equal(retry, v[i].retry);
 	}
 	assert_int_equal(scsi_result(SCSI_STATUS_GOOD, NULL, 0, &retry, desc, sizeof(desc)), 0);
+	assert_string_equal(desc, "good");
+	assert_false(retry);
+	desc[0] = 'x';
+	assert_int_equal(scsi_result(SCSI_STATUS_GOOD, NULL, 0, &retry, desc, 3), 0);
+	assert_int_equal(desc[0], '\0'); /* too small: empty, never unterminated */
 	assert_int_equal(scsi_result(SCSI_STATUS_RESERVATION_CONFLICT, NULL, 0, &retry, desc,
 				     sizeof(desc)),
 			 -EBADE);
