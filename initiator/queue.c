@@ -31,7 +31,10 @@
  * and enters per I/O. Large transfers gain nothing from it (measured:
  * BENCHMARKS.md), nor do few I/Os in flight, nor a stream that receives
  * each PDU's header alone: its next receive waits for this one's
- * completion, so waiting for more only stalls it.
+ * completion, so waiting for more only stalls it. Nor does a device that
+ * fetches requests in batches: a completion then stands for several
+ * requests, and waiting for a quarter of the I/O's number of completions
+ * waits out the timeout (measured: BENCHMARKS.md).
  */
 #define COALESCE_SMALL 16384
 #define COALESCE_MIN 16
@@ -68,16 +71,19 @@ struct nu_queue {
 	void *tpriv;
 	bool stopping;
 	unsigned small_inflight; /* I/O of at most COALESCE_SMALL bytes submitted, not done */
-	unsigned rx_serial;	 /* streams that receive step by step: no coalescing */
+	unsigned no_coalesce;	 /* nu_queue_no_coalesce() users */
 	uint64_t now_ns;	 /* nu_queue_now_ns() */
 	/* I/O the backend refused at once: completed from the loop, never from submit. */
 	struct nu_io *failed_head, *failed_tail;
 
 	struct {
 		nu_queue_cqe_fn fn;
+		nu_queue_flush_fn flush;
 		void *ctx;
 	} clients[QUEUE_MAX_CLIENTS];
 	unsigned nr_clients;
+	uint16_t flush_slots[QUEUE_MAX_CLIENTS]; /* nu_queue_flush_later, in call order */
+	unsigned nr_flush;
 	bool file_used[QUEUE_FILE_SLOTS];
 	uint8_t *buf_used; /* QUEUE_BUF_SLOTS flags */
 
@@ -148,8 +154,35 @@ void nu_queue_client_remove(struct nu_queue *q, unsigned slot)
 {
 	if (slot < QUEUE_MAX_CLIENTS && q->clients[slot].fn) {
 		q->clients[slot].fn = NULL;
+		q->clients[slot].flush = NULL;
 		q->clients[slot].ctx = NULL;
 		q->nr_clients--;
+	}
+}
+
+void nu_queue_client_flush(struct nu_queue *q, unsigned slot, nu_queue_flush_fn fn)
+{
+	if (slot < QUEUE_MAX_CLIENTS)
+		q->clients[slot].flush = fn;
+}
+
+void nu_queue_flush_later(struct nu_queue *q, unsigned slot)
+{
+	if (q->nr_flush < QUEUE_MAX_CLIENTS)
+		q->flush_slots[q->nr_flush++] = slot;
+}
+
+/* A removed client's entry finds no flush function and is skipped. */
+static void run_flushes(struct nu_queue *q)
+{
+	unsigned n = q->nr_flush;
+
+	q->nr_flush = 0;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned slot = q->flush_slots[i];
+
+		if (q->clients[slot].flush)
+			q->clients[slot].flush(q->clients[slot].ctx);
 	}
 }
 
@@ -465,9 +498,9 @@ void nu_queue_set_coalesce(unsigned us)
 	coalesce_us = us;
 }
 
-void nu_queue_rx_serial(struct nu_queue *q, bool on)
+void nu_queue_no_coalesce(struct nu_queue *q, bool on)
 {
-	q->rx_serial += on ? 1 : -1;
+	q->no_coalesce += on ? 1 : -1;
 }
 
 void nu_queue_set_busy_poll(unsigned us)
@@ -504,7 +537,7 @@ static int queue_wait(struct nu_queue *q)
 
 	if (q->failed_head)
 		return io_uring_submit(&q->ring);
-	if (!coalesce_us || q->small_inflight < COALESCE_MIN || q->rx_serial ||
+	if (!coalesce_us || q->small_inflight < COALESCE_MIN || q->no_coalesce ||
 	    !(q->ring.features & IORING_FEAT_MIN_TIMEOUT)) {
 		if (busy_poll_us && q->tags.used && busy_poll(q))
 			return 0;
@@ -544,6 +577,7 @@ static void *queue_thread(void *arg)
 		unsigned head, n = 0;
 
 		complete_failed(q);
+		run_flushes(q);
 		ret = queue_wait(q);
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
 			nu_err("queue %u: io_uring_enter: %s", q->id, strerror(-ret));

@@ -61,6 +61,14 @@ struct io_uring_sqe *nu_queue_get_sqe(struct nu_queue *q);
 /* Frontends own a client slot; their completions come back by slot. */
 int nu_queue_client_add(struct nu_queue *q, nu_queue_cqe_fn fn, void *ctx);
 void nu_queue_client_remove(struct nu_queue *q, unsigned slot);
+/*
+ * A client that gathers work over a loop turn (a batch of commits) sends
+ * it from fn, which the loop calls before it next enters the ring, once
+ * per nu_queue_flush_later.
+ */
+typedef void (*nu_queue_flush_fn)(void *ctx);
+void nu_queue_client_flush(struct nu_queue *q, unsigned slot, nu_queue_flush_fn fn);
+void nu_queue_flush_later(struct nu_queue *q, unsigned slot);
 
 /* Entries of the ring's registered file and buffer tables. */
 int nu_queue_file_add(struct nu_queue *q, int fd);
@@ -69,11 +77,13 @@ int nu_queue_bufs_alloc(struct nu_queue *q, unsigned n);
 void nu_queue_bufs_free(struct nu_queue *q, int base, unsigned n);
 
 /*
- * A stream on this queue starts (on) or stops receiving step by step,
- * each completion needed before the next receive: while any does, the
- * queue wakes for every completion (no coalescing).
+ * Completion coalescing off (on) or back (off) for one more user of this
+ * queue: a stream that receives step by step, each completion needed
+ * before the next receive; a device fetching in batches, whose one
+ * completion stands for many requests. While any is, the queue wakes for
+ * every completion.
  */
-void nu_queue_rx_serial(struct nu_queue *q, bool on);
+void nu_queue_no_coalesce(struct nu_queue *q, bool on);
 
 /* Frontend -> backend: waits for a tag if none is free. */
 void nu_queue_submit_io(struct nu_queue *q, struct nu_io *io);

@@ -318,7 +318,7 @@ static void rx_serial_set(struct nu_stream *s, bool on)
 	if (on == s->rx_serial)
 		return;
 	s->rx_serial = on;
-	nu_queue_rx_serial(s->q, on);
+	nu_queue_no_coalesce(s->q, on);
 }
 
 void nu_frame_dest(struct nu_frame *f, const struct nu_buf *b, uint32_t off)

@@ -650,7 +650,7 @@ void sim_cmds_free(struct sim_cmds *c)
 unsigned sim_completions[SIM_CMDS];
 uint32_t (*sim_read_filled)(unsigned tag);
 
-void nu_queue_rx_serial(struct nu_queue *q, bool on)
+void nu_queue_no_coalesce(struct nu_queue *q, bool on)
 {
 	(void)q, (void)on; /* the simulated ring waits for nothing */
 }
