@@ -195,7 +195,18 @@ static void teardown(struct ublk_dev *d, bool started)
 	free(d);
 }
 
+static const char *batch_note(const struct ublk_dev *d)
+{
+	return d->info.flags & UBLK_F_BATCH_IO ? ", batch I/O" : "";
+}
+
 static bool queue_affinity;
+static bool batch_io;
+
+void ublk_dev_set_batch_io(bool on)
+{
+	batch_io = on;
+}
 
 void ublk_dev_set_queue_affinity(bool blk_mq)
 {
@@ -233,6 +244,7 @@ static int attach_queues(struct ublk_dev *d, const struct ublk_dev_config *cfg)
 			.cdev_fd = d->cdev_fd,
 			.max_io_bytes = cfg->max_io_bytes,
 			.copy_in = d->mode == UBLK_DM_AUTO_ZC && (d->info.flags & UBLK_F_USER_COPY),
+			.batch = d->info.flags & UBLK_F_BATCH_IO,
 		};
 		int ret;
 
@@ -263,8 +275,9 @@ static int add_dev(struct ublk_dev *d, const struct ublk_dev_config *cfg)
 	for (int tries = 0; tries < 2; tries++) {
 		/* An unprivileged device may neither register nor read the request's pages. */
 		if (d->ctrl->unprivileged)
-			features &= ~(UBLK_F_AUTO_BUF_REG | UBLK_F_USER_COPY | UBLK_F_USER_RECOVERY |
-				      UBLK_F_USER_RECOVERY_REISSUE);
+			features &=
+				~(UBLK_F_AUTO_BUF_REG | UBLK_F_USER_COPY | UBLK_F_USER_RECOVERY |
+				  UBLK_F_USER_RECOVERY_REISSUE | UBLK_F_BATCH_IO);
 		ret = ublk_pick_data_mode(features, caps, cfg->data_mode, &d->mode, &why);
 		if (ret < 0) {
 			nu_err("data mode %s is not available: %s%s",
@@ -281,6 +294,9 @@ static int add_dev(struct ublk_dev *d, const struct ublk_dev_config *cfg)
 		/* Small reads copied in by user copy, where the transport gains (ublk_qdev.c). */
 		if (d->mode == UBLK_DM_AUTO_ZC && (caps & NU_TCAP_COPY_IN))
 			d->info.flags |= features & UBLK_F_USER_COPY;
+		/* Requests fetched and committed in batches where the kernel can (ublk_batch.h). */
+		if (batch_io)
+			d->info.flags |= features & UBLK_F_BATCH_IO;
 		/* Live resize when the target's capacity changes, where the kernel can. */
 		d->info.flags |= features & UBLK_F_UPDATE_SIZE;
 		/*
@@ -386,9 +402,9 @@ int ublk_dev_create(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol,
 	}
 	block_node(d);
 	nu_info("/dev/ublkb%u: volume %u of %s, %llu bytes, %u-byte blocks, %u queues x %u, "
-		"data mode %s",
+		"data mode %s%s",
 		d->info.dev_id, vol, nu_host_name(host), (unsigned long long)geom->size, geom->lbs,
-		d->nr_queues, cfg->depth, ublk_data_mode_name(d->mode));
+		d->nr_queues, cfg->depth, ublk_data_mode_name(d->mode), batch_note(d));
 	*out = d;
 	return 0;
 fail:
@@ -446,8 +462,8 @@ int ublk_dev_recover(struct ublk_ctrl *ctrl, struct nu_host *host, unsigned vol,
 	}
 	d->added = true;
 	block_node(d);
-	nu_info("/dev/ublkb%d: recovered for volume %u of %s, data mode %s", dev_id, vol,
-		nu_host_name(host), ublk_data_mode_name(d->mode));
+	nu_info("/dev/ublkb%d: recovered for volume %u of %s, data mode %s%s", dev_id, vol,
+		nu_host_name(host), ublk_data_mode_name(d->mode), batch_note(d));
 	*out = d;
 	return 0;
 fail:

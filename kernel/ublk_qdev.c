@@ -12,6 +12,7 @@
 #include <linux/ublk_cmd.h>
 
 #include "ublk_qdev.h"
+#include "ublk_batch.h"
 #include "ublk_features.h"
 #include "host.h"
 #include "log.h"
@@ -58,11 +59,28 @@ struct ublk_qdev {
 	size_t bufs_len;
 	uint32_t max_io_bytes;
 	bool copy_in;
+	bool batch_io;
 	uint32_t tag_buf_bytes;
 	struct nu_volume_stats *stats;
 	unsigned nr_live;
+	/* UBLK_F_BATCH_IO: commands with the kernel, tags with the backend (ublk_batch.h). */
+	struct ublk_batch *batch;
+	unsigned nr_cmds, nr_backend;
+	bool flush_queued;
 	struct ublk_tag tags[];
 };
+
+/*
+ * Batch commands' user data: BATCH_UD | kind << 16 | index (a commit
+ * buffer's id, a fetch's number); a tag's is the tag alone.
+ */
+#define BATCH_UD (1ull << 32)
+enum batch_ud_kind { BATCH_PREP = 1, BATCH_COMMIT, BATCH_FETCH };
+
+static uint64_t batch_ud(enum batch_ud_kind kind, unsigned index)
+{
+	return BATCH_UD | (uint64_t)kind << 16 | index;
+}
 
 static size_t page_round(size_t n)
 {
@@ -87,6 +105,7 @@ struct ublk_qdev *ublk_qdev_create(const struct ublk_qdev_config *cfg)
 	qd->cdev_fd = cfg->cdev_fd;
 	qd->max_io_bytes = cfg->max_io_bytes;
 	qd->copy_in = cfg->copy_in;
+	qd->batch_io = cfg->batch;
 	qd->slot = qd->buf_base = -1;
 
 	qd->iods_len = page_round(cfg->depth * sizeof(struct ublksrv_io_desc));
@@ -133,6 +152,7 @@ void ublk_qdev_destroy(struct ublk_qdev *qd)
 		munmap((void *)qd->iods, qd->iods_len);
 	if (qd->bufs)
 		munmap(qd->bufs, qd->bufs_len);
+	ublk_batch_destroy(qd->batch);
 	free(qd);
 }
 
@@ -169,6 +189,50 @@ static void queue_io_cmd(struct ublk_qdev *qd, struct ublk_tag *t, unsigned cmd_
 	t->state = TAG_IN_KERNEL;
 }
 
+static void batch_flush(void *ctx)
+{
+	struct ublk_qdev *qd = ctx;
+	struct io_uring_sqe *sqe;
+	int id;
+
+	qd->flush_queued = false;
+	if (!ublk_batch_pending(qd->batch))
+		return;
+	sqe = nu_queue_get_sqe(qd->q);
+	if (!sqe) {
+		nu_err("ublk%u queue %u: no SQE for a batch commit", qd->dev_id, qd->qid);
+		abort();
+	}
+	id = ublk_batch_commit_sqe(qd->batch, sqe, qd->cdev_fd);
+	io_uring_sqe_set_data64(sqe,
+				nu_ud_make(NU_UD_CLIENT, qd->slot, batch_ud(BATCH_COMMIT, id)));
+	qd->nr_cmds++;
+}
+
+/* The tag's result goes back to the kernel: with its own command, or in this turn's batch. */
+static void tag_commit(struct ublk_qdev *qd, struct ublk_tag *t, int res)
+{
+	int ret;
+
+	if (!qd->batch) {
+		queue_io_cmd(qd, t, UBLK_U_IO_COMMIT_AND_FETCH_REQ, res);
+		return;
+	}
+	ret = ublk_batch_add(qd->batch, t->tag, res);
+	if (ret < 0) {
+		/* The tag would hang, and the device with it. */
+		nu_err("ublk%u queue %u tag %u: cannot batch its commit: %s", qd->dev_id, qd->qid,
+		       t->tag, strerror(-ret));
+		abort();
+	}
+	t->state = TAG_IN_KERNEL;
+	qd->nr_backend--;
+	if (!qd->flush_queued) {
+		qd->flush_queued = true;
+		nu_queue_flush_later(qd->q, qd->slot);
+	}
+}
+
 static void tag_done(struct nu_io *io, int res)
 {
 	struct ublk_tag *t = (struct ublk_tag *)((char *)io - offsetof(struct ublk_tag, io));
@@ -187,7 +251,7 @@ static void tag_done(struct nu_io *io, int res)
 	}
 	if (!res && nu_op_has_data(io->op))
 		res = io->len;
-	queue_io_cmd(qd, t, UBLK_U_IO_COMMIT_AND_FETCH_REQ, res);
+	tag_commit(qd, t, res);
 }
 
 static int map_op(const struct ublksrv_io_desc *iod, struct nu_io *io)
@@ -228,10 +292,11 @@ static void handle_request(struct ublk_qdev *qd, struct ublk_tag *t)
 	int ret;
 
 	t->state = TAG_IN_BACKEND;
+	qd->nr_backend++;
 	ret = map_op(iod, io);
 	if (ret < 0) {
 		nu_warn("ublk%u: unsupported op %u", qd->dev_id, ublksrv_get_op(iod));
-		queue_io_cmd(qd, t, UBLK_U_IO_COMMIT_AND_FETCH_REQ, ret);
+		tag_commit(qd, t, ret);
 		return;
 	}
 	io->vol = qd->vol;
@@ -244,7 +309,7 @@ static void handle_request(struct ublk_qdev *qd, struct ublk_tag *t)
 	io->buf.fixed_index = -1;
 	if (nu_op_has_data(io->op)) {
 		if (io->len > qd->max_io_bytes) {
-			queue_io_cmd(qd, t, UBLK_U_IO_COMMIT_AND_FETCH_REQ, -EIO);
+			tag_commit(qd, t, -EIO);
 			return;
 		}
 		if (qd->mode == UBLK_DM_AUTO_ZC && !t->copy_in) {
@@ -257,12 +322,100 @@ static void handle_request(struct ublk_qdev *qd, struct ublk_tag *t)
 			if (n != (ssize_t)io->len) {
 				nu_err("ublk%u queue %u tag %u: user copy in: %s", qd->dev_id,
 				       qd->qid, t->tag, n < 0 ? strerror(errno) : "short");
-				queue_io_cmd(qd, t, UBLK_U_IO_COMMIT_AND_FETCH_REQ, -EIO);
+				tag_commit(qd, t, -EIO);
 				return;
 			}
 		}
 	}
 	nu_queue_submit_io(qd->q, io);
+}
+
+static void batch_gone_check(struct ublk_qdev *qd)
+{
+	if (!qd->nr_cmds && !qd->nr_backend && qd->nr_live) {
+		qd->nr_live = 0;
+		ublk_dev_qdev_gone(qd->dev);
+	}
+}
+
+/*
+ * Rearms fetch i after its multishot ended, its buffer full or nearly
+ * (-ENOBUFS), or ended by io_uring. The ring starts afresh: what the ended
+ * fetch left of its buffer must not be taken for the new one's.
+ */
+static void batch_rearm(struct ublk_qdev *qd, unsigned i)
+{
+	struct io_uring_sqe *sqe;
+	int ret = ublk_batch_ring_reset(qd->batch, nu_queue_ring(qd->q), i);
+
+	sqe = ret ? NULL : nu_queue_get_sqe(qd->q);
+	if (!sqe) {
+		nu_err("ublk%u queue %u: cannot rearm fetch %u: %s", qd->dev_id, qd->qid, i,
+		       strerror(ret ? -ret : EBUSY));
+		return;
+	}
+	ublk_batch_fetch_sqe(qd->batch, sqe, qd->cdev_fd, i);
+	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_CLIENT, qd->slot, batch_ud(BATCH_FETCH, i)));
+	qd->nr_cmds++;
+}
+
+static void batch_fetched(struct ublk_qdev *qd, unsigned i, const struct io_uring_cqe *cqe)
+{
+	const uint16_t *tags;
+	int n = ublk_batch_fetched(qd->batch, i, cqe->res, &tags);
+
+	if (n < 0)
+		nu_err("ublk%u queue %u: fetch %u: %d bytes of tags overflow its buffer",
+		       qd->dev_id, qd->qid, i, cqe->res);
+	for (int k = 0; k < n; k++) {
+		if (tags[k] >= qd->depth || qd->tags[tags[k]].state != TAG_IN_KERNEL) {
+			nu_err("ublk%u queue %u: fetched tag %u is not the kernel's", qd->dev_id,
+			       qd->qid, tags[k]);
+			continue;
+		}
+		handle_request(qd, &qd->tags[tags[k]]);
+	}
+	if (cqe->flags & IORING_CQE_F_MORE)
+		return;
+	qd->nr_cmds--;
+	if (cqe->res >= 0 || cqe->res == -ENOBUFS) {
+		batch_rearm(qd, i);
+		return;
+	}
+	if (cqe->res != UBLK_IO_RES_ABORT)
+		nu_err("ublk%u queue %u: fetch %u failed: %s", qd->dev_id, qd->qid, i,
+		       strerror(-cqe->res));
+	batch_gone_check(qd);
+}
+
+static void batch_cqe(struct ublk_qdev *qd, const struct io_uring_cqe *cqe)
+{
+	uint64_t data = nu_ud_data(cqe->user_data);
+	unsigned index = data & 0xffff, nr = 0;
+
+	switch ((data >> 16) & 0xff) {
+	case BATCH_FETCH:
+		if (index < UBLK_BATCH_FETCHES)
+			batch_fetched(qd, index, cqe);
+		return;
+	case BATCH_PREP:
+		if (cqe->res < 0)
+			nu_err("ublk%u queue %u: PREP_IO_CMDS: %s", qd->dev_id, qd->qid,
+			       strerror(-cqe->res));
+		break;
+	case BATCH_COMMIT:
+		break;
+	default:
+		return;
+	}
+	if (ublk_batch_commit_done(qd->batch, index, &nr) < 0)
+		return;
+	qd->nr_cmds--;
+	/* What the kernel did not take, it will not complete: say so (a device being stopped). */
+	if (nr && cqe->res != (int)(nr * ublk_batch_elem_bytes(qd->batch)))
+		nu_warn("ublk%u queue %u: COMMIT_IO_CMDS took %d bytes of %u results", qd->dev_id,
+			qd->qid, cqe->res, nr);
+	batch_gone_check(qd);
 }
 
 static void qdev_cqe(void *ctx, const struct io_uring_cqe *cqe)
@@ -271,6 +424,11 @@ static void qdev_cqe(void *ctx, const struct io_uring_cqe *cqe)
 	unsigned tag = nu_ud_data(cqe->user_data);
 	struct ublk_tag *t;
 
+	if (nu_ud_data(cqe->user_data) & BATCH_UD) {
+		if (qd->batch)
+			batch_cqe(qd, cqe);
+		return;
+	}
 	if (tag >= qd->depth)
 		return;
 	t = &qd->tags[tag];
@@ -284,6 +442,46 @@ static void qdev_cqe(void *ctx, const struct io_uring_cqe *cqe)
 	t->state = TAG_DEAD;
 	if (--qd->nr_live == 0)
 		ublk_dev_qdev_gone(qd->dev);
+}
+
+/* One PREP readies every tag; two fetches, one active and one parked, take requests. */
+static int batch_start(struct ublk_qdev *qd)
+{
+	struct ublk_batch_config bc = {
+		.qid = qd->qid,
+		.depth = qd->depth,
+		.buf_index_base = qd->mode == UBLK_DM_AUTO_ZC ? qd->buf_base : -1,
+		.bufs = qd->mode == UBLK_DM_COPY ? qd->bufs : NULL,
+		.buf_stride = qd->tag_buf_bytes,
+	};
+	struct io_uring_sqe *sqe;
+	int ret;
+
+	qd->batch = ublk_batch_create(&bc);
+	if (!qd->batch)
+		return -ENOMEM;
+	nu_queue_no_coalesce(qd->q, true);
+	/* Buffer groups by client slot: unique on this ring. */
+	ret = ublk_batch_rings_setup(qd->batch, nu_queue_ring(qd->q),
+				     qd->slot * UBLK_BATCH_FETCHES);
+	if (ret < 0)
+		return ret;
+	nu_queue_client_flush(qd->q, qd->slot, batch_flush);
+	for (unsigned t = 0; t < qd->depth; t++)
+		qd->tags[t].state = TAG_IN_KERNEL;
+	/* Three SQEs on a ring sized for every tag of every device: there is room. */
+	sqe = nu_queue_get_sqe(qd->q);
+	ublk_batch_prep_sqe(qd->batch, sqe, qd->cdev_fd);
+	io_uring_sqe_set_data64(sqe, nu_ud_make(NU_UD_CLIENT, qd->slot, batch_ud(BATCH_PREP, 0)));
+	for (unsigned i = 0; i < UBLK_BATCH_FETCHES; i++) {
+		sqe = nu_queue_get_sqe(qd->q);
+		ublk_batch_fetch_sqe(qd->batch, sqe, qd->cdev_fd, i);
+		io_uring_sqe_set_data64(
+			sqe, nu_ud_make(NU_UD_CLIENT, qd->slot, batch_ud(BATCH_FETCH, i)));
+	}
+	qd->nr_cmds = 1 + UBLK_BATCH_FETCHES;
+	qd->nr_live = 1;
+	return 0;
 }
 
 int ublk_qdev_attach(struct nu_queue *q, void *arg)
@@ -309,9 +507,15 @@ int ublk_qdev_attach(struct nu_queue *q, void *arg)
 	if (ret < 0)
 		goto fail;
 	qd->slot = ret;
-	for (unsigned i = 0; i < qd->depth; i++)
-		queue_io_cmd(qd, &qd->tags[i], UBLK_U_IO_FETCH_REQ, 0);
-	qd->nr_live = qd->depth;
+	if (qd->batch_io) {
+		ret = batch_start(qd);
+		if (ret < 0)
+			goto fail;
+	} else {
+		for (unsigned i = 0; i < qd->depth; i++)
+			queue_io_cmd(qd, &qd->tags[i], UBLK_U_IO_FETCH_REQ, 0);
+		qd->nr_live = qd->depth;
+	}
 	/* START_DEV waits for every FETCH: send them now, not at the next loop turn. */
 	io_uring_submit(nu_queue_ring(q));
 	return 0;
@@ -326,8 +530,14 @@ int ublk_qdev_detach(struct nu_queue *q, void *arg)
 {
 	struct ublk_qdev *qd = arg;
 
-	if (qd->nr_live)
+	if (qd->nr_live || qd->nr_cmds)
 		return -EBUSY;
+	if (qd->batch) {
+		nu_queue_no_coalesce(q, false);
+		ublk_batch_rings_free(qd->batch, nu_queue_ring(q));
+		ublk_batch_destroy(qd->batch);
+		qd->batch = NULL;
+	}
 	if (qd->slot >= 0)
 		nu_queue_client_remove(q, qd->slot);
 	if (qd->buf_base >= 0)

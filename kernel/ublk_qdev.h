@@ -21,6 +21,8 @@ struct ublk_qdev_config {
 	uint32_t max_io_bytes;
 	/* Zero copy with ublk's user copy beside it: small reads are copied in (ublk_qdev.c). */
 	bool copy_in;
+	/* The device has UBLK_F_BATCH_IO: batched prep, fetch and commit (ublk_batch.h). */
+	bool batch;
 };
 
 struct ublk_qdev *ublk_qdev_create(const struct ublk_qdev_config *cfg);

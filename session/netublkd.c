@@ -53,6 +53,7 @@ struct options {
 	unsigned coalesce_us;
 	unsigned busy_poll_us;
 	bool queue_affinity;
+	bool batch_io;
 	const char *ready_file;
 	bool remove_busy;
 	bool features;
@@ -62,12 +63,15 @@ struct options {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: netublkd (--config FILE | --iscsi SPEC | --nvme SPEC | --mem SIZE ...) [options]\n"
+		"Usage: netublkd (--config FILE | --iscsi SPEC | --nvme SPEC | --mem SIZE ...) "
+		"[options]\n"
 		"\n"
 		"Serves volumes as /dev/ublkbN until SIGINT or SIGTERM, then removes them.\n"
 		"\n"
-		"  --config FILE         serve the targets of a config file (conf/netublk.conf.example)\n"
-		"  --iscsi SPEC          an iSCSI target: portal=HOST:PORT,target=IQN[,chap_user=U,\n"
+		"  --config FILE         serve the targets of a config file "
+		"(conf/netublk.conf.example)\n"
+		"  --iscsi SPEC          an iSCSI target: "
+		"portal=HOST:PORT,target=IQN[,chap_user=U,\n"
 		"                        chap_secret=S,header_digest=crc32c,...]; every LUN\n"
 		"                        becomes a device\n"
 		"  --nvme SPEC           an NVMe/TCP subsystem: address=HOST:PORT,subsystem=NQN[,\n"
@@ -91,6 +95,8 @@ static void usage(FILE *f)
 		"                        before sleeping; 0: off [0]\n"
 		"  --queue-affinity A    any, or blk-mq: each queue thread on the CPUs that\n"
 		"                        blk-mq maps to its ublk queue [any]\n"
+		"  --batch-io on|off     fetch and commit requests in batches (UBLK_F_BATCH_IO)\n"
+		"                        where the kernel has it (Linux 7.0+) [off]\n"
 		"  --ready-file PATH     write the device names there once they are up\n"
 		"  --control PATH        control socket for netublkctl [" NU_CTL_DEFAULT_PATH "]\n"
 		"  --control-group GROUP members of GROUP may use the control socket too\n"
@@ -106,32 +112,33 @@ static void usage(FILE *f)
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{ "mem", required_argument, NULL, 'm' },
-		{ "iscsi", required_argument, NULL, 'I' },
-		{ "discover", required_argument, NULL, 'S' },
-		{ "nvme", required_argument, NULL, 'N' },
-		{ "nvme-discover", required_argument, NULL, 'E' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "control", required_argument, NULL, 'C' },
-		{ "by-id", required_argument, NULL, 'B' },
-		{ "control-group", required_argument, NULL, 'G' },
-		{ "queues", required_argument, NULL, 'q' },
-		{ "depth", required_argument, NULL, 'd' },
-		{ "backend-depth", required_argument, NULL, 'b' },
-		{ "block-size", required_argument, NULL, 's' },
-		{ "max-io", required_argument, NULL, 'x' },
-		{ "data-mode", required_argument, NULL, 'D' },
-		{ "coalesce", required_argument, NULL, 'W' },
-		{ "busy-poll", required_argument, NULL, 'P' },
-		{ "ready-file", required_argument, NULL, 'r' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "remove-busy", no_argument, NULL, 'R' },
-		{ "syslog", no_argument, NULL, 'Y' },
-		{ "log-time", no_argument, NULL, 'T' },
-		{ "features", no_argument, NULL, 'F' },
-		{ "queue-affinity", required_argument, NULL, 'A' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"mem", required_argument, NULL, 'm'},
+		{"iscsi", required_argument, NULL, 'I'},
+		{"discover", required_argument, NULL, 'S'},
+		{"nvme", required_argument, NULL, 'N'},
+		{"nvme-discover", required_argument, NULL, 'E'},
+		{"config", required_argument, NULL, 'c'},
+		{"control", required_argument, NULL, 'C'},
+		{"by-id", required_argument, NULL, 'B'},
+		{"control-group", required_argument, NULL, 'G'},
+		{"queues", required_argument, NULL, 'q'},
+		{"depth", required_argument, NULL, 'd'},
+		{"backend-depth", required_argument, NULL, 'b'},
+		{"block-size", required_argument, NULL, 's'},
+		{"max-io", required_argument, NULL, 'x'},
+		{"data-mode", required_argument, NULL, 'D'},
+		{"coalesce", required_argument, NULL, 'W'},
+		{"busy-poll", required_argument, NULL, 'P'},
+		{"batch-io", required_argument, NULL, 'O'},
+		{"ready-file", required_argument, NULL, 'r'},
+		{"log-level", required_argument, NULL, 'l'},
+		{"remove-busy", no_argument, NULL, 'R'},
+		{"syslog", no_argument, NULL, 'Y'},
+		{"log-time", no_argument, NULL, 'T'},
+		{"features", no_argument, NULL, 'F'},
+		{"queue-affinity", required_argument, NULL, 'A'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	enum nu_log_level level;
 	int c;
@@ -197,6 +204,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -EINVAL;
 			}
 			o->queue_affinity = !strcmp(optarg, "blk-mq");
+			break;
+		case 'O':
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				fprintf(stderr, "netublkd: --batch-io must be on or off\n");
+				return -EINVAL;
+			}
+			o->batch_io = !strcmp(optarg, "on");
 			break;
 		case 'P':
 			if (nu_parse_uint(optarg, 0, NU_QUEUE_BUSY_POLL_US_MAX, &o->busy_poll_us)) {
@@ -464,6 +478,7 @@ int main(int argc, char **argv)
 		o.coalesce_us = conf.coalesce_us;
 		o.busy_poll_us = conf.busy_poll_us;
 		o.queue_affinity = conf.queue_affinity;
+		o.batch_io = conf.batch_io;
 		if (!o.log_level_given)
 			nu_log_set_level(conf.log_level);
 	}
@@ -481,6 +496,7 @@ int main(int argc, char **argv)
 	nu_queue_set_coalesce(o.coalesce_us);
 	nu_queue_set_busy_poll(o.busy_poll_us);
 	ublk_dev_set_queue_affinity(o.queue_affinity);
+	ublk_dev_set_batch_io(o.batch_io);
 	mo = (struct nu_manager_options){
 		.queues = o.queues,
 		.depth = o.depth,

@@ -50,6 +50,7 @@ static void test_good(void **state)
 			      "coalesce_us = 0\n"
 			      "busy_poll_us = 30\n"
 			      "queue_affinity = blk-mq\n"
+			      "batch_io = on\n"
 			      "control_group = root\n"
 			      "metrics_listen = [::1]:9577\n"
 			      "\n"
@@ -74,6 +75,7 @@ static void test_good(void **state)
 	assert_int_equal(c.coalesce_us, 0);
 	assert_int_equal(c.busy_poll_us, 30);
 	assert_true(c.queue_affinity);
+	assert_true(c.batch_io);
 	assert_string_equal(c.control_group, "root");
 	assert_string_equal(c.metrics_listen, "[::1]:9577");
 	assert_string_equal(c.targets[0].name, "lio");
@@ -94,73 +96,79 @@ static void test_bad(void **state)
 	static const struct {
 		const char *text, *want;
 	} v[] = {
-		{ "[global]\nqueues = 0\n", ":2: queues must be a number from 1 to 64" },
-		{ "[global]\nqueue_affinity = numa\n",
-		  ":2: queue_affinity must be any or blk-mq, not 'numa'" },
-		{ "[global]\n\ncoalesce_us = 20ms\n",
-		  ":3: coalesce_us must be a number from 0 to 10000, not '20ms'" },
-		{ "[global]\nbusy_poll_us = 5000\n",
-		  ":2: busy_poll_us must be a number from 0 to 1000, not '5000'" },
-		{ "[global]\nbogus = 1\n", ":2: unknown key 'bogus' in [global]" },
-		{ "[tgt x]\nportal = a\n", ":2: unknown section [tgt x]" },
-		{ "portal = a\n", ":1: 'portal' outside any section" },
-		{ "[global]\nthis line is wrong\n", ":2: syntax error" },
-		{ "[target a]\nportal = p\ntarget = t\nheader_digest = md5\n",
-		  ":4: [target a]: header_digest must be crc32c or none" },
-		{ "[target a]\nportal = p\nfrobnicate = 1\n", ":3: [target a]: unknown key 'frobnicate'" },
-		{ "[target a]\nportal = p\n", ":1: [target a]: target is missing" },
-		{ "[target a]\ntarget = t\nportal = p\nchap_user = u\n",
-		  "chap_user and chap_secret go together" },
-		{ "[target a]\nportal = p\ntarget = t\n[target a]\nportal = q\n",
-		  ":5: [target a] appears twice (first on line 1, again on line 4)" },
-		{ "[target a]\nportal = p\ntarget = t\ntransport = fc\n", ":4: transport 'fc'" },
-		{ "[target a]\nportal = p\ntarget = t\nluns = 1,x\n", ":4: luns is a list" },
-		{ "[target a]\nportal = p\ntarget = t\nread_only = maybe\n", ":4: read_only must be yes or no" },
-		{ "[global]\nqueues = 2\n", "no [target NAME] section" },
-		{ "[global]\ncontrol_group = no-such-group-here\n",
-		  ":2: control_group: there is no group 'no-such-group-here'" },
-		{ "[global]\nmetrics_listen = 0.0.0.0:9577\n",
-		  ":2: metrics_listen must be a loopback address or a unix socket" },
-		{ "[global]\nmetrics_listen = [2001:db8::1]:9577\n",
-		  ":2: metrics_listen must be a loopback address" },
-		{ "[global]\nmetrics_listen = 127.0.0.1\n",
-		  ":2: metrics_listen is 127.0.0.1:PORT, [::1]:PORT or unix:/PATH (another address: "
-		  "ADDRESS:PORT or [V6]:PORT, with metrics_listen_remote = yes), not '127.0.0.1'" },
-		{ "[global]\nmetrics_listen = 0.0.0.0:9577\nmetrics_listen_remote = no\n",
-		  ":2: metrics_listen must be a loopback address or a unix socket (the page is not "
-		  "authenticated; metrics_listen_remote = yes allows any address), not '0.0.0.0:9577'" },
-		{ "[global]\nmetrics_listen_remote = maybe\n",
-		  ":2: metrics_listen_remote must be yes or no" },
-		{ "[global]\nmetrics_listen = 127.0.0.1:70000\n", ":2: metrics_listen is 127.0.0.1:PORT" },
-		{ "[global]\nmetrics_listen = unix:run/m.sock\n",
-		  ":2: a unix socket is unix:/ABSOLUTE/PATH" },
+		{"[global]\nqueues = 0\n", ":2: queues must be a number from 1 to 64"},
+		{"[global]\nqueue_affinity = numa\n",
+		 ":2: queue_affinity must be any or blk-mq, not 'numa'"},
+		{"[global]\nbatch_io = yes\n", ":2: batch_io must be on or off, not 'yes'"},
+		{"[global]\n\ncoalesce_us = 20ms\n",
+		 ":3: coalesce_us must be a number from 0 to 10000, not '20ms'"},
+		{"[global]\nbusy_poll_us = 5000\n",
+		 ":2: busy_poll_us must be a number from 0 to 1000, not '5000'"},
+		{"[global]\nbogus = 1\n", ":2: unknown key 'bogus' in [global]"},
+		{"[tgt x]\nportal = a\n", ":2: unknown section [tgt x]"},
+		{"portal = a\n", ":1: 'portal' outside any section"},
+		{"[global]\nthis line is wrong\n", ":2: syntax error"},
+		{"[target a]\nportal = p\ntarget = t\nheader_digest = md5\n",
+		 ":4: [target a]: header_digest must be crc32c or none"},
+		{"[target a]\nportal = p\nfrobnicate = 1\n",
+		 ":3: [target a]: unknown key 'frobnicate'"},
+		{"[target a]\nportal = p\n", ":1: [target a]: target is missing"},
+		{"[target a]\ntarget = t\nportal = p\nchap_user = u\n",
+		 "chap_user and chap_secret go together"},
+		{"[target a]\nportal = p\ntarget = t\n[target a]\nportal = q\n",
+		 ":5: [target a] appears twice (first on line 1, again on line 4)"},
+		{"[target a]\nportal = p\ntarget = t\ntransport = fc\n", ":4: transport 'fc'"},
+		{"[target a]\nportal = p\ntarget = t\nluns = 1,x\n", ":4: luns is a list"},
+		{"[target a]\nportal = p\ntarget = t\nread_only = maybe\n",
+		 ":4: read_only must be yes or no"},
+		{"[global]\nqueues = 2\n", "no [target NAME] section"},
+		{"[global]\ncontrol_group = no-such-group-here\n",
+		 ":2: control_group: there is no group 'no-such-group-here'"},
+		{"[global]\nmetrics_listen = 0.0.0.0:9577\n",
+		 ":2: metrics_listen must be a loopback address or a unix socket"},
+		{"[global]\nmetrics_listen = [2001:db8::1]:9577\n",
+		 ":2: metrics_listen must be a loopback address"},
+		{"[global]\nmetrics_listen = 127.0.0.1\n",
+		 ":2: metrics_listen is 127.0.0.1:PORT, [::1]:PORT or unix:/PATH (another address: "
+		 "ADDRESS:PORT or [V6]:PORT, with metrics_listen_remote = yes), not '127.0.0.1'"},
+		{"[global]\nmetrics_listen = 0.0.0.0:9577\nmetrics_listen_remote = no\n",
+		 ":2: metrics_listen must be a loopback address or a unix socket (the page is not "
+		 "authenticated; metrics_listen_remote = yes allows any address), not "
+		 "'0.0.0.0:9577'"},
+		{"[global]\nmetrics_listen_remote = maybe\n",
+		 ":2: metrics_listen_remote must be yes or no"},
+		{"[global]\nmetrics_listen = 127.0.0.1:70000\n",
+		 ":2: metrics_listen is 127.0.0.1:PORT"},
+		{"[global]\nmetrics_listen = unix:run/m.sock\n",
+		 ":2: a unix socket is unix:/ABSOLUTE/PATH"},
 		/* NVMe/TCP sections. */
-		{ "[target n]\ntransport = nvme-tcp\naddress = a\n",
-		  ":1: [target n]: address and subsystem (or discover = yes) are required" },
-		{ "[target n]\naddress = a\ntransport = nvme-tcp\n",
-		  ":2: [target n]: unknown key 'address' for an iscsi target" },
-		{ "[target n]\nportal = p\ntransport = nvme-tcp\n",
-		  ":3: [target n]: transport must be the section's first key" },
-		{ "[target n]\ntransport = nvme-tcp\nportal = p\n",
-		  ":3: [target n]: unknown key 'portal' for an nvme-tcp target" },
-		{ "[target n]\ntransport = nvme-tcp\naddress = a\nsubsystem = s\nnamespaces = 0\n",
-		  ":5: namespaces is a list of namespace numbers, not '0'" },
-		{ "[target n]\ntransport = nvme-tcp\naddress = a\nsubsystem = s\nkeep_alive_timeout = 0\n",
-		  ":5: [target n]: keep_alive_timeout is 1 to 3600 seconds" },
-		{ "[target n]\ntransport = nvme-tcp\naddress = a\nsubsystem = s\nhost_id = nope\n",
-		  ":5: [target n]: host_id must be a UUID" },
-		{ "[global]\nhost_nqn =\n[target n]\n", ":2: host_nqn must be 1 to" },
+		{"[target n]\ntransport = nvme-tcp\naddress = a\n",
+		 ":1: [target n]: address and subsystem (or discover = yes) are required"},
+		{"[target n]\naddress = a\ntransport = nvme-tcp\n",
+		 ":2: [target n]: unknown key 'address' for an iscsi target"},
+		{"[target n]\nportal = p\ntransport = nvme-tcp\n",
+		 ":3: [target n]: transport must be the section's first key"},
+		{"[target n]\ntransport = nvme-tcp\nportal = p\n",
+		 ":3: [target n]: unknown key 'portal' for an nvme-tcp target"},
+		{"[target n]\ntransport = nvme-tcp\naddress = a\nsubsystem = s\nnamespaces = 0\n",
+		 ":5: namespaces is a list of namespace numbers, not '0'"},
+		{"[target n]\ntransport = nvme-tcp\naddress = a\nsubsystem = s\nkeep_alive_timeout "
+		 "= 0\n",
+		 ":5: [target n]: keep_alive_timeout is 1 to 3600 seconds"},
+		{"[target n]\ntransport = nvme-tcp\naddress = a\nsubsystem = s\nhost_id = nope\n",
+		 ":5: [target n]: host_id must be a UUID"},
+		{"[global]\nhost_nqn =\n[target n]\n", ":2: host_nqn must be 1 to"},
 		/* Multipath keys, on either kind. */
-		{ "[target a]\nportal = p q\ntarget = t\npath_selector = service-time\n",
-		  ":4: path_selector must be failover, round-robin or queue-depth" },
-		{ "[target a]\nportal = p q\ntarget = t\nno_path_retry = later\n",
-		  ":4: no_path_retry must be seconds (0 to 86400), queue or fail, not 'later'" },
-		{ "[target a]\nportal = p q\ntarget = t\nfailback = 0\n",
-		  ":4: failback must be immediate, manual or seconds (1 to 86400), not '0'" },
-		{ "[target a]\nportal = p q\ntarget = t\nmultipath = sometimes\n",
-		  ":4: multipath must be yes or no" },
-		{ "[target n]\ntransport = nvme-tcp\naddress = a\nsubsystem = s\ndiscover = yes\n",
-		  ":1: [target n]: discover = yes serves what the discovery controller lists" },
+		{"[target a]\nportal = p q\ntarget = t\npath_selector = service-time\n",
+		 ":4: path_selector must be failover, round-robin or queue-depth"},
+		{"[target a]\nportal = p q\ntarget = t\nno_path_retry = later\n",
+		 ":4: no_path_retry must be seconds (0 to 86400), queue or fail, not 'later'"},
+		{"[target a]\nportal = p q\ntarget = t\nfailback = 0\n",
+		 ":4: failback must be immediate, manual or seconds (1 to 86400), not '0'"},
+		{"[target a]\nportal = p q\ntarget = t\nmultipath = sometimes\n",
+		 ":4: multipath must be yes or no"},
+		{"[target n]\ntransport = nvme-tcp\naddress = a\nsubsystem = s\ndiscover = yes\n",
+		 ":1: [target n]: discover = yes serves what the discovery controller lists"},
 	};
 	static struct nu_conf c;
 	char err[256];
@@ -222,6 +230,7 @@ static void test_nvme(void **state)
 	assert_int_equal(c.coalesce_us, NU_QUEUE_COALESCE_US); /* not set: the default */
 	assert_int_equal(c.busy_poll_us, 0);
 	assert_false(c.queue_affinity);
+	assert_false(c.batch_io);
 	assert_int_equal(c.targets[0].kind, NU_TARGET_ISCSI);
 	assert_int_equal(c.targets[1].kind, NU_TARGET_NVME);
 	assert_string_equal(c.targets[1].nvme.address, "10.0.0.1");
