@@ -292,7 +292,8 @@ static void handle_request(struct ublk_qdev *qd, struct ublk_tag *t)
 	int ret;
 
 	t->state = TAG_IN_BACKEND;
-	qd->nr_backend++;
+	if (qd->batch)
+		qd->nr_backend++;
 	ret = map_op(iod, io);
 	if (ret < 0) {
 		nu_warn("ublk%u: unsupported op %u", qd->dev_id, ublksrv_get_op(iod));
