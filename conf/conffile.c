@@ -141,14 +141,8 @@ static int secs_or_words(const char *v, unsigned min, const char *w1, int w1_val
 
 static int set_yes_no(struct parse *p, const char *key, const char *v, bool *out)
 {
-	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true")) {
-		*out = true;
+	if (!nu_parse_bool(v, out))
 		return 1;
-	}
-	if (!strcasecmp(v, "no") || !strcasecmp(v, "false")) {
-		*out = false;
-		return 1;
-	}
 	return fail_at(p, "%s must be yes or no, not '%s'", key, v);
 }
 
@@ -178,12 +172,8 @@ static int global_key(struct parse *p, const char *k, const char *v)
 	}
 	if (!strcmp(k, "coalesce_us"))
 		return set_uint(p, k, v, 0, NU_QUEUE_COALESCE_US_MAX, &c->coalesce_us);
-	if (!strcmp(k, "batch_io")) {
-		if (strcmp(v, "on") && strcmp(v, "off"))
-			return fail_at(p, "batch_io must be on or off, not '%s'", v);
-		c->batch_io = !strcmp(v, "on");
-		return 1;
-	}
+	if (!strcmp(k, "batch_io"))
+		return set_yes_no(p, k, v, &c->batch_io);
 	if (!strcmp(k, "busy_poll_us"))
 		return set_uint(p, k, v, 0, NU_QUEUE_BUSY_POLL_US_MAX, &c->busy_poll_us);
 	if (!strcmp(k, "data_mode")) {

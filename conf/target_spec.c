@@ -62,14 +62,8 @@ static int set_addrs(char *dst, size_t cap, const char *val, const char *key, ch
 
 static int set_bool(bool *dst, const char *val, const char *key, char *err, unsigned err_len)
 {
-	if (!strcasecmp(val, "yes") || !strcasecmp(val, "true") || !strcmp(val, "1")) {
-		*dst = true;
+	if (!nu_parse_bool(val, dst))
 		return 0;
-	}
-	if (!strcasecmp(val, "no") || !strcasecmp(val, "false") || !strcmp(val, "0")) {
-		*dst = false;
-		return 0;
-	}
 	snprintf(err, err_len, "%s must be yes or no, not '%s'", key, val);
 	return -EINVAL;
 }
@@ -270,9 +264,11 @@ static int set_tls_key(struct nvme_target_config *t, const char *v, char *err, u
 
 static int set_tls(struct nvme_target_config *t, const char *v, char *err, unsigned err_len)
 {
-	if (!strcmp(v, "no") || !strcmp(v, "off"))
-		t->tls = NVME_TLS_OFF;
-	else if (!strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "required"))
+	bool on;
+
+	if (!nu_parse_bool(v, &on))
+		t->tls = on ? NVME_TLS_REQUIRED : NVME_TLS_OFF;
+	else if (!strcmp(v, "required"))
 		t->tls = NVME_TLS_REQUIRED;
 	else if (!strcmp(v, "preferred"))
 		t->tls = NVME_TLS_PREFERRED;

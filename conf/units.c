@@ -52,3 +52,22 @@ int nu_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
 	*out = v;
 	return 0;
 }
+
+int nu_parse_bool(const char *s, bool *out)
+{
+	static const char *const words[][2] = {
+		{"no", "yes"},
+		{"off", "on"},
+		{"false", "true"},
+		{"0", "1"},
+	};
+	unsigned i, v;
+
+	for (i = 0; s && i < sizeof(words) / sizeof(words[0]); i++)
+		for (v = 0; v < 2; v++)
+			if (!strcasecmp(s, words[i][v])) {
+				*out = v;
+				return 0;
+			}
+	return -EINVAL;
+}

@@ -2,6 +2,7 @@
 #ifndef NETUBLK_UNITS_H
 #define NETUBLK_UNITS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -11,5 +12,10 @@
 int nu_parse_size(const char *s, uint64_t *out);
 /* A decimal unsigned integer in [min, max]. */
 int nu_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
+/*
+ * yes/no, on/off, true/false, 1/0, any case: one vocabulary for every switch
+ * in the config file and on the command line.
+ */
+int nu_parse_bool(const char *s, bool *out);
 
 #endif

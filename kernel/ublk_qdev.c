@@ -62,6 +62,12 @@ struct ublk_qdev {
 	bool batch_io;
 	uint32_t tag_buf_bytes;
 	struct nu_volume_stats *stats;
+	/*
+	 * Until 0, the kernel still holds some of our commands and the device
+	 * has not been reported gone: per request, tags whose FETCH or
+	 * COMMIT_AND_FETCH is out; in batch mode 1, then 0 once nr_cmds and
+	 * nr_backend are.
+	 */
 	unsigned nr_live;
 	/* UBLK_F_BATCH_IO: commands with the kernel, tags with the backend (ublk_batch.h). */
 	struct ublk_batch *batch;
@@ -422,15 +428,16 @@ static void batch_cqe(struct ublk_qdev *qd, const struct io_uring_cqe *cqe)
 static void qdev_cqe(void *ctx, const struct io_uring_cqe *cqe)
 {
 	struct ublk_qdev *qd = ctx;
-	unsigned tag = nu_ud_data(cqe->user_data);
+	uint64_t data = nu_ud_data(cqe->user_data);
+	unsigned tag = data;
 	struct ublk_tag *t;
 
-	if (nu_ud_data(cqe->user_data) & BATCH_UD) {
+	if (data & BATCH_UD) {
 		if (qd->batch)
 			batch_cqe(qd, cqe);
 		return;
 	}
-	if (tag >= qd->depth)
+	if (data >= qd->depth)
 		return;
 	t = &qd->tags[tag];
 	if (cqe->res == UBLK_IO_RES_OK) {

@@ -206,11 +206,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->queue_affinity = !strcmp(optarg, "blk-mq");
 			break;
 		case 'O':
-			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
-				fprintf(stderr, "netublkd: --batch-io must be on or off\n");
+			if (nu_parse_bool(optarg, &o->batch_io)) {
+				fprintf(stderr,
+					"netublkd: --batch-io must be on or off, not '%s'\n",
+					optarg);
 				return -EINVAL;
 			}
-			o->batch_io = !strcmp(optarg, "on");
 			break;
 		case 'P':
 			if (nu_parse_uint(optarg, 0, NU_QUEUE_BUSY_POLL_US_MAX, &o->busy_poll_us)) {

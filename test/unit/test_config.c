@@ -60,13 +60,13 @@ static void test_good(void **state)
 			      "target = iqn.2026-11.org.example:lio\n"
 			      "header_digest = crc32c\n"
 			      "luns = 0, 2\n"
-			      "read_only = yes\n"
+			      "read_only = On\n"
 			      "\n"
 			      "[target tgt]\n"
 			      "portal = 127.0.0.1:3261\n"
 			      "target = iqn.2026-11.org.example:tgt\n"
 			      "initiator = iqn.2026-11.org.example:other\n"
-			      "discard = no\n",
+			      "discard = false\n",
 			      &c, err),
 			 0);
 	assert_int_equal(c.nr_targets, 2);
@@ -99,7 +99,7 @@ static void test_bad(void **state)
 		{"[global]\nqueues = 0\n", ":2: queues must be a number from 1 to 64"},
 		{"[global]\nqueue_affinity = numa\n",
 		 ":2: queue_affinity must be any or blk-mq, not 'numa'"},
-		{"[global]\nbatch_io = yes\n", ":2: batch_io must be on or off, not 'yes'"},
+		{"[global]\nbatch_io = maybe\n", ":2: batch_io must be yes or no, not 'maybe'"},
 		{"[global]\n\ncoalesce_us = 20ms\n",
 		 ":3: coalesce_us must be a number from 0 to 10000, not '20ms'"},
 		{"[global]\nbusy_poll_us = 5000\n",

@@ -44,11 +44,38 @@ static void test_uints(void **state)
 	assert_int_equal(nu_parse_uint("-3", 0, 10, &v), -EINVAL);
 }
 
+static void test_bools(void **state)
+{
+	static const char *const yes[] = {"yes", "on", "true", "1", "YES", "On", "True"};
+	static const char *const no[] = {"no", "off", "false", "0", "NO", "Off", "False"};
+	static const char *const bad[] = {"", "2", "01", "y", "n", "enabled", "yes ", "onn"};
+	bool v;
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		v = false;
+		assert_int_equal(nu_parse_bool(yes[i], &v), 0);
+		assert_true(v);
+	}
+	for (unsigned i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		v = true;
+		assert_int_equal(nu_parse_bool(no[i], &v), 0);
+		assert_false(v);
+	}
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = true;
+		assert_int_equal(nu_parse_bool(bad[i], &v), -EINVAL);
+		assert_true(v); /* left alone */
+	}
+	assert_int_equal(nu_parse_bool(NULL, &v), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_uints),
+		cmocka_unit_test(test_bools),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
