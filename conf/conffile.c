@@ -172,8 +172,11 @@ static int global_key(struct parse *p, const char *k, const char *v)
 	}
 	if (!strcmp(k, "coalesce_us"))
 		return set_uint(p, k, v, 0, NU_QUEUE_COALESCE_US_MAX, &c->coalesce_us);
-	if (!strcmp(k, "batch_io"))
-		return set_yes_no(p, k, v, &c->batch_io);
+	if (!strcmp(k, "batch_io")) {
+		if (nu_parse_auto_bool(v, &c->batch_io))
+			return fail_at(p, "batch_io must be auto, yes or no, not '%s'", v);
+		return 1;
+	}
 	if (!strcmp(k, "busy_poll_us"))
 		return set_uint(p, k, v, 0, NU_QUEUE_BUSY_POLL_US_MAX, &c->busy_poll_us);
 	if (!strcmp(k, "data_mode")) {

@@ -16,6 +16,7 @@
 #include "discover.h"
 #include "nvme_config.h"
 #include "mpath.h"
+#include "units.h"
 
 #define NU_CONF_MAX_TARGETS 32
 #define NU_CONF_MAX_LUNS 64
@@ -48,7 +49,7 @@ struct nu_conf {
 	unsigned coalesce_us; /* completion coalescing (initiator/queue.h) */
 	unsigned busy_poll_us; /* busy polling before sleeping (initiator/queue.h) */
 	bool queue_affinity;  /* queue threads on their blk-mq CPUs (kernel/ublk_dev.h) */
-	bool batch_io;	      /* UBLK_F_BATCH_IO where the kernel has it (kernel/ublk_batch.h) */
+	enum nu_auto_bool batch_io; /* UBLK_F_BATCH_IO: where the transport gains, always, never */
 	int log_level;
 	char secrets[256];
 	char control_group[64]; /* group that may use the control socket; "" root only */

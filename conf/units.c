@@ -71,3 +71,17 @@ int nu_parse_bool(const char *s, bool *out)
 			}
 	return -EINVAL;
 }
+
+int nu_parse_auto_bool(const char *s, enum nu_auto_bool *out)
+{
+	bool on;
+
+	if (s && !strcasecmp(s, "auto")) {
+		*out = NU_AUTO;
+		return 0;
+	}
+	if (nu_parse_bool(s, &on))
+		return -EINVAL;
+	*out = on ? NU_ON : NU_OFF;
+	return 0;
+}

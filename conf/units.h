@@ -17,5 +17,8 @@ int nu_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
  * in the config file and on the command line.
  */
 int nu_parse_bool(const char *s, bool *out);
+/* "auto", or a switch as nu_parse_bool reads it. */
+enum nu_auto_bool { NU_AUTO, NU_ON, NU_OFF };
+int nu_parse_auto_bool(const char *s, enum nu_auto_bool *out);
 
 #endif

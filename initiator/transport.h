@@ -17,6 +17,12 @@ struct nu_sup;
  * one batch and copied in than received alone into the buffer table.
  */
 #define NU_TCAP_COPY_IN (1u << 1)
+/*
+ * Gains from ublk requests fetched and committed in batches
+ * (UBLK_F_BATCH_IO): the default where the kernel has it. Measured per
+ * transport (BENCHMARKS.md), not assumed.
+ */
+#define NU_TCAP_BATCH_IO (1u << 2)
 
 /* How good a path is for one volume (ALUA / ANA), best first. */
 enum nu_path_state {

@@ -967,7 +967,8 @@ static unsigned iscsi_host_caps(void *host_priv)
 {
 	const struct iscsi_host *h = host_priv;
 
-	return h->zero_copy ? NU_TCAP_FIXED_BUF | NU_TCAP_COPY_IN : 0;
+	/* Batched ublk commands: measured ahead on iSCSI only (BENCHMARKS.md). */
+	return h->zero_copy ? NU_TCAP_FIXED_BUF | NU_TCAP_COPY_IN | NU_TCAP_BATCH_IO : 0;
 }
 
 const struct nu_transport_ops nu_iscsi_transport = {

@@ -201,11 +201,17 @@ static const char *batch_note(const struct ublk_dev *d)
 }
 
 static bool queue_affinity;
-static bool batch_io;
+static enum ublk_batch_policy batch_io;
 
-void ublk_dev_set_batch_io(bool on)
+void ublk_dev_set_batch_io(enum ublk_batch_policy policy)
 {
-	batch_io = on;
+	batch_io = policy;
+}
+
+static bool use_batch_io(unsigned caps)
+{
+	return batch_io == UBLK_BATCH_IO_ON ||
+	       (batch_io == UBLK_BATCH_IO_AUTO && (caps & NU_TCAP_BATCH_IO));
 }
 
 void ublk_dev_set_queue_affinity(bool blk_mq)
@@ -295,7 +301,7 @@ static int add_dev(struct ublk_dev *d, const struct ublk_dev_config *cfg)
 		if (d->mode == UBLK_DM_AUTO_ZC && (caps & NU_TCAP_COPY_IN))
 			d->info.flags |= features & UBLK_F_USER_COPY;
 		/* Requests fetched and committed in batches where the kernel can (ublk_batch.h). */
-		if (batch_io)
+		if (use_batch_io(caps))
 			d->info.flags |= features & UBLK_F_BATCH_IO;
 		/* Live resize when the target's capacity changes, where the kernel can. */
 		d->info.flags |= features & UBLK_F_UPDATE_SIZE;

@@ -45,8 +45,13 @@ int ublk_dev_data_mode(const struct ublk_dev *d);
  * the CPUs blk-mq maps to q (GET_QUEUE_AFFINITY) [off: wherever it likes].
  */
 void ublk_dev_set_queue_affinity(bool blk_mq);
-/* Devices made from now on use UBLK_F_BATCH_IO where the kernel has it. */
-void ublk_dev_set_batch_io(bool on);
+/*
+ * Whether devices made from now on use UBLK_F_BATCH_IO where the kernel
+ * has it: always, never, or where their transport gains from it
+ * (NU_TCAP_BATCH_IO) [auto].
+ */
+enum ublk_batch_policy { UBLK_BATCH_IO_AUTO, UBLK_BATCH_IO_ON, UBLK_BATCH_IO_OFF };
+void ublk_dev_set_batch_io(enum ublk_batch_policy policy);
 /* Waits for a new netublkd if this one dies (UBLK_F_USER_RECOVERY). */
 bool ublk_dev_recoverable(const struct ublk_dev *d);
 /* Made without CAP_SYS_ADMIN (UBLK_F_UNPRIVILEGED_DEV), owned by our user. */

@@ -53,7 +53,7 @@ struct options {
 	unsigned coalesce_us;
 	unsigned busy_poll_us;
 	bool queue_affinity;
-	bool batch_io;
+	enum nu_auto_bool batch_io;
 	const char *ready_file;
 	bool remove_busy;
 	bool features;
@@ -95,8 +95,9 @@ static void usage(FILE *f)
 		"                        before sleeping; 0: off [0]\n"
 		"  --queue-affinity A    any, or blk-mq: each queue thread on the CPUs that\n"
 		"                        blk-mq maps to its ublk queue [any]\n"
-		"  --batch-io on|off     fetch and commit requests in batches (UBLK_F_BATCH_IO)\n"
-		"                        where the kernel has it (Linux 7.0+) [off]\n"
+		"  --batch-io B          auto, on or off: fetch and commit requests in\n"
+		"                        batches (UBLK_F_BATCH_IO, Linux 7.0+); auto: for\n"
+		"                        iSCSI, measured ahead there [auto]\n"
 		"  --ready-file PATH     write the device names there once they are up\n"
 		"  --control PATH        control socket for netublkctl [" NU_CTL_DEFAULT_PATH "]\n"
 		"  --control-group GROUP members of GROUP may use the control socket too\n"
@@ -206,9 +207,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->queue_affinity = !strcmp(optarg, "blk-mq");
 			break;
 		case 'O':
-			if (nu_parse_bool(optarg, &o->batch_io)) {
+			if (nu_parse_auto_bool(optarg, &o->batch_io)) {
 				fprintf(stderr,
-					"netublkd: --batch-io must be on or off, not '%s'\n",
+					"netublkd: --batch-io must be auto, on or off, not '%s'\n",
 					optarg);
 				return -EINVAL;
 			}
@@ -497,7 +498,9 @@ int main(int argc, char **argv)
 	nu_queue_set_coalesce(o.coalesce_us);
 	nu_queue_set_busy_poll(o.busy_poll_us);
 	ublk_dev_set_queue_affinity(o.queue_affinity);
-	ublk_dev_set_batch_io(o.batch_io);
+	ublk_dev_set_batch_io(o.batch_io == NU_AUTO ? UBLK_BATCH_IO_AUTO
+			      : o.batch_io == NU_ON ? UBLK_BATCH_IO_ON
+						    : UBLK_BATCH_IO_OFF);
 	mo = (struct nu_manager_options){
 		.queues = o.queues,
 		.depth = o.depth,

@@ -75,7 +75,7 @@ static void test_good(void **state)
 	assert_int_equal(c.coalesce_us, 0);
 	assert_int_equal(c.busy_poll_us, 30);
 	assert_true(c.queue_affinity);
-	assert_true(c.batch_io);
+	assert_int_equal(c.batch_io, NU_ON);
 	assert_string_equal(c.control_group, "root");
 	assert_string_equal(c.metrics_listen, "[::1]:9577");
 	assert_string_equal(c.targets[0].name, "lio");
@@ -99,7 +99,8 @@ static void test_bad(void **state)
 		{"[global]\nqueues = 0\n", ":2: queues must be a number from 1 to 64"},
 		{"[global]\nqueue_affinity = numa\n",
 		 ":2: queue_affinity must be any or blk-mq, not 'numa'"},
-		{"[global]\nbatch_io = maybe\n", ":2: batch_io must be yes or no, not 'maybe'"},
+		{"[global]\nbatch_io = maybe\n",
+		 ":2: batch_io must be auto, yes or no, not 'maybe'"},
 		{"[global]\n\ncoalesce_us = 20ms\n",
 		 ":3: coalesce_us must be a number from 0 to 10000, not '20ms'"},
 		{"[global]\nbusy_poll_us = 5000\n",
@@ -230,7 +231,7 @@ static void test_nvme(void **state)
 	assert_int_equal(c.coalesce_us, NU_QUEUE_COALESCE_US); /* not set: the default */
 	assert_int_equal(c.busy_poll_us, 0);
 	assert_false(c.queue_affinity);
-	assert_false(c.batch_io);
+	assert_int_equal(c.batch_io, NU_AUTO);
 	assert_int_equal(c.targets[0].kind, NU_TARGET_ISCSI);
 	assert_int_equal(c.targets[1].kind, NU_TARGET_NVME);
 	assert_string_equal(c.targets[1].nvme.address, "10.0.0.1");

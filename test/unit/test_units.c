@@ -70,12 +70,29 @@ static void test_bools(void **state)
 	assert_int_equal(nu_parse_bool(NULL, &v), -EINVAL);
 }
 
+static void test_auto_bools(void **state)
+{
+	enum nu_auto_bool v = NU_ON;
+
+	(void)state;
+	assert_int_equal(nu_parse_auto_bool("auto", &v), 0);
+	assert_int_equal(v, NU_AUTO);
+	assert_int_equal(nu_parse_auto_bool("Off", &v), 0);
+	assert_int_equal(v, NU_OFF);
+	assert_int_equal(nu_parse_auto_bool("yes", &v), 0);
+	assert_int_equal(v, NU_ON);
+	assert_int_equal(nu_parse_auto_bool("automatic", &v), -EINVAL);
+	assert_int_equal(nu_parse_auto_bool(NULL, &v), -EINVAL);
+	assert_int_equal(v, NU_ON);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_uints),
 		cmocka_unit_test(test_bools),
+		cmocka_unit_test(test_auto_bools),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,10 +1,11 @@
-# --batch-io on: ublk requests fetched and committed in batches
-# (UBLK_F_BATCH_IO, Linux 7.0+). Where the kernel has it: off by default;
-# every data mode moves data exactly with two devices sharing each queue
-# ring; NVMe/TCP zero copy (small reads copied in) too, and a netublkd
-# killed mid-I/O is recovered by one that fetches in batches again; every
-# stop releases its devices. Where the kernel lacks it, the option leaves
-# the per-request commands.
+# --batch-io: ublk requests fetched and committed in batches
+# (UBLK_F_BATCH_IO, Linux 7.0+). Where the kernel has it: on by default
+# for iSCSI only (auto), off with --batch-io off; every data mode moves
+# data exactly with two devices sharing each queue ring (--batch-io on);
+# NVMe/TCP zero copy (small reads copied in) too, and a netublkd killed
+# mid-I/O is recovered by one that fetches in batches again; every stop
+# releases its devices. Where the kernel lacks it, the option leaves the
+# per-request commands.
 modprobe ublk_drv
 two_batch_devices() { test "$(grep -c 'data mode .*, batch I/O' "$DLOG")" = 2; }
 # What ublk_qdev.c says when a batch command goes wrong.
@@ -27,7 +28,7 @@ if ! "$NETUBLKD" --features 2>/dev/null | grep -qw BATCH_IO; then
 fi
 
 if start_daemon batch-default --mem 16M; then
-	check "batch I/O is off by default" sh -c "! grep -q 'batch I/O' '$DLOG'"
+	check "memory backend: batch I/O is off by default" sh -c "! grep -q 'batch I/O' '$DLOG'"
 	check "default: SIGTERM exit 0" stop_daemon
 else
 	fail "netublkd starts"
@@ -46,6 +47,33 @@ for mode in copy user-copy zero-copy; do
 	check "$mode: no device left" no_ublk_devices
 done
 check "no batch command went wrong" no_batch_errors
+
+. "$HERE/../../tgt-lib.sh"
+if tgt_start; then
+	IQN=iqn.2026-11.org.netublk:batch
+	tgt_target 1 $IQN && tgt_lun 1 1 64
+	SPEC=portal=127.0.0.1:$TGT_PORT,target=$IQN
+	if start_daemon batch-iscsi --iscsi "$SPEC" --queues 2; then
+		check "iscsi: batch I/O by default" grep -q "data mode $EXPECT_MODE, batch I/O" "$DLOG"
+		check "iscsi: fio verify 4k qd32" fio_verify "${DEVS%% *}" 4k 32 16M
+		check "iscsi: fio verify 256k qd8" fio_verify "${DEVS%% *}" 256k 8 32M
+		check "iscsi: SIGTERM exit 0" stop_daemon
+	else
+		fail "netublkd logs into tgtd"
+	fi
+	if start_daemon batch-iscsi-off --iscsi "$SPEC" --queues 2 --batch-io off; then
+		check "iscsi --batch-io off: one command per request" \
+			sh -c "! grep -q 'batch I/O' '$DLOG'"
+		check "iscsi --batch-io off: fio verify 4k qd32" fio_verify "${DEVS%% *}" 4k 32 16M
+		check "iscsi --batch-io off: SIGTERM exit 0" stop_daemon
+	else
+		fail "netublkd --batch-io off logs into tgtd"
+	fi
+	check "iscsi: no device left" no_ublk_devices
+	tgt_stop
+else
+	fail "tgtd starts"
+fi
 
 . "$HERE/../../nvmet-lib.sh"
 nvmet_load || { fail "nvmet modules load"; return; }
