@@ -8,6 +8,13 @@ modprobe ublk_drv
 lio_load
 IQN=iqn.2026-11.org.netublk:bench
 lio_target $IQN 3260
+# LIO binds each connection's RX and TX threads to one CPU, chosen by the
+# connection's number (in login order) modulo the CPUs allowed. The
+# netublkd instances log in at the same time, so each run dealt them
+# different placements, kept for the whole run: two identical instances
+# were 1.31x and 1.01x the kernel in one run (BENCHMARKS.md). One allowed
+# CPU gives every connection, the kernel initiator's too, the same.
+echo "${NU_BENCH_LIO_CPUS:-1}" >"$LIO/iscsi/cpus_allowed_list"
 lio_ramdisk_lun $IQN $SIZE_MB
 lio_open $IQN
 lio_enable $IQN
