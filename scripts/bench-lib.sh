@@ -8,7 +8,8 @@ bench_fio() {
 	local c0=0 c1=0 r
 	cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 	[ -n "$pid" ] && c0=$(cpu_ticks "$pid")
-	r=$(fio --name="$job" --filename="$dev" --ioengine=io_uring --direct=1 --rw="$rw" \
+	# NU_BENCH_FIO_CPUS: fio on those CPUs for every device, the kernel's too
+	r=$(${NU_BENCH_FIO_CPUS:+taskset -c "$NU_BENCH_FIO_CPUS"} fio --name="$job" --filename="$dev" --ioengine=io_uring --direct=1 --rw="$rw" \
 		--bs="$bs" --iodepth="$qd" --size="${size}M" --runtime="$secs" --time_based \
 		--output-format=terse --terse-version=3)
 	[ -n "$pid" ] && c1=$(cpu_ticks "$pid")
@@ -37,12 +38,13 @@ bench_nvmet() {
 # run side by side; its PID in BENCH_PID[NAME]. bench_ready NAME...: waits
 # for theirs; then bench_dev NAME and bench_mode NAME say its device and
 # data mode, bench_entry NAME LABEL the "DEV LABEL PID" that bench_rounds takes.
+# BENCH_CPUS, if set for the call, runs it on those CPUs (taskset).
 declare -A BENCH_PID
 bench_netublkd() {
 	local name=$1 bin=$2
 	shift 2
 	rm -f "/tmp/r-$name"
-	"$bin" "$@" --ready-file "/tmp/r-$name" --control "/tmp/$name.sock" \
+	${BENCH_CPUS:+taskset -c "$BENCH_CPUS"} "$bin" "$@" --ready-file "/tmp/r-$name" --control "/tmp/$name.sock" \
 		--by-id "/tmp/by-id-$name" --log-level warn &
 	BENCH_PID[$name]=$!
 }

@@ -30,7 +30,7 @@ SPEC=portal=127.0.0.1:3260,target=$IQN
 names=(best cp)
 bench_netublkd best "$B/netublkd" --iscsi "$SPEC" --queues 2
 bench_netublkd cp "$B/netublkd" --iscsi "$SPEC" --queues 2 --data-mode copy
-[ -n "$BASE" ] && names+=(base) && bench_netublkd base "$BASE/netublkd" --iscsi "$SPEC" --queues 2 \
+[ -n "$BASE" ] && names+=(base) && BENCH_CPUS=${NU_BENCH_BASE_CPUS:-} bench_netublkd base "$BASE/netublkd" --iscsi "$SPEC" --queues 2 \
 	${NU_BENCH_BASE_ARGS:-}
 NQ=${NU_BENCH_QUEUES:-}
 [ -n "$NQ" ] && names+=(nq) && bench_netublkd nq "$B/netublkd" --iscsi "$SPEC" --queues "$NQ"

@@ -15,7 +15,7 @@ bench_netublkd cp "$B/netublkd" --nvme "$SPEC,host_nqn=nqn.2026-11.org.netublk:b
 	--queues 2 --data-mode copy
 bench_netublkd zc "$B/netublkd" --nvme "$SPEC,host_nqn=nqn.2026-11.org.netublk:bench-zc" --queues 2
 [ -n "$BASE" ] && names+=(base) &&
-	bench_netublkd base "$BASE/netublkd" --nvme "$SPEC,host_nqn=nqn.2026-11.org.netublk:bench-base" \
+	BENCH_CPUS=${NU_BENCH_BASE_CPUS:-} bench_netublkd base "$BASE/netublkd" --nvme "$SPEC,host_nqn=nqn.2026-11.org.netublk:bench-base" \
 		--queues 2 ${NU_BENCH_BASE_ARGS:-}
 bench_ready "${names[@]}"
 zc_mode=$(bench_mode zc)

@@ -8,13 +8,15 @@
 # NU_BENCH_JOBS="rr4k-qd32 ..." runs only those jobs.
 # NU_BENCH_BASE=DIR adds DIR/netublkd (another build, e.g. the last
 # release's) as one more device, netublk-before, in the same rounds;
-# NU_BENCH_BASE_ARGS are more options for it (e.g. "--batch-io off").
+# NU_BENCH_BASE_ARGS are more options for it (e.g. "--batch-io off"),
+# NU_BENCH_BASE_CPUS the CPUs it runs on (taskset), NU_BENCH_FIO_CPUS
+# those of fio for every device.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
 scripts/build.sh
 share=$(mktemp -d /tmp/netublk-bench-nvme.XXXXXX)
 NU_VM_SHARE=$share test/vm/vm.sh --kernel "${3:-sid}" --timeout 3000 \
-	"NU_BENCH_JOBS='${NU_BENCH_JOBS:-}' NU_BENCH_BASE_ARGS='${NU_BENCH_BASE_ARGS:-}' bash $PWD/scripts/bench-vm-nvme-guest.sh $PWD/build ${1:-5} ${2:-8} ${NU_BENCH_BASE:-}"
+	"NU_BENCH_JOBS='${NU_BENCH_JOBS:-}' NU_BENCH_BASE_ARGS='${NU_BENCH_BASE_ARGS:-}' NU_BENCH_BASE_CPUS='${NU_BENCH_BASE_CPUS:-}' NU_BENCH_FIO_CPUS='${NU_BENCH_FIO_CPUS:-}' bash $PWD/scripts/bench-vm-nvme-guest.sh $PWD/build ${1:-5} ${2:-8} ${NU_BENCH_BASE:-}"
 python3 scripts/bench-summary.py "$share/bench.tsv" kernel-nvme-tcp
 echo "raw results: $share/bench.tsv"

@@ -17,7 +17,7 @@ for us in $POLLS; do
 done
 # The older build, polling as long as the last of POLLS.
 if [ -n "$BASE" ]; then
-	bench_netublkd base "$BASE/netublkd" \
+	BENCH_CPUS=${NU_BENCH_BASE_CPUS:-} bench_netublkd base "$BASE/netublkd" \
 		--nvme "$SPEC,host_nqn=nqn.2026-12.org.netublk:qd1-base" --queues 2 --busy-poll "$us"
 	names+=(base) labels+=("netublk-before-busy-poll-${us}us")
 fi
@@ -39,7 +39,7 @@ for rep in $(seq 1 "$REPS"); do
 		set -- $d
 		t0=$(ticks "${3:-}")
 		perf stat -a -x, -e context-switches,cpu-migrations -o /tmp/qd1.perf -- \
-			fio --name=qd1 --filename="$1" --ioengine=io_uring --direct=1 --rw=randread \
+			${NU_BENCH_FIO_CPUS:+taskset -c "$NU_BENCH_FIO_CPUS"} fio --name=qd1 --filename="$1" --ioengine=io_uring --direct=1 --rw=randread \
 			--bs=4k --iodepth=1 --size=${SIZE_MB}M --runtime="$SECS" --time_based \
 			--output-format=terse --terse-version=3 >/tmp/qd1.fio
 		# Terse v3 field 6 is the KiB read (before 2026-12-05 this took it

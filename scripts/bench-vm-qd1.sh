@@ -5,7 +5,9 @@
 # its ratio to the kernel's in the same round, from perf stat -a over each
 # fio run context switches and CPU migrations per I/O, and netublkd's own
 # CPU time per I/O. NU_BENCH_BASE=DIR adds DIR/netublkd (an older build)
-# polling as long as the last of NU_BENCH_POLLS, as one more device.
+# polling as long as the last of NU_BENCH_POLLS, as one more device, on
+# the CPUs NU_BENCH_BASE_CPUS if set (taskset); NU_BENCH_FIO_CPUS places
+# fio for every device.
 #   scripts/bench-vm-qd1.sh [REPS] [SECONDS] [KERNEL]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +15,7 @@ scripts/setup.sh >/dev/null
 scripts/build.sh
 share=$(mktemp -d /tmp/netublk-bench-qd1.XXXXXX)
 NU_VM_SHARE=$share test/vm/vm.sh --kernel "${3:-sid}" --timeout 3000 \
-	"bash $PWD/scripts/bench-vm-qd1-guest.sh $PWD/build ${1:-5} ${2:-5} '${NU_BENCH_POLLS:-50 200}' ${NU_BENCH_BASE:-}"
+	"NU_BENCH_BASE_CPUS='${NU_BENCH_BASE_CPUS:-}' NU_BENCH_FIO_CPUS='${NU_BENCH_FIO_CPUS:-}' bash $PWD/scripts/bench-vm-qd1-guest.sh $PWD/build ${1:-5} ${2:-5} '${NU_BENCH_POLLS:-50 200}' ${NU_BENCH_BASE:-}"
 python3 - "$share/qd1.tsv" <<'PY'
 import statistics, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])][1:]
