@@ -1,4 +1,19 @@
 # shellcheck shell=bash
+# bench_env: every NU_BENCH_* variable that is set, as NAME='VALUE' words
+# for the guest's POSIX sh (vm.sh runs its command line there), so that a
+# host script passes them all into the VM without naming each.
+bench_env() {
+	local v q="'" val
+	for v in $(compgen -v NU_BENCH_); do
+		val=${!v}
+		printf "%s='%s' " "$v" "${val//$q/$q\\$q$q}"
+	done
+}
+
+# bench_on_fio_cpus CMD...: CMD on the CPUs NU_BENCH_FIO_CPUS if set, so
+# that fio runs there for every device, the kernel initiator's too.
+bench_on_fio_cpus() { ${NU_BENCH_FIO_CPUS:+taskset -c "$NU_BENCH_FIO_CPUS"} "$@"; }
+
 # Shared by the VM benchmark guests: one fio job on one device, its figures
 # and the serving process's CPU time appended as a row of OUT (TSV: rep,
 # job, device, iops, MBps, cpu_s, secs).
@@ -8,8 +23,7 @@ bench_fio() {
 	local c0=0 c1=0 r
 	cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 	[ -n "$pid" ] && c0=$(cpu_ticks "$pid")
-	# NU_BENCH_FIO_CPUS: fio on those CPUs for every device, the kernel's too
-	r=$(${NU_BENCH_FIO_CPUS:+taskset -c "$NU_BENCH_FIO_CPUS"} fio --name="$job" --filename="$dev" --ioengine=io_uring --direct=1 --rw="$rw" \
+	r=$(bench_on_fio_cpus fio --name="$job" --filename="$dev" --ioengine=io_uring --direct=1 --rw="$rw" \
 		--bs="$bs" --iodepth="$qd" --size="${size}M" --runtime="$secs" --time_based \
 		--output-format=terse --terse-version=3)
 	[ -n "$pid" ] && c1=$(cpu_ticks "$pid")

@@ -16,8 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
 scripts/build.sh
+. scripts/bench-lib.sh
 share=$(mktemp -d /tmp/netublk-bench-iscsi.XXXXXX)
 NU_VM_SHARE=$share test/vm/vm.sh --kernel "${3:-sid}" --timeout 3000 \
-	"NU_BENCH_JOBS='${NU_BENCH_JOBS:-}' NU_BENCH_BASE_ARGS='${NU_BENCH_BASE_ARGS:-}' NU_BENCH_BASE_CPUS='${NU_BENCH_BASE_CPUS:-}' NU_BENCH_FIO_CPUS='${NU_BENCH_FIO_CPUS:-}' NU_BENCH_QUEUES='${NU_BENCH_QUEUES:-}' bash $PWD/scripts/bench-vm-iscsi-guest.sh $PWD/build ${1:-5} ${2:-8} ${NU_BENCH_BASE:-}"
+	"$(bench_env)bash $PWD/scripts/bench-vm-iscsi-guest.sh $PWD/build ${1:-5} ${2:-8} ${NU_BENCH_BASE:-}"
 python3 scripts/bench-summary.py "$share/bench.tsv" kernel-iscsi
 echo "raw results: $share/bench.tsv"

@@ -10,8 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
 scripts/build.sh
+. scripts/bench-lib.sh
 share=$(mktemp -d /tmp/netublk-bench-tls.XXXXXX)
 NU_VM_SHARE=$share test/vm/vm.sh --kernel "${3:-sid}" --timeout 3000 \
-	"bash $PWD/scripts/bench-vm-nvme-tls-guest.sh $PWD/build ${1:-5} ${2:-8}"
+	"$(bench_env)bash $PWD/scripts/bench-vm-nvme-tls-guest.sh $PWD/build ${1:-5} ${2:-8}"
 python3 scripts/bench-summary.py "$share/bench.tsv" kernel-nvme-tcp-tls
 echo "raw results: $share/bench.tsv"

@@ -39,7 +39,7 @@ for rep in $(seq 1 "$REPS"); do
 		set -- $d
 		t0=$(ticks "${3:-}")
 		perf stat -a -x, -e context-switches,cpu-migrations -o /tmp/qd1.perf -- \
-			${NU_BENCH_FIO_CPUS:+taskset -c "$NU_BENCH_FIO_CPUS"} fio --name=qd1 --filename="$1" --ioengine=io_uring --direct=1 --rw=randread \
+			bench_on_fio_cpus fio --name=qd1 --filename="$1" --ioengine=io_uring --direct=1 --rw=randread \
 			--bs=4k --iodepth=1 --size=${SIZE_MB}M --runtime="$SECS" --time_based \
 			--output-format=terse --terse-version=3 >/tmp/qd1.fio
 		# Terse v3 field 6 is the KiB read (before 2026-12-05 this took it

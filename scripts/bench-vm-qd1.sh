@@ -13,9 +13,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
 scripts/build.sh
+. scripts/bench-lib.sh
 share=$(mktemp -d /tmp/netublk-bench-qd1.XXXXXX)
 NU_VM_SHARE=$share test/vm/vm.sh --kernel "${3:-sid}" --timeout 3000 \
-	"NU_BENCH_BASE_CPUS='${NU_BENCH_BASE_CPUS:-}' NU_BENCH_FIO_CPUS='${NU_BENCH_FIO_CPUS:-}' bash $PWD/scripts/bench-vm-qd1-guest.sh $PWD/build ${1:-5} ${2:-5} '${NU_BENCH_POLLS:-50 200}' ${NU_BENCH_BASE:-}"
+	"$(bench_env)bash $PWD/scripts/bench-vm-qd1-guest.sh $PWD/build ${1:-5} ${2:-5} '${NU_BENCH_POLLS:-50 200}' ${NU_BENCH_BASE:-}"
 python3 - "$share/qd1.tsv" <<'PY'
 import statistics, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])][1:]
