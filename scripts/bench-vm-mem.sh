@@ -3,6 +3,8 @@
 # (memory_backed=1) in one VM run, fio io_uring O_DIRECT, interleaved
 # repetitions, medians. See BENCHMARKS.md for the figures and method.
 #   scripts/bench-vm-mem.sh [REPS] [SECONDS] [KERNEL]
+# NU_BENCH_BASE=DIR adds DIR/netublkd (another build) in its default mode
+# as one more device, netublk-zc-before, in the same rounds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
@@ -10,6 +12,6 @@ scripts/build.sh
 . scripts/bench-lib.sh
 share=$(mktemp -d /tmp/netublk-bench.XXXXXX)
 NU_VM_SHARE=$share test/vm/vm.sh --kernel "${3:-sid}" --timeout 3000 \
-	"$(bench_env)bash $PWD/scripts/bench-vm-mem-guest.sh $PWD/build ${1:-5} ${2:-8}"
+	"$(bench_env)bash $PWD/scripts/bench-vm-mem-guest.sh $PWD/build ${1:-5} ${2:-8} ${NU_BENCH_BASE:-}"
 python3 scripts/bench-summary.py "$share/bench.tsv" null_blk
 echo "raw results: $share/bench.tsv"
