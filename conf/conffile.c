@@ -165,9 +165,10 @@ static int global_key(struct parse *p, const char *k, const char *v)
 	if (!strcmp(k, "backend_depth"))
 		return set_uint(p, k, v, 1, 4096, &c->backend_depth);
 	if (!strcmp(k, "queue_affinity")) {
-		if (strcmp(v, "any") && strcmp(v, "blk-mq"))
-			return fail_at(p, "queue_affinity must be any or blk-mq, not '%s'", v);
-		c->queue_affinity = !strcmp(v, "blk-mq");
+		c->queue_affinity = nu_parse_queue_placement(v);
+		if (c->queue_affinity < 0)
+			return fail_at(p, "queue_affinity must be any, blk-mq or apart, not '%s'",
+				       v);
 		return 1;
 	}
 	if (!strcmp(k, "coalesce_us"))

@@ -48,7 +48,7 @@ struct nu_conf {
 	int data_mode;
 	unsigned coalesce_us; /* completion coalescing (initiator/queue.h) */
 	unsigned busy_poll_us; /* busy polling before sleeping (initiator/queue.h) */
-	bool queue_affinity;  /* queue threads on their blk-mq CPUs (kernel/ublk_dev.h) */
+	int queue_affinity;    /* enum ublk_queue_placement (kernel/ublk_dev.h) */
 	enum nu_auto_bool batch_io; /* UBLK_F_BATCH_IO: where the transport gains, always, never */
 	int log_level;
 	char secrets[256];

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "units.h"
+#include "ublk_dev.h" /* enum ublk_queue_placement */
 
 int nu_parse_size(const char *s, uint64_t *out)
 {
@@ -84,4 +85,18 @@ int nu_parse_auto_bool(const char *s, enum nu_auto_bool *out)
 		return -EINVAL;
 	*out = on ? NU_ON : NU_OFF;
 	return 0;
+}
+
+int nu_parse_queue_placement(const char *s)
+{
+	static const char *const names[] = {
+		[UBLK_QUEUE_ANY] = "any",
+		[UBLK_QUEUE_BLK_MQ] = "blk-mq",
+		[UBLK_QUEUE_APART] = "apart",
+	};
+
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (s && !strcmp(s, names[i]))
+			return i;
+	return -EINVAL;
 }

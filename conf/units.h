@@ -20,5 +20,7 @@ int nu_parse_bool(const char *s, bool *out);
 /* "auto", or a switch as nu_parse_bool reads it. */
 enum nu_auto_bool { NU_AUTO, NU_ON, NU_OFF };
 int nu_parse_auto_bool(const char *s, enum nu_auto_bool *out);
+/* "any", "blk-mq" or "apart": an enum ublk_queue_placement, or -EINVAL. */
+int nu_parse_queue_placement(const char *s);
 
 #endif

@@ -200,7 +200,7 @@ static const char *batch_note(const struct ublk_dev *d)
 	return d->info.flags & UBLK_F_BATCH_IO ? ", batch I/O" : "";
 }
 
-static bool queue_affinity;
+static enum ublk_queue_placement queue_placement;
 static enum ublk_batch_policy batch_io;
 
 void ublk_dev_set_batch_io(enum ublk_batch_policy policy)
@@ -214,27 +214,44 @@ static bool use_batch_io(unsigned caps)
 	       (batch_io == UBLK_BATCH_IO_AUTO && (caps & NU_TCAP_BATCH_IO));
 }
 
-void ublk_dev_set_queue_affinity(bool blk_mq)
+void ublk_dev_set_queue_affinity(enum ublk_queue_placement placement)
 {
-	queue_affinity = blk_mq;
+	queue_placement = placement;
 }
 
-/* The host queue serving the device's queue q runs on the CPUs blk-mq gives q. */
+/* The CPUs that are not in cpus. */
+static void cpus_invert(cpu_set_t *cpus)
+{
+	for (unsigned c = 0; c < CPU_SETSIZE; c++) {
+		if (CPU_ISSET(c, cpus))
+			CPU_CLR(c, cpus);
+		else
+			CPU_SET(c, cpus);
+	}
+}
+
+/*
+ * The host queue serving the device's queue q runs on the CPUs blk-mq gives
+ * q, or on the others: there the scheduler cannot pull it onto the CPU of
+ * the application that woke it, and the two run side by side.
+ */
 static void place_queue(struct ublk_dev *d, unsigned q)
 {
 	cpu_set_t cpus;
 	int ret;
 
-	if (!queue_affinity)
+	if (queue_placement == UBLK_QUEUE_ANY)
 		return;
 	ret = ublk_ctrl_get_queue_affinity(d->ctrl, d->info.dev_id, q, &cpus);
+	if (!ret && queue_placement == UBLK_QUEUE_APART)
+		cpus_invert(&cpus);
 	if (!ret)
 		ret = nu_queue_set_cpus(nu_host_queue(d->host, q), &cpus);
 	if (ret)
 		nu_dbg("ublk%u: queue %u keeps its CPUs: %s", d->info.dev_id, q, strerror(-ret));
 	else
-		nu_dbg("ublk%u: queue %u on %d CPU(s) of its blk-mq map", d->info.dev_id, q,
-		       CPU_COUNT(&cpus));
+		nu_dbg("ublk%u: queue %u on %d CPU(s) %s its blk-mq map", d->info.dev_id, q,
+		       CPU_COUNT(&cpus), queue_placement == UBLK_QUEUE_APART ? "outside" : "of");
 }
 
 static int attach_queues(struct ublk_dev *d, const struct ublk_dev_config *cfg)

@@ -41,10 +41,13 @@ int ublk_dev_update_size(struct ublk_dev *d, uint64_t bytes);
 int ublk_dev_id(const struct ublk_dev *d);
 int ublk_dev_data_mode(const struct ublk_dev *d);
 /*
- * Process-wide: whether the host queue serving a device's queue q runs on
- * the CPUs blk-mq maps to q (GET_QUEUE_AFFINITY) [off: wherever it likes].
+ * Process-wide: where the host queue serving a device's queue q runs:
+ * wherever the scheduler likes, on the CPUs blk-mq maps to q
+ * (GET_QUEUE_AFFINITY), or apart from them, so that it never shares a CPU
+ * with a submitter of its own requests (none left: wherever it likes).
  */
-void ublk_dev_set_queue_affinity(bool blk_mq);
+enum ublk_queue_placement { UBLK_QUEUE_ANY, UBLK_QUEUE_BLK_MQ, UBLK_QUEUE_APART };
+void ublk_dev_set_queue_affinity(enum ublk_queue_placement placement);
 /*
  * Whether devices made from now on use UBLK_F_BATCH_IO where the kernel
  * has it: always, never, or where their transport gains from it

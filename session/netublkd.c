@@ -52,7 +52,7 @@ struct options {
 	int data_mode;
 	unsigned coalesce_us;
 	unsigned busy_poll_us;
-	bool queue_affinity;
+	int queue_affinity; /* enum ublk_queue_placement */
 	enum nu_auto_bool batch_io;
 	const char *ready_file;
 	bool remove_busy;
@@ -93,8 +93,9 @@ static void usage(FILE *f)
 		"                        microseconds for a batch of completions; 0: off [50]\n"
 		"  --busy-poll US        while I/O is in flight, poll up to US microseconds\n"
 		"                        before sleeping; 0: off [0]\n"
-		"  --queue-affinity A    any, or blk-mq: each queue thread on the CPUs that\n"
-		"                        blk-mq maps to its ublk queue [any]\n"
+		"  --queue-affinity A    any; blk-mq: each queue thread on the CPUs that\n"
+		"                        blk-mq maps to its ublk queue; apart: on the\n"
+		"                        other CPUs [any]\n"
 		"  --batch-io B          auto, on or off: fetch and commit requests in\n"
 		"                        batches (UBLK_F_BATCH_IO, Linux 7.0+); auto: for\n"
 		"                        iSCSI, measured ahead there [auto]\n"
@@ -200,11 +201,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->control_group = optarg;
 			break;
 		case 'A':
-			if (strcmp(optarg, "any") && strcmp(optarg, "blk-mq")) {
-				fprintf(stderr, "netublkd: --queue-affinity must be any or blk-mq\n");
+			o->queue_affinity = nu_parse_queue_placement(optarg);
+			if (o->queue_affinity < 0) {
+				fputs("netublkd: --queue-affinity must be any, blk-mq or apart\n",
+				      stderr);
 				return -EINVAL;
 			}
-			o->queue_affinity = !strcmp(optarg, "blk-mq");
 			break;
 		case 'O':
 			if (nu_parse_auto_bool(optarg, &o->batch_io)) {

@@ -20,6 +20,7 @@ expect 2 "nothing to serve" --
 expect 2 "--queues must be 1..64" -- --mem 1M --queues 0
 expect 2 "--data-mode must be" -- --mem 1M --data-mode fast
 expect 2 "--batch-io must be auto, on or off, not 'maybe'" -- --mem 1M --batch-io maybe
+expect 2 "--queue-affinity must be any, blk-mq or apart" -- --mem 1M --queue-affinity near
 if [ -e /dev/ublk-control ]; then
 	echo "skip: /dev/ublk-control exists here; the VM suite covers the missing-module case"
 else

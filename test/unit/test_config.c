@@ -15,6 +15,7 @@
 #include "queue.h"
 #include "conffile.h"
 #include "ublk_features.h"
+#include "ublk_dev.h"
 #include "target_spec.h"
 #include "tcp.h"
 
@@ -74,7 +75,7 @@ static void test_good(void **state)
 	assert_int_equal(c.data_mode, UBLK_DM_COPY);
 	assert_int_equal(c.coalesce_us, 0);
 	assert_int_equal(c.busy_poll_us, 30);
-	assert_true(c.queue_affinity);
+	assert_int_equal(c.queue_affinity, UBLK_QUEUE_BLK_MQ);
 	assert_int_equal(c.batch_io, NU_ON);
 	assert_string_equal(c.control_group, "root");
 	assert_string_equal(c.metrics_listen, "[::1]:9577");
@@ -98,7 +99,7 @@ static void test_bad(void **state)
 	} v[] = {
 		{"[global]\nqueues = 0\n", ":2: queues must be a number from 1 to 64"},
 		{"[global]\nqueue_affinity = numa\n",
-		 ":2: queue_affinity must be any or blk-mq, not 'numa'"},
+		 ":2: queue_affinity must be any, blk-mq or apart, not 'numa'"},
 		{"[global]\nbatch_io = maybe\n",
 		 ":2: batch_io must be auto, yes or no, not 'maybe'"},
 		{"[global]\n\ncoalesce_us = 20ms\n",
@@ -230,7 +231,7 @@ static void test_nvme(void **state)
 	assert_int_equal(c.nr_targets, 3);
 	assert_int_equal(c.coalesce_us, NU_QUEUE_COALESCE_US); /* not set: the default */
 	assert_int_equal(c.busy_poll_us, 0);
-	assert_false(c.queue_affinity);
+	assert_int_equal(c.queue_affinity, UBLK_QUEUE_ANY);
 	assert_int_equal(c.batch_io, NU_AUTO);
 	assert_int_equal(c.targets[0].kind, NU_TARGET_ISCSI);
 	assert_int_equal(c.targets[1].kind, NU_TARGET_NVME);

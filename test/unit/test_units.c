@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "units.h"
+#include "ublk_dev.h"
 
 static void test_sizes(void **state)
 {
@@ -86,6 +87,18 @@ static void test_auto_bools(void **state)
 	assert_int_equal(v, NU_ON);
 }
 
+static void test_queue_placements(void **state)
+{
+	(void)state;
+	assert_int_equal(nu_parse_queue_placement("any"), UBLK_QUEUE_ANY);
+	assert_int_equal(nu_parse_queue_placement("blk-mq"), UBLK_QUEUE_BLK_MQ);
+	assert_int_equal(nu_parse_queue_placement("apart"), UBLK_QUEUE_APART);
+	assert_int_equal(nu_parse_queue_placement("Apart"), -EINVAL);
+	assert_int_equal(nu_parse_queue_placement("blk"), -EINVAL);
+	assert_int_equal(nu_parse_queue_placement(""), -EINVAL);
+	assert_int_equal(nu_parse_queue_placement(NULL), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -93,6 +106,7 @@ int main(void)
 		cmocka_unit_test(test_uints),
 		cmocka_unit_test(test_bools),
 		cmocka_unit_test(test_auto_bools),
+		cmocka_unit_test(test_queue_placements),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -100,6 +100,40 @@ fio_during() {
 	return 1
 }
 # link_outage: loopback down for 4 s.
+# cpus_expand LIST: "0-2,5" or "0, 1" as "0 1 2 5".
+cpus_expand() {
+	local r out=()
+	for r in $(echo "$1" | tr -d ' ' | tr , ' '); do
+		out+=($(seq "${r%-*}" "${r#*-}"))
+	done
+	echo "${out[*]}"
+}
+
+# queues_placed blk-mq|apart: netublkd's (DPID) two queue threads run on the
+# CPUs blk-mq maps to their ublk queue (of the first device in DEVS), or on
+# all the online CPUs but those (--queue-affinity).
+queues_placed() {
+	local dev=${DEVS%% *} t q n=0 map want c
+	for t in /proc/$DPID/task/*; do
+		case $(cat "$t/comm") in netublk-q*) ;; *) continue ;; esac
+		q=$(cat "$t/comm"); q=${q#netublk-q}
+		map=$(cpus_expand "$(cat "/sys/block/${dev#/dev/}/mq/$q/cpu_list")")
+		want=$map
+		if [ "$1" = apart ]; then
+			want=""
+			for c in $(cpus_expand "$(cat /sys/devices/system/cpu/online)"); do
+				[[ " $map " == *" $c "* ]] || want+="$c "
+			done
+			want=${want% }
+		fi
+		[ -n "$want" ] || return 1
+		[ "$(cpus_expand "$(awk '/Cpus_allowed_list/ {print $2}' "$t/status")")" = "$want" ] ||
+			return 1
+		n=$((n + 1))
+	done
+	[ $n = 2 ]
+}
+
 link_outage() { ip link set lo down; sleep 4; ip link set lo up; }
 
 # dev_stat DEV FIELD: one of DEV's fields in netublkctl's JSON status.

@@ -5,19 +5,7 @@ if ! start_daemon mem-fio --mem 128M --mem 128M --queues 2 --depth 64 --backend-
 	--queue-affinity blk-mq; then
 	fail "netublkd starts"; return
 fi
-# --queue-affinity blk-mq: each queue thread runs on the CPUs blk-mq maps to its ublk queue.
-placed() {
-	local dev=${DEVS%% *} t q n=0
-	for t in /proc/$DPID/task/*; do
-		case $(cat "$t/comm") in netublk-q*) ;; *) continue ;; esac
-		q=$(cat "$t/comm"); q=${q#netublk-q}
-		[ "$(awk '/Cpus_allowed_list/ {print $2}' "$t/status")" = \
-			"$(cat /sys/block/${dev#/dev/}/mq/$q/cpu_list | tr -d ' ')" ] || return 1
-		n=$((n + 1))
-	done
-	[ $n = 2 ]
-}
-check "queue threads on their blk-mq queue's CPUs" placed
+check "queue threads on their blk-mq queue's CPUs" queues_placed blk-mq
 set -- $DEVS
 for combo in "4k 1 8M" "4k 32 16M" "128k 1 32M" "128k 32 64M"; do
 	set -- $combo

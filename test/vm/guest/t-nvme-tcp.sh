@@ -83,8 +83,10 @@ check "no I/O errors" sh -c "! grep -E 'stats: .*errors [1-9]' '$DLOG'"
 
 # Without a data digest the payloads move zero copy where the kernel can
 # (Linux 7.2: send from and receive into the requests' registered pages).
-if start_daemon nvme-zc --nvme "$SPEC" --queues 2; then
+# The queue threads kept apart from the CPUs that submit to their queue.
+if start_daemon nvme-zc --nvme "$SPEC" --queues 2 --queue-affinity apart; then
 	check "no data digest: data mode $EXPECT_MODE" test "$DMODES" = "$EXPECT_MODE"
+	check "queue threads off their blk-mq queue's CPUs (apart)" queues_placed apart
 	set -- $DEVS
 	c0=$(dev_stat $2 reads_copied_in)
 	check "$EXPECT_MODE: fio verify 4k QD32" fio_verify $2 4k 32 32M
