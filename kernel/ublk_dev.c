@@ -243,10 +243,11 @@ static void place_queue(struct ublk_dev *d, unsigned q)
 	if (queue_placement == UBLK_QUEUE_ANY)
 		return;
 	ret = ublk_ctrl_get_queue_affinity(d->ctrl, d->info.dev_id, q, &cpus);
-	if (!ret && queue_placement == UBLK_QUEUE_APART)
-		cpus_invert(&cpus);
-	if (!ret)
+	if (!ret) {
+		if (queue_placement == UBLK_QUEUE_APART)
+			cpus_invert(&cpus);
 		ret = nu_queue_set_cpus(nu_host_queue(d->host, q), &cpus);
+	}
 	if (ret)
 		nu_dbg("ublk%u: queue %u keeps its CPUs: %s", d->info.dev_id, q, strerror(-ret));
 	else

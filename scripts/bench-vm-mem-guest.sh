@@ -6,15 +6,12 @@ SIZE_MB=256
 modprobe ublk_drv
 modprobe null_blk nr_devices=1 memory_backed=1 gb=1 bs=512 submit_queues=2 queue_mode=2
 . "$(dirname "$0")/bench-lib.sh"
-MEM="--mem ${SIZE_MB}M --queues 2 --depth 64 --backend-depth 64"
-# shellcheck disable=SC2086
-bench_netublkd zc "$B/netublkd" $MEM
-# shellcheck disable=SC2086
-bench_netublkd uc "$B/netublkd" $MEM --data-mode user-copy
+MEM=(--mem "${SIZE_MB}M" --queues 2 --depth 64 --backend-depth 64)
+bench_netublkd zc "$B/netublkd" "${MEM[@]}"
+bench_netublkd uc "$B/netublkd" "${MEM[@]}" --data-mode user-copy
 names=(zc uc)
 if [ -n "$BASE" ]; then # the other build, in its default mode, as netublk-zc-before
-	# shellcheck disable=SC2086
-	bench_netublkd before "$BASE/netublkd" $MEM
+	bench_netublkd before "$BASE/netublkd" "${MEM[@]}"
 	names+=(before)
 fi
 bench_ready "${names[@]}"

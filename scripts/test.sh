@@ -78,10 +78,9 @@ if [ "${1:-}" != --no-vm ]; then
 		# NU_VM_SUITE_TIMEOUT wins): a slower machine of this kind ran
 		# the sid suite past the fixed 1500 s it used to have.
 		left=$((BUDGET - ($(date +%s) - START)))
-		secs=$((left / (${#suites[@]} - i)))
+		secs=${NU_VM_SUITE_TIMEOUT:-$((left / (${#suites[@]} - i)))}
 		echo "== VM tests, Debian $k kernel (up to $secs s)"
-		NU_VM_SUITE_TIMEOUT=${NU_VM_SUITE_TIMEOUT:-$secs} \
-			test/vm/run-suite.sh build "$k" >"$OUT/vm-$k.log" 2>&1
+		NU_VM_SUITE_TIMEOUT=$secs test/vm/run-suite.sh build "$k" >"$OUT/vm-$k.log" 2>&1
 		rc=$?
 		grep -E '^(PASS|FAIL|SKIP): |^guest: ' "$OUT/vm-$k.log" | tee "$OUT/vm-$k.res"
 		if [ $rc != 0 ]; then

@@ -99,7 +99,6 @@ fio_during() {
 	tail -n 20 "$LOGDIR/fio-$name.out"
 	return 1
 }
-# link_outage: loopback down for 4 s.
 # cpus_expand LIST: "0-2,5" or "0, 1" as "0 1 2 5".
 cpus_expand() {
 	local r out=()
@@ -134,6 +133,7 @@ queues_placed() {
 	[ $n = 2 ]
 }
 
+# link_outage: loopback down for 4 s.
 link_outage() { ip link set lo down; sleep 4; ip link set lo up; }
 
 # dev_stat DEV FIELD: one of DEV's fields in netublkctl's JSON status.
