@@ -18,8 +18,9 @@ done
 # The older build, polling as long as the last of POLLS.
 if [ -n "$BASE" ]; then
 	BENCH_CPUS=${NU_BENCH_BASE_CPUS:-} bench_netublkd base "$BASE/netublkd" \
-		--nvme "$SPEC,host_nqn=nqn.2026-12.org.netublk:qd1-base" --queues 2 --busy-poll "$us"
-	names+=(base) labels+=("netublk-before-busy-poll-${us}us")
+		--nvme "$SPEC,host_nqn=nqn.2026-12.org.netublk:qd1-base" --queues 2 --busy-poll "$us" ${NU_BENCH_BASE_ARGS:-}
+	# The options in the label, one word: "--queue-affinity apart" -> "-queue-affinity-apart".
+	names+=(base) labels+=("netublk-before-busy-poll-${us}us$(echo -n "${NU_BENCH_BASE_ARGS:-}" | tr -s ' -' -)")
 fi
 bench_ready "${names[@]}"
 devs=("$kdev kernel-nvme-tcp")
@@ -38,8 +39,10 @@ for rep in $(seq 1 "$REPS"); do
 	for d in "${devs[@]}"; do
 		set -- $d
 		t0=$(ticks "${3:-}")
-		perf stat -a -x, -e context-switches,cpu-migrations -o /tmp/qd1.perf -- \
-			bench_on_fio_cpus fio --name=qd1 --filename="$1" --ioengine=io_uring --direct=1 --rw=randread \
+		# perf, not fio, under bench_on_fio_cpus: perf runs programs, not shell
+		# functions, and fio inherits its CPUs (-a counts every CPU anyway).
+		bench_on_fio_cpus perf stat -a -x, -e context-switches,cpu-migrations -o /tmp/qd1.perf -- \
+			fio --name=qd1 --filename="$1" --ioengine=io_uring --direct=1 --rw=randread \
 			--bs=4k --iodepth=1 --size=${SIZE_MB}M --runtime="$SECS" --time_based \
 			--output-format=terse --terse-version=3 >/tmp/qd1.fio
 		# Terse v3 field 6 is the KiB read (before 2026-12-05 this took it

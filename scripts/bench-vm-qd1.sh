@@ -6,7 +6,8 @@
 # fio run context switches and CPU migrations per I/O, and netublkd's own
 # CPU time per I/O. NU_BENCH_BASE=DIR adds DIR/netublkd (an older build)
 # polling as long as the last of NU_BENCH_POLLS, as one more device, on
-# the CPUs NU_BENCH_BASE_CPUS if set (taskset); NU_BENCH_FIO_CPUS places
+# the CPUs NU_BENCH_BASE_CPUS if set (taskset), with the options
+# NU_BENCH_BASE_ARGS (e.g. "--queue-affinity apart"); NU_BENCH_FIO_CPUS places
 # fio for every device.
 #   scripts/bench-vm-qd1.sh [REPS] [SECONDS] [KERNEL]
 set -euo pipefail
