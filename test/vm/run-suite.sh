@@ -13,7 +13,7 @@
 set -u
 BUILD=$(realpath "$1"); KERNEL=$2; shift 2
 HERE=$(cd "$(dirname "$0")" && pwd)
-TESTS=${*:-t-bad-input t-ctl-hostile t-mem-fs t-mem-fio t-mem-discard t-data-modes t-batch-io t-iscsi-tgtd t-iscsi-config t-iscsi-reload t-iscsi-recovery t-iscsi-lio t-nvme-tcp t-nvme-recovery t-nvme-auth t-nvme-tls t-daemon-mixed t-own-dev t-podman t-unprivileged t-portal-failover t-identity t-multipath t-link-failover t-ana t-alua}
+TESTS=${*:-t-bad-input t-ctl-hostile t-mem-fs t-mem-fio t-mem-discard t-data-modes t-batch-io t-iscsi-tgtd t-iscsi-config t-iscsi-reload t-iscsi-recovery t-iscsi-lio t-nvme-tcp t-nvme-recovery t-nvme-auth t-nvme-tls t-daemon-mixed t-own-dev t-podman t-unprivileged t-portal-failover t-identity t-multipath t-link-failover t-ana t-alua t-bench-scripts}
 TIMEOUT=${NU_VM_SUITE_TIMEOUT:-2400}
 case $KERNEL in
 sid) EXPECT_MODE=zero-copy EXPECT_UPDATE_SIZE=1 ;; # 6.16+: AUTO_BUF_REG, UPDATE_SIZE
