@@ -18,6 +18,17 @@ bench_ready "${names[@]}"
 sleep 1
 devs=("/dev/nullb0 null_blk" "$(bench_entry zc netublk-zc)" "$(bench_entry uc netublk-uc)")
 [ -n "$BASE" ] && devs+=("$(bench_entry before netublk-zc-before)")
+# The kernel selftests' ublk server, as a reference for the engine's cost per
+# request: its loop target on a tmpfs file with the same automatic buffer
+# registration, and its null target (no data moved). Ids 100 and 101.
+if [ -n "${NU_BENCH_KUBLK:-}" ]; then
+	mkdir -p /dev/shm && truncate -s ${SIZE_MB}M /dev/shm/kublk-back # written below
+	"$NU_BENCH_KUBLK" add -t loop -q 2 -d 64 -n 100 --auto_zc /dev/shm/kublk-back
+	"$NU_BENCH_KUBLK" add -t null -q 2 -d 64 -n 101 --auto_zc
+	for _ in $(seq 50); do [ -b /dev/ublkb100 ] && [ -b /dev/ublkb101 ] && break; sleep 0.1; done
+	for n in 100 101; do kpid[n]=$(pgrep -f "add .* -n $n " | head -1); done
+	devs+=("/dev/ublkb100 kublk-loop ${kpid[100]}" "/dev/ublkb101 kublk-null ${kpid[101]}")
+fi
 echo "devices: ${devs[*]}; modes: zc $(bench_mode zc), uc $(bench_mode uc)${BASE:+, before $(bench_mode before)}"
 for d in "${devs[@]}"; do # precondition: no reads of holes
 	set -- $d
@@ -27,3 +38,4 @@ done
 NU_BENCH_JOBS=${NU_BENCH_JOBS:-rr4k-qd32 seq128k-qd16} \
 	bench_rounds /share/bench.tsv "$REPS" "$SECS" $SIZE_MB "${devs[@]}"
 bench_stop "${names[@]}"
+[ -z "${NU_BENCH_KUBLK:-}" ] || "$NU_BENCH_KUBLK" del -a

@@ -5,6 +5,9 @@
 #   scripts/bench-vm-mem.sh [REPS] [SECONDS] [KERNEL]
 # NU_BENCH_BASE=DIR adds DIR/netublkd (another build) in its default mode
 # as one more device, netublk-zc-before, in the same rounds.
+# NU_BENCH_KUBLK=PATH adds the kernel selftests' ublk server (kublk, from
+# tools/testing/selftests/ublk of the guest's kernel, built by you; PATH
+# must be under /work, which the VM sees) as kublk-loop and kublk-null.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
