@@ -2,7 +2,7 @@
 # Guest side of bench-vm-iscsi.sh.
 set -euo pipefail
 B=$1 REPS=$2 SECS=$3 BASE=${4:-}
-SIZE_MB=512
+SIZE_MB=${NU_BENCH_SIZE_MB:-512} # the device size the jobs run over
 modprobe ublk_drv
 . "$(dirname "$0")/../test/lio-lib.sh"
 lio_load

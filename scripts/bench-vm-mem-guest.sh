@@ -2,7 +2,7 @@
 # Guest side of bench-vm-mem.sh.
 set -euo pipefail
 B=$1 REPS=$2 SECS=$3 BASE=${4:-}
-SIZE_MB=256
+SIZE_MB=${NU_BENCH_SIZE_MB:-256} # the device size the jobs run over
 modprobe ublk_drv
 modprobe null_blk nr_devices=1 memory_backed=1 gb=1 bs=512 submit_queues=2 queue_mode=2
 . "$(dirname "$0")/bench-lib.sh"

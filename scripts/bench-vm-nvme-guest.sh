@@ -2,7 +2,7 @@
 # Guest side of bench-vm-nvme.sh.
 set -euo pipefail
 B=$1 REPS=$2 SECS=$3 BASE=${4:-}
-SIZE_MB=512
+SIZE_MB=${NU_BENCH_SIZE_MB:-512} # the device size the jobs run over
 modprobe ublk_drv
 . "$(dirname "$0")/bench-lib.sh"
 NQN=nqn.2026-11.org.netublk:bench

@@ -2,7 +2,7 @@
 # Guest side of bench-vm-nvme-tls.sh.
 set -euo pipefail
 B=$1 REPS=$2 SECS=$3
-SIZE_MB=512
+SIZE_MB=${NU_BENCH_SIZE_MB:-512} # the device size the jobs run over
 modprobe ublk_drv; modprobe nvme-tcp; modprobe tls
 . "$(dirname "$0")/bench-lib.sh"
 . "$(dirname "$0")/../test/nvmet-lib.sh"

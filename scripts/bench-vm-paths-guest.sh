@@ -2,7 +2,7 @@
 # Guest side of bench-vm-paths.sh.
 set -euo pipefail
 B=$1 REPS=$2 SECS=$3
-SIZE_MB=512
+SIZE_MB=${NU_BENCH_SIZE_MB:-512} # the device size the jobs run over
 HERE=$(cd "$(dirname "$0")" && pwd)
 modprobe ublk_drv
 . "$HERE/../test/nvmet-lib.sh"

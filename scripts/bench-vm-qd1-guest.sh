@@ -2,7 +2,7 @@
 # Guest side of bench-vm-qd1.sh.
 set -euo pipefail
 B=$1 REPS=$2 SECS=$3 POLLS=$4 BASE=${5:-}
-SIZE_MB=256
+SIZE_MB=${NU_BENCH_SIZE_MB:-256} # the device size the jobs run over
 modprobe ublk_drv
 . "$(dirname "$0")/bench-lib.sh"
 NQN=nqn.2026-12.org.netublk:qd1
