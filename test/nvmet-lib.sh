@@ -87,6 +87,8 @@ nvmet_ns_remove() {
 	local n=$NVMET/subsystems/$1/namespaces/$2 dev
 	dev=$(cat "$n/device_path")
 	echo 0 >"$n/enable"; rmdir "$n"; losetup -d "$dev"
+	# Its image goes too: a whole suite's images would fill the guest's /tmp.
+	rm -f "/tmp/nvmet-$2.img"
 }
 nvmet_link() {
 	ln -s "$NVMET/subsystems/$1" "$NVMET/ports/$2/subsystems/$1"
