@@ -14,22 +14,48 @@ bench_env() {
 # that fio runs there for every device, the kernel initiator's too.
 bench_on_fio_cpus() { ${NU_BENCH_FIO_CPUS:+taskset -c "$NU_BENCH_FIO_CPUS"} "$@"; }
 
-# Shared by the VM benchmark guests: one fio job on one device, its figures
-# and the serving process's CPU time appended as a row of OUT (TSV: rep,
-# job, device, iops, MBps, cpu_s, secs).
+# Shared by the VM benchmark guests: one fio job on one device, its figures,
+# the serving process's CPU time and the whole machine's busy CPU time
+# (every CPU, every process and interrupt: what a kernel initiator, which
+# has no process of its own, costs shows only there) appended as a row of
+# OUT (TSV: rep, job, device, iops, MBps, cpu_s, secs, sys_cpu_s).
+# NU_BENCH_PROFILE=1 also samples every CPU during the run (perf record)
+# and appends the busy time's split by thread name to OUT.profile.
 #   bench_fio OUT REP JOB RW BS QD DEV NAME PID SIZE_MB SECS
 bench_fio() {
 	local out=$1 rep=$2 job=$3 rw=$4 bs=$5 qd=$6 dev=$7 name=$8 pid=$9 size=${10} secs=${11}
-	local c0=0 c1=0 r
+	local c0=0 c1=0 s0 s1 r prof=()
 	cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+	# all CPUs' ticks but idle and iowait
+	sys_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+	[ -n "${NU_BENCH_PROFILE:-}" ] && prof=(perf record -a -q -F 499 -o /tmp/bench.perf --)
 	[ -n "$pid" ] && c0=$(cpu_ticks "$pid")
-	r=$(bench_on_fio_cpus fio --name="$job" --filename="$dev" --ioengine=io_uring --direct=1 --rw="$rw" \
-		--bs="$bs" --iodepth="$qd" --size="${size}M" --runtime="$secs" --time_based \
-		--output-format=terse --terse-version=3)
+	s0=$(sys_ticks)
+	r=$(bench_on_fio_cpus "${prof[@]}" fio --name="$job" --filename="$dev" --ioengine=io_uring \
+		--direct=1 --rw="$rw" --bs="$bs" --iodepth="$qd" --size="${size}M" --runtime="$secs" \
+		--time_based --output-format=terse --terse-version=3)
+	s1=$(sys_ticks)
 	[ -n "$pid" ] && c1=$(cpu_ticks "$pid")
-	echo "$r" | awk -F';' -v rep="$rep" -v job="$job" -v dev="$name" -v cpu=$((c1 - c0)) -v secs="$secs" \
-		'{printf "%s\t%s\t%s\t%d\t%.1f\t%.2f\t%d\n", rep, job, dev, $8 + $49, ($7 + $48)/1024, cpu/100, secs}' >>"$out"
+	echo "$r" | awk -F';' -v rep="$rep" -v job="$job" -v dev="$name" -v cpu=$((c1 - c0)) \
+		-v secs="$secs" -v sys=$((s1 - s0)) \
+		'{printf "%s\t%s\t%s\t%d\t%.1f\t%.2f\t%d\t%.2f\n", rep, job, dev, $8 + $49,
+			($7 + $48)/1024, cpu/100, secs, sys/100}' >>"$out"
 	tail -n 1 "$out"
+	[ -n "${NU_BENCH_PROFILE:-}" ] && bench_profile "$out.profile" "$rep" "$job" "$name"
+	return 0
+}
+
+# bench_profile OUT REP JOB NAME: /tmp/bench.perf's samples by CPU and
+# thread name (kernel threads' numbers folded: kworker/1:2 is kworker), as
+# rows of OUT (rep, job, device, cpu, thread, share of all samples in %);
+# idle shows as the thread "idle".
+bench_profile() {
+	perf report -i /tmp/bench.perf --sort cpu,comm --stdio -q 2>/dev/null |
+		awk -v rep="$2" -v job="$3" -v dev="$4" '$1 ~ /%$/ {
+			c = $3; sub(/[\/:].*/, "", c); sub(/%/, "", $1)
+			if (c == "swapper") c = "idle"
+			pct[$2 "\t" c] += $1 }
+			END { for (k in pct) printf "%s\t%s\t%s\t%s\t%.1f\n", rep, job, dev, k, pct[k] }' >>"$1"
 }
 
 # bench_nvmet NQN SIZE_MB: nvmet serving one namespace of 4096-byte blocks on
@@ -92,7 +118,7 @@ bench_rounds() {
 	local out=$1 reps=$2 secs=$3 size=$4 rep job d devs
 	shift 4
 	devs=("$@")
-	echo -e "rep\tjob\tdevice\tiops\tMBps\tcpu_s\tsecs" >"$out"
+	echo -e "rep\tjob\tdevice\tiops\tMBps\tcpu_s\tsecs\tsys_cpu_s" >"$out"
 	for rep in $(seq 1 "$reps"); do
 		for job in "rr4k-qd32 randread 4k 32" "seq128k-qd16 read 128k 16" \
 			"seq1m-qd4 read 1M 4" "rr4k-qd1 randread 4k 1" "rw4k-qd32 randwrite 4k 32"; do

@@ -5,6 +5,8 @@
 # interleaved repetitions, medians of ratios.
 #   scripts/bench-vm-iscsi.sh [REPS] [SECONDS] [KERNEL]
 # NU_BENCH_JOBS="rr4k-qd32 ..." runs only those jobs.
+# NU_BENCH_PROFILE=1 samples every run (perf record -a) and adds its
+# split by thread and by CPU to the summary (scripts/bench-lib.sh).
 # NU_BENCH_BASE=DIR adds DIR/netublkd (another build, e.g. the last
 # release's) as one more device, netublk-before, in the same rounds;
 # NU_BENCH_BASE_ARGS are more options for it (e.g. "--batch-io off"),

@@ -22,7 +22,7 @@ devs=("/dev/nullb0 null_blk" "$(bench_entry zc netublk-zc)" "$(bench_entry uc ne
 # request: its loop target on a tmpfs file with the same automatic buffer
 # registration, and its null target (no data moved). Ids 100 and 101.
 if [ -n "${NU_BENCH_KUBLK:-}" ]; then
-	mkdir -p /dev/shm && truncate -s ${SIZE_MB}M /dev/shm/kublk-back # written below
+	truncate -s ${SIZE_MB}M /dev/shm/kublk-back # written below
 	"$NU_BENCH_KUBLK" add -t loop -q 2 -d 64 -n 100 --auto_zc /dev/shm/kublk-back
 	"$NU_BENCH_KUBLK" add -t null -q 2 -d 64 -n 101 --auto_zc
 	for _ in $(seq 50); do [ -b /dev/ublkb100 ] && [ -b /dev/ublkb101 ] && break; sleep 0.1; done

@@ -24,8 +24,7 @@ bench_script() {
 	local name=$1
 	shift
 	rm -f $bench_tsv /share/qd1.tsv
-	# Small devices: earlier tests leave the guest's /tmp (the namespace
-	# images) and memory far from empty.
+	# Small devices: earlier tests leave the guest's memory far from empty.
 	NU_BENCH_SIZE_MB=64 NU_BENCH_FIO_CPUS=0 NU_BENCH_BASE_CPUS=1 NU_BENCH_JOBS=rr4k-qd1 \
 		bash "$ROOT/scripts/bench-vm-$name-guest.sh" "$BUILD" 1 1 "$@" >"$LOGDIR/bench-$name.log" 2>&1 ||
 		{
@@ -54,9 +53,17 @@ else
 	fail "bench-vm-qd1 runs"
 fi
 nvmet_clear
-if bench_script mem "$BUILD"; then
+# The memory script with the per-thread profile (NU_BENCH_PROFILE).
+if NU_BENCH_PROFILE=1 bench_script mem "$BUILD"; then
 	check "bench-vm-mem: every device gave I/O" bench_rows_ok $bench_tsv 3 \
 		null_blk netublk-zc netublk-uc netublk-zc-before
+	check "every row has the machine's busy CPU time" \
+		awk -F'\t' 'NR > 1 && !($8 > 0) { bad = 1 } END { exit bad || NR < 2 }' $bench_tsv
+	python3 "$ROOT/scripts/bench-summary.py" $bench_tsv null_blk >"$LOGDIR/bench-mem-summary.txt"
+	check "the profile puts netublk's queue threads under its device" \
+		grep -q '^| rr4k-qd1 | netublk-zc | netublk-q[0-9]* | ' "$LOGDIR/bench-mem-summary.txt"
+	check "the profile splits each CPU's busy time" \
+		grep -q '^| rr4k-qd1 | null_blk | [0-9]* | [0-9]* | ' "$LOGDIR/bench-mem-summary.txt"
 else
 	fail "bench-vm-mem runs"
 fi
