@@ -3,8 +3,8 @@
 
 bench-summary.py FILE.tsv BASELINE: FILE has columns rep, job, device, iops,
 MBps, cpu_s, secs and, from the VM benchmarks, sys_cpu_s (the whole
-machine's busy time; older files lack it). For every job and every device other than BASELINE, the
-ratio device/baseline is taken per repetition (the two ran back to back),
+machine's busy time; older files lack it). For every job and every device
+other than BASELINE, the ratio device/baseline is taken per repetition (the two ran back to back),
 then reported as median (min..max), beside the median absolute figures.
 """
 import statistics
@@ -51,7 +51,8 @@ print("\nCPU: user+system seconds per million I/O of the initiator process alone
       "or netublk-perf; iscsi-perf where measured). 0 means not measurable: a kernel "
       "initiator or null_blk has no process of its own."
       + (" Machine CPU: every CPU's busy time (all processes, kernel threads and "
-         "interrupts) per million I/O, the only CPU figure a kernel initiator has." if has_sys else ""))
+         "interrupts) per million I/O, the only CPU figure a kernel initiator has."
+         if has_sys else ""))
 
 # FILE.profile (NU_BENCH_PROFILE=1): each run's samples by CPU and thread
 # name. Threads' busy time is scaled to the run's sys_cpu_s, per million I/O;
@@ -60,31 +61,35 @@ try:
     prof = open(path + ".profile")
 except FileNotFoundError:
     sys.exit(0)
-shares = defaultdict(lambda: defaultdict(lambda: defaultdict(float)))  # (job, dev) -> rep -> (cpu, thread) -> pct
+# (job, dev) -> rep -> (cpu, thread) -> pct
+shares = defaultdict(lambda: defaultdict(lambda: defaultdict(float)))
 for line in prof:
     rep, job, dev, cpu, thread, pct = line.rstrip("\n").split("\t")
     shares[(job, dev)][rep][(cpu, thread)] += float(pct)
 
 
+
+def busy(s, cpu=None):
+    """Non-idle share of the samples s, on one CPU or on all."""
+    return sum(p for (c, t), p in s.items() if t != "idle" and cpu in (None, c))
+
+
 def median_of(by_rep, value):
-    vals = [value(rep, s) for rep, s in by_rep.items()]
-    vals = [v for v in vals if v is not None]
+    """Median of value(rep, samples) over the repetitions where it is defined."""
+    vals = [v for v in (value(rep, s) for rep, s in by_rep.items()) if v is not None]
     return (statistics.median(vals), len(vals)) if vals else (None, 0)
 
 
 print("\n| job | device | thread | machine CPU s per 1M I/O (median) | n |")
 print("| --- | --- | --- | --- | --- |")
 for (job, dev), by_rep in sorted(shares.items()):
-    def per_io(thread):
-        def value(rep, s):
-            busy = sum(p for (_, t), p in s.items() if t != "idle")
-            row = rows[(job, dev)].get(rep)
-            if not busy or not row or row[3] is None:
-                return None
-            return sum(p for (_, t), p in s.items() if t == thread) / busy * row[3]
-        return value
+    def thread_per_io(rep, s, thread):
+        row = rows[(job, dev)].get(rep)
+        if not busy(s) or not row or row[3] is None:
+            return None
+        return sum(p for (_, t), p in s.items() if t == thread) / busy(s) * row[3]
     threads = {t for s in by_rep.values() for (_, t) in s if t != "idle"}
-    out = [(*median_of(by_rep, per_io(t)), t) for t in threads]
+    out = [(*median_of(by_rep, lambda rep, s: thread_per_io(rep, s, t)), t) for t in threads]
     for v, n, t in sorted((o for o in out if o[0] is not None), reverse=True):
         if v >= 1:
             print(f"| {job} | {dev} | {t} | {v:.1f} | {n} |")
@@ -92,19 +97,14 @@ for (job, dev), by_rep in sorted(shares.items()):
 print("\n| job | device | CPU | busy % (median) | its largest threads, % of the CPU |")
 print("| --- | --- | --- | --- | --- |")
 for (job, dev), by_rep in sorted(shares.items()):
-    cpus = sorted({c for s in by_rep.values() for (c, _) in s})
-    for cpu in cpus:
-        def cpu_share(thread):
-            def value(rep, s):
-                tot = sum(p for (c, _), p in s.items() if c == cpu)
-                if not tot:
-                    return None
-                if thread is None:
-                    return 100 * sum(p for (c, t), p in s.items() if c == cpu and t != "idle") / tot
-                return 100 * s.get((cpu, thread), 0) / tot
-            return value
-        busy, n = median_of(by_rep, cpu_share(None))
+    for cpu in sorted({c for s in by_rep.values() for (c, _) in s}):
+        def percent_of_cpu(s, part):
+            total = sum(p for (c, _), p in s.items() if c == cpu)
+            return 100 * part / total if total else None
+        busy_pct, n = median_of(by_rep, lambda rep, s: percent_of_cpu(s, busy(s, cpu)))
         threads = {t for s in by_rep.values() for (c, t) in s if c == cpu and t != "idle"}
-        top = sorted(((median_of(by_rep, cpu_share(t))[0], t) for t in threads), reverse=True)[:4]
-        print(f"| {job} | {dev} | {cpu} | {busy:.0f} | "
+        top = sorted(((median_of(by_rep,
+                                 lambda rep, s: percent_of_cpu(s, s.get((cpu, t), 0)))[0], t)
+                      for t in threads), reverse=True)[:4]
+        print(f"| {job} | {dev} | {cpu} | {busy_pct:.0f} | "
               + ", ".join(f"{t} {v:.0f}" for v, t in top if v >= 1) + " |")
