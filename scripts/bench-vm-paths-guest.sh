@@ -14,7 +14,7 @@ nvmet_port 1 4441
 nvmet_port 2 4442
 nvmet_link $NQN 1
 nvmet_link $NQN 2
-dd if=/dev/urandom of=/tmp/nvmet-1.img bs=1M count=$SIZE_MB conv=notrunc status=none
+dd if=/dev/urandom of="$(nvmet_img 1)" bs=1M count=$SIZE_MB conv=notrunc status=none
 # serve NAME ADDRESSES SELECTOR: a netublkd of its own; prints "DEV NAME PID"
 serve() {
 	cat >/tmp/p-$1.conf <<CONF

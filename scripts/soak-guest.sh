@@ -128,7 +128,7 @@ while [ "$(date +%s)" -lt $deadline ]; do
 		lio_rd_lun 1 32; nvmet_ns $NQN 3 32 512
 		ctl rescan; sleep 8
 		log "devices: $(ls /dev/ublkb* | tr '\n' ' ')"
-		f=/tmp/nvmet-3.img; truncate -s 48M $f; losetup -c "$(nvmet_ns_dev $NQN 3)"
+		f=$(nvmet_img 3); truncate -s 48M $f; losetup -c "$(nvmet_ns_dev $NQN 3)"
 		echo 1 >$NVMET/subsystems/$NQN/namespaces/3/revalidate_bdev 2>/dev/null
 		ctl rescan; sleep 8
 		log "namespace 3 grown to 48 MiB; device sizes: $(for d in /dev/ublkb*; do printf '%s=%s ' ${d#/dev/} $(blockdev --getsize64 $d); done)"

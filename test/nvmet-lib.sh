@@ -72,8 +72,11 @@ nvmet_subsys() {
 	mkdir -p "$NVMET/subsystems/$1"
 	echo 1 >"$NVMET/subsystems/$1/attr_allow_any_host"
 }
+# nvmet_img NSID: the file nvmet_ns makes to back namespace NSID.
+nvmet_img() { echo "/tmp/nvmet-$1.img"; }
 nvmet_ns() {
-	local n=$NVMET/subsystems/$1/namespaces/$2 img=/tmp/nvmet-$2.img dev
+	local n=$NVMET/subsystems/$1/namespaces/$2 img dev
+	img=$(nvmet_img "$2")
 	truncate -s "${3}M" "$img"
 	dev=$(losetup --sector-size "${4:-512}" -f --show "$img") || return 1
 	mkdir -p "$n"
@@ -88,7 +91,7 @@ nvmet_ns_remove() {
 	dev=$(cat "$n/device_path")
 	echo 0 >"$n/enable"; rmdir "$n"; losetup -d "$dev"
 	# Its image goes too: a whole suite's images would fill the guest's /tmp.
-	rm -f "/tmp/nvmet-$2.img"
+	rm -f "$(nvmet_img "$2")"
 }
 nvmet_link() {
 	ln -s "$NVMET/subsystems/$1" "$NVMET/ports/$2/subsystems/$1"

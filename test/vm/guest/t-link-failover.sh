@@ -205,7 +205,7 @@ same() { # same DEV FILE
 	dd if=$1 iflag=direct bs=1M 2>/dev/null | cmp - $2
 }
 check "reads through both paths equal the targets' backing files" sh -c "
-	$(declare -f same); same $lio_dev /tmp/link-lio.img && same $nv_dev /tmp/nvmet-1.img"
+	$(declare -f same); same $lio_dev /tmp/link-lio.img && same $nv_dev $(nvmet_img 1)"
 nv_sum=$(dd if=$nv_dev iflag=direct bs=1M 2>/dev/null | sha256sum)
 check "SIGTERM: exit 0" stop_daemon
 check "no device left" no_ublk_devices

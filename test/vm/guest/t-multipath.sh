@@ -152,7 +152,7 @@ same() { # same DEV FILE
 		{ dd if=$1 iflag=direct bs=1M 2>/dev/null | cmp -l - $2 | head -n 5; return 1; }
 }
 check "reads through both paths equal the targets' backing files" sh -c "
-	$(declare -f same); same $lio_dev /tmp/mp-lio.img && same $nv_dev /tmp/nvmet-1.img"
+	$(declare -f same); same $lio_dev /tmp/mp-lio.img && same $nv_dev $(nvmet_img 1)"
 
 # Every path gone for longer than no_path_retry (4 s): EIO, the daemon lives.
 rmdir "$(lio_tpg $IQN)/np/127.0.0.1:3290" "$(lio_tpg $IQN)/np/127.0.0.1:3291"
