@@ -19,7 +19,8 @@ bench_on_fio_cpus() { ${NU_BENCH_FIO_CPUS:+taskset -c "$NU_BENCH_FIO_CPUS"} "$@"
 # (every CPU, every process and interrupt: what a kernel initiator, which
 # has no process of its own, costs shows only there) appended as a row of
 # OUT (TSV: rep, job, device, iops, MBps, cpu_s, secs, sys_cpu_s).
-# NU_BENCH_PROFILE=1 also samples every CPU during the run (perf record)
+# NU_BENCH_PROFILE=1 also samples every CPU during the run (perf record,
+# NU_BENCH_PROFILE_HZ times a second, 499 unless set)
 # and appends the busy time's split by thread name to OUT.profile.
 #   bench_fio OUT REP JOB RW BS QD DEV NAME PID SIZE_MB SECS
 bench_fio() {
@@ -28,7 +29,7 @@ bench_fio() {
 	cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 	# all CPUs' ticks but idle and iowait
 	sys_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
-	[ -n "${NU_BENCH_PROFILE:-}" ] && prof=(perf record -a -q -F 499 -o /tmp/bench.perf --)
+	[ -n "${NU_BENCH_PROFILE:-}" ] && prof=(perf record -a -q -F "${NU_BENCH_PROFILE_HZ:-499}" -o /tmp/bench.perf --)
 	[ -n "$pid" ] && c0=$(cpu_ticks "$pid")
 	s0=$(sys_ticks)
 	r=$(bench_on_fio_cpus "${prof[@]}" fio --name="$job" --filename="$dev" --ioengine=io_uring \

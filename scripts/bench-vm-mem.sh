@@ -8,7 +8,8 @@
 # NU_BENCH_KUBLK=PATH adds the kernel selftests' ublk server (kublk, from
 # tools/testing/selftests/ublk of the guest's kernel, built by you; PATH
 # must be under /work, which the VM sees) as kublk-loop and kublk-null.
-# NU_BENCH_PROFILE=1 samples every run (perf record -a) and adds its
+# NU_BENCH_PROFILE=1 samples every run (perf record -a, NU_BENCH_PROFILE_HZ
+# times a second, 499 unless set) and adds its
 # split by thread and by CPU to the summary (scripts/bench-lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."

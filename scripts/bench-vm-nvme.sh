@@ -6,7 +6,8 @@
 # interleaved repetitions, medians of ratios.
 #   scripts/bench-vm-nvme.sh [REPS] [SECONDS] [KERNEL]
 # NU_BENCH_JOBS="rr4k-qd32 ..." runs only those jobs.
-# NU_BENCH_PROFILE=1 samples every run (perf record -a) and adds its
+# NU_BENCH_PROFILE=1 samples every run (perf record -a, NU_BENCH_PROFILE_HZ
+# times a second, 499 unless set) and adds its
 # split by thread and by CPU to the summary (scripts/bench-lib.sh).
 # NU_BENCH_BASE=DIR adds DIR/netublkd (another build, e.g. the last
 # release's) as one more device, netublk-before, in the same rounds;
