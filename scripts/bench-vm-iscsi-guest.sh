@@ -28,8 +28,8 @@ SPEC=portal=127.0.0.1:3260,target=$IQN
 . "$(dirname "$0")/bench-lib.sh"
 # The best mode (zero copy on Linux 7.2) and copy, side by side.
 names=(best cp)
-bench_netublkd best "$B/netublkd" --iscsi "$SPEC" --queues 2
-bench_netublkd cp "$B/netublkd" --iscsi "$SPEC" --queues 2 --data-mode copy
+bench_netublkd best "$B/netublkd" --iscsi "$SPEC" --queues 2 ${NU_BENCH_ARGS:-}
+bench_netublkd cp "$B/netublkd" --iscsi "$SPEC" --queues 2 --data-mode copy ${NU_BENCH_ARGS:-}
 [ -n "$BASE" ] && names+=(base) && BENCH_CPUS=${NU_BENCH_BASE_CPUS:-} bench_netublkd base "$BASE/netublkd" --iscsi "$SPEC" --queues 2 \
 	${NU_BENCH_BASE_ARGS:-}
 NQ=${NU_BENCH_QUEUES:-}

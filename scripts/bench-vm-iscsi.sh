@@ -10,7 +10,8 @@
 # split by thread and by CPU to the summary (scripts/bench-lib.sh).
 # NU_BENCH_BASE=DIR adds DIR/netublkd (another build, e.g. the last
 # release's) as one more device, netublk-before, in the same rounds;
-# NU_BENCH_BASE_ARGS are more options for it (e.g. "--batch-io off"),
+# NU_BENCH_BASE_ARGS are more options for it, NU_BENCH_ARGS for
+# this build's two devices (e.g. "--batch-io off");
 # NU_BENCH_BASE_CPUS the CPUs it runs on (taskset), NU_BENCH_FIO_CPUS
 # those of fio for every device.
 # NU_BENCH_QUEUES=N adds this build with N queues (sessions) as

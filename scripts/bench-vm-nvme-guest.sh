@@ -12,8 +12,9 @@ SPEC=address=127.0.0.1:4420,subsystem=$NQN
 # Each its own host NQN: separate controllers of the one subsystem.
 names=(cp zc)
 bench_netublkd cp "$B/netublkd" --nvme "$SPEC,host_nqn=nqn.2026-11.org.netublk:bench-copy" \
-	--queues 2 --data-mode copy
-bench_netublkd zc "$B/netublkd" --nvme "$SPEC,host_nqn=nqn.2026-11.org.netublk:bench-zc" --queues 2
+	--queues 2 --data-mode copy ${NU_BENCH_ARGS:-}
+bench_netublkd zc "$B/netublkd" --nvme "$SPEC,host_nqn=nqn.2026-11.org.netublk:bench-zc" --queues 2 \
+	${NU_BENCH_ARGS:-}
 [ -n "$BASE" ] && names+=(base) &&
 	BENCH_CPUS=${NU_BENCH_BASE_CPUS:-} bench_netublkd base "$BASE/netublkd" --nvme "$SPEC,host_nqn=nqn.2026-11.org.netublk:bench-base" \
 		--queues 2 ${NU_BENCH_BASE_ARGS:-}
