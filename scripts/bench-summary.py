@@ -4,8 +4,9 @@
 bench-summary.py FILE.tsv BASELINE: FILE has columns rep, job, device, iops,
 MBps, cpu_s, secs and, from the VM benchmarks, sys_cpu_s (the whole
 machine's busy time; older files lack it). For every job and every device
-other than BASELINE, the ratio device/baseline is taken per repetition (the two ran back to back),
-then reported as median (min..max), beside the median absolute figures.
+other than BASELINE, the ratio device/baseline is taken per repetition (the
+two ran back to back), then reported as median (min..max), beside the
+median absolute figures.
 """
 import statistics
 import sys
@@ -68,7 +69,6 @@ for line in prof:
     shares[(job, dev)][rep][(cpu, thread)] += float(pct)
 
 
-
 def busy(s, cpu=None):
     """Non-idle share of the samples s, on one CPU or on all."""
     return sum(p for (c, t), p in s.items() if t != "idle" and cpu in (None, c))
@@ -84,10 +84,10 @@ print("\n| job | device | thread | machine CPU s per 1M I/O (median) | n |")
 print("| --- | --- | --- | --- | --- |")
 for (job, dev), by_rep in sorted(shares.items()):
     def thread_per_io(rep, s, thread):
-        row = rows[(job, dev)].get(rep)
-        if not busy(s) or not row or row[3] is None:
+        row, all_busy = rows[(job, dev)].get(rep), busy(s)
+        if not all_busy or not row or row[3] is None:
             return None
-        return sum(p for (_, t), p in s.items() if t == thread) / busy(s) * row[3]
+        return sum(p for (_, t), p in s.items() if t == thread) / all_busy * row[3]
     threads = {t for s in by_rep.values() for (_, t) in s if t != "idle"}
     out = [(*median_of(by_rep, lambda rep, s: thread_per_io(rep, s, t)), t) for t in threads]
     for v, n, t in sorted((o for o in out if o[0] is not None), reverse=True):
